@@ -1,0 +1,1 @@
+"""Body, tasks and Gymnasium environments of neuroleg."""

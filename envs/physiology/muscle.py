@@ -1,0 +1,211 @@
+"""Hill-type muscle-tendon units, vectorised over muscles.
+
+Curves: Geyer & Herr 2010 (IEEE TNSRE 18:263), the family used by their reflex walking model:
+active force-length, force-velocity (concentric and eccentric), parallel elastic and buckling
+elements, quadratic series-elastic tendon (F_max at 4 % strain).
+Activation: first order with separate activation / deactivation time constants, Thelen 2003
+(J Biomech Eng 125:70): 15 ms / 50 ms.
+
+Sign convention: fiber velocity negative when shortening; l~ = l_CE / l_opt; v~ = v_CE / (v_max l_opt).
+
+The elastic tendon keeps the fiber length as state. dl_CE/dt is very stiff at low activation
+(the fiber has almost no force to balance the tendon), so it is advanced by linearly-implicit
+(Rosenbrock-Euler) steps: l += dt v / (1 - dt dv/dl), which is stable at the 1 ms physics step.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from .model import MuscleParams
+
+# --- Geyer & Herr 2010 ---
+FL_WIDTH = 0.56  # width of the force-length curve, l_opt
+FL_RESIDUAL = 0.05  # f_L at l~ = 1 +- width
+FL_EXP = math.log(FL_RESIDUAL)
+FV_K = 5.0  # force-velocity shape factor
+FV_N = 1.5  # eccentric force enhancement, F_max
+FV_ECC_SLOPE = 7.56  # eccentric curvature constant
+TENDON_REF_STRAIN = 0.04  # tendon strain at F_max
+ACTIVATION_MIN = 0.01  # preactivation floor; also keeps the CE force-velocity inversion defined
+# --- Thelen 2003 ---
+TAU_ACTIVATION_S = 0.015
+TAU_DEACTIVATION_S = 0.050
+# Numerical guards (not physiology): smallest a f_L used to invert the force-velocity curve, and
+# the fiber-length range the state may take (l_opt), beyond which Geyer's curves are meaningless.
+MIN_ACTIVE_CAPACITY = 1e-3
+L_CE_MIN, L_CE_MAX = 0.2, 2.0
+# Slope dv~/df_V of Geyer's eccentric branch at v~ = 1, (N - 1)(7.56 K + 1) / (N - 1)^2, used to
+# continue it beyond v~ = 1. V_ECC_LIMIT only guards against overflow: a lower cap would make the
+# linearly-implicit step inconsistent (capped velocity, uncapped slope) and the fiber stall.
+ECC_YIELD_SLOPE = (FV_ECC_SLOPE * FV_K + 1.0) / (FV_N - 1.0)
+V_ECC_LIMIT = 1e4
+
+
+def force_length(l_norm: np.ndarray) -> np.ndarray:
+    """Active force-length f_L(l~), 1 at l~ = 1 (Geyer & Herr 2010)."""
+    return np.exp(FL_EXP * np.abs((l_norm - 1.0) / FL_WIDTH) ** 3)
+
+
+def force_velocity(v_norm: np.ndarray) -> np.ndarray:
+    """f_V(v~), v~ in v_max l_opt units, negative shortening (Geyer & Herr 2010).
+
+    Past v~ = 1 the eccentric branch continues linearly with its slope at v~ = 1 (C1), so that a
+    fiber loaded beyond N yields instead of loading the tendon without limit.
+    """
+    v = np.clip(v_norm, -1.0, V_ECC_LIMIT)
+    short = (1.0 + v) / (1.0 - FV_K * v)
+    vc = np.minimum(v, 1.0)
+    lengthen = FV_N + (FV_N - 1.0) * (vc - 1.0) / (FV_ECC_SLOPE * FV_K * vc + 1.0) + (v - vc) / ECC_YIELD_SLOPE
+    return np.where(v < 0.0, short, lengthen)
+
+
+def velocity_from_force(fv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse of `force_velocity`: (v~, dv~/df_V), v~ in [-1, V_ECC_LIMIT]."""
+    f = np.clip(fv, 0.0, FV_N + (V_ECC_LIMIT - 1.0) / ECC_YIELD_SLOPE)
+    d = FV_ECC_SLOPE * FV_K
+    short_den = FV_K * f + 1.0
+    fc = np.minimum(f, FV_N)
+    ecc_den = (fc - FV_N) * d - (FV_N - 1.0)
+    v_ecc = (1.0 - fc) / ecc_den + (f - fc) * ECC_YIELD_SLOPE
+    dv_ecc = np.where(f < FV_N, ((FV_N - 1.0) * (d + 1.0)) / ecc_den**2, ECC_YIELD_SLOPE)
+    is_short = f < 1.0
+    v = np.where(is_short, (f - 1.0) / short_den, v_ecc)
+    dv = np.where(is_short, (FV_K + 1.0) / short_den**2, dv_ecc)
+    return v, dv
+
+
+def parallel_elastic(l_norm: np.ndarray) -> np.ndarray:
+    """Passive force / F_max, zero below l_opt (Geyer & Herr 2010)."""
+    x = np.maximum(l_norm - 1.0, 0.0) / FL_WIDTH
+    return x * x
+
+
+def buckling(l_norm: np.ndarray) -> np.ndarray:
+    """Force / F_max resisting fiber collapse below l_opt (1 - w) (Geyer & Herr 2010)."""
+    x = np.maximum((1.0 - FL_WIDTH) - l_norm, 0.0) / (FL_WIDTH / 2.0)
+    return x * x
+
+
+def tendon_force(strain: np.ndarray) -> np.ndarray:
+    """Tendon force / F_max; F_max at 4 % strain, slack below 0 (Geyer & Herr 2010)."""
+    x = np.maximum(strain, 0.0) / TENDON_REF_STRAIN
+    return x * x
+
+
+class MuscleState(NamedTuple):
+    activation: np.ndarray  # 0..1
+    fiber_length: np.ndarray  # m
+
+
+class MuscleOutput(NamedTuple):
+    force: np.ndarray  # musculotendon (tendon) force, N
+    active_force: np.ndarray  # contractile-element force, N
+    fiber_velocity: np.ndarray  # m/s, negative shortening
+    fiber_length_norm: np.ndarray  # l~
+    force_length: np.ndarray  # f_L(l~), the isometric force fraction
+
+
+@dataclass(frozen=True)
+class MuscleModel:
+    """Hill-type muscles stepping at a fixed physics time step `dt` (s)."""
+
+    params: MuscleParams
+    dt: float
+    elastic_tendon: bool = True
+    synchronization: np.ndarray | None = None  # per muscle 0..1; see motor_units.SYNC_TAU_GAIN
+
+    def __post_init__(self) -> None:
+        if not (0.0 < self.dt <= 0.005):
+            raise ValueError(f"dt must be in (0, 0.005] s for stable muscle dynamics, got {self.dt}")
+        from .motor_units import SYNC_TAU_GAIN  # local: motor_units imports this module
+
+        sync = np.zeros(self.params.n) if self.synchronization is None else self.synchronization
+        tau_act = TAU_ACTIVATION_S / (1.0 + SYNC_TAU_GAIN * sync)
+        object.__setattr__(self, "_k_act", 1.0 - np.exp(-self.dt / tau_act))
+        object.__setattr__(self, "_k_deact", 1.0 - math.exp(-self.dt / TAU_DEACTIVATION_S))
+        p = self.params
+        object.__setattr__(self, "_v_scale", p.v_max * p.l_opt)  # m/s at v~ = 1
+
+    # -- activation -------------------------------------------------------------------------
+    def activate(self, activation: np.ndarray, excitation: np.ndarray) -> np.ndarray:
+        """One dt of first-order activation dynamics (exact for a constant excitation)."""
+        k = np.where(excitation > activation, self._k_act, self._k_deact)  # type: ignore[attr-defined]
+        return np.maximum(activation + (excitation - activation) * k, ACTIVATION_MIN)
+
+    # -- initial state ----------------------------------------------------------------------
+    def equilibrium_state(self, activation: np.ndarray, l_mtu: np.ndarray) -> MuscleState:
+        """Fiber lengths at which tendon and fiber forces balance isometrically (bisection)."""
+        a = np.maximum(np.asarray(activation, dtype=float), ACTIVATION_MIN)
+        if not self.elastic_tendon:
+            return MuscleState(a, l_mtu - self.params.l_slack)
+        p = self.params
+        lo = np.full(p.n, L_CE_MIN) * p.l_opt
+        hi = np.minimum(l_mtu - p.l_slack * (1 - 1e-9), L_CE_MAX * p.l_opt)
+        hi = np.maximum(hi, lo)
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            ln = mid / p.l_opt
+            residual = tendon_force((l_mtu - mid) / p.l_slack - 1.0) - (
+                a * force_length(ln) + parallel_elastic(ln) - buckling(ln)
+            )
+            # residual > 0: tendon pulls harder than the fiber holds -> fiber must be longer.
+            lo = np.where(residual > 0, mid, lo)
+            hi = np.where(residual > 0, hi, mid)
+        return MuscleState(a, 0.5 * (lo + hi))
+
+    # -- one physics step -------------------------------------------------------------------
+    def step(
+        self, state: MuscleState, excitation: np.ndarray, l_mtu: np.ndarray, v_mtu: np.ndarray
+    ) -> tuple[MuscleState, MuscleOutput]:
+        """Advance by dt. Forces are evaluated at the start of the step (explicit in force)."""
+        p = self.params
+        a = self.activate(state.activation, excitation)
+        if not self.elastic_tendon:
+            l_ce = l_mtu - p.l_slack
+            ln = l_ce / p.l_opt
+            fl = force_length(ln)
+            f_ce = a * fl * force_velocity(v_mtu / self._v_scale) * p.f_max  # type: ignore[attr-defined]
+            force = f_ce + (parallel_elastic(ln) - buckling(ln)) * p.f_max
+            return MuscleState(a, l_ce), MuscleOutput(force, f_ce, v_mtu, ln, fl)
+
+        l_ce = state.fiber_length
+        l_opt = p.l_opt
+        ln = l_ce / l_opt
+        fl = force_length(ln)
+        # Tendon at the end of the step (backward Euler in the MTU forcing too; evaluating it at
+        # the start lags the fiber one step behind the joint motion and biases work at 1 ms).
+        strain = (l_mtu + v_mtu * self.dt - l_ce) / p.l_slack - 1.0
+        f_se = tendon_force(strain)
+        dl = ln - 1.0
+        f_pe = parallel_elastic(ln)
+        f_be = buckling(ln)
+        capacity = np.maximum(a * fl, MIN_ACTIVE_CAPACITY)
+        f_ce_norm = f_se - f_pe + f_be
+        v_norm, dv_df = velocity_from_force(f_ce_norm / capacity)
+        # d(force ratio)/d l_CE, all per l_opt: tendon stiffens as the fiber shortens (-k_se),
+        # passive elements, and the force-length slope moving the capacity.
+        k_se = np.where(strain > 0.0, 2.0 * strain / TENDON_REF_STRAIN**2, 0.0) * (l_opt / p.l_slack)
+        k_pe = 2.0 * np.maximum(dl, 0.0) / FL_WIDTH**2
+        k_be = 2.0 * np.maximum((1.0 - FL_WIDTH) - ln, 0.0) / (FL_WIDTH / 2.0) ** 2
+        dfl = fl * FL_EXP * 3.0 * np.abs(dl) * dl / FL_WIDTH**3
+        dratio = (-k_se - k_pe - k_be - (f_ce_norm / capacity) * a * dfl) / capacity
+        dv_dl = p.v_max * dv_df * dratio  # (m/s) per m
+        # Rosenbrock-Euler; where the linearisation is destabilising fall back to explicit Euler.
+        v_lin = v_norm * self._v_scale  # type: ignore[attr-defined]
+        l_new = l_ce + self.dt * v_lin / np.maximum(1.0 - self.dt * dv_dl, 1.0)
+        l_new = np.clip(l_new, L_CE_MIN * l_opt, L_CE_MAX * l_opt)
+        # The velocity actually taken over the step (not the linearisation point's), and the
+        # contractile force that balances tendon and passive elements.
+        v_ce = (l_new - l_ce) / self.dt
+        # Forces from the fiber side at the velocity actually taken: with stiff, short tendons a
+        # 0.1 % error in l_CE is a several-% error in tendon force, while a f_L f_V barely moves.
+        ln = l_new / l_opt
+        fl = force_length(ln)
+        f_ce = a * fl * force_velocity(v_ce / self._v_scale) * p.f_max  # type: ignore[attr-defined]
+        force = f_ce + (parallel_elastic(ln) - buckling(ln)) * p.f_max
+        return MuscleState(a, l_new), MuscleOutput(force, f_ce, v_ce, ln, fl)
