@@ -107,9 +107,10 @@ class _Body(_Strict):
     mass_kg: float = Field(gt=0, le=300)
     segments: dict[Literal["trunk", "thigh", "shank", "foot"], _Segment]
     ankle_from_heel_m: float = Field(ge=0)
+    ankle_height_m: float = Field(gt=0, le=0.3)
     joints: dict[Literal["hip", "knee", "ankle"], _JointRange]
     soft_limit_stiffness_nm_per_deg: float = Field(gt=0)
-    soft_limit_damping_nms_per_deg: float = Field(ge=0)
+    soft_limit_max_relaxation_deg_per_s: float = Field(gt=0)
 
     @model_validator(mode="after")
     def _complete(self) -> _Body:
@@ -208,10 +209,11 @@ class BodyParams:
     mass: float  # kg, whole body
     segments: dict[str, Segment]
     ankle_from_heel: float  # m
+    ankle_height: float  # m, ankle joint above the sole
     joint_min: np.ndarray  # rad, order of JOINT_NAMES
     joint_max: np.ndarray  # rad
     soft_limit_stiffness: float  # N m / rad
-    soft_limit_damping: float  # N m s / rad
+    soft_limit_max_relaxation: float  # rad/s
 
 
 @dataclass(frozen=True)
@@ -288,10 +290,11 @@ def model_from_dict(data: object, origin: str = "<dict>") -> LegModel:
             n: Segment(s.length_m, s.mass_kg, s.com_from_proximal_m, s.inertia_kg_m2) for n, s in b.segments.items()
         },
         ankle_from_heel=b.ankle_from_heel_m,
+        ankle_height=b.ankle_height_m,
         joint_min=np.radians([b.joints[j].min_deg for j in JOINT_NAMES]),
         joint_max=np.radians([b.joints[j].max_deg for j in JOINT_NAMES]),
         soft_limit_stiffness=b.soft_limit_stiffness_nm_per_deg * 180.0 / math.pi,
-        soft_limit_damping=b.soft_limit_damping_nms_per_deg * 180.0 / math.pi,
+        soft_limit_max_relaxation=math.radians(b.soft_limit_max_relaxation_deg_per_s),
     )
     roles = {
         action: {

@@ -1,0 +1,436 @@
+"""The planar leg in PyBullet: the only module of neuroleg that imports pybullet.
+
+Reduced coordinates (engineering notes: constraint-based planarity drifts): a fixed massless
+anchor, then the pelvis degrees of freedom the task allows (none, a vertical rail, or x, z and
+pitch), then hip, knee and ankle. Each `LegBody` owns its own DIRECT client, so any number live in
+one process. Joint motors are disabled: the body is moved only by the joint torques it is given.
+
+Coordinates (simulator convention, used everywhere in neuroleg): x forward, z up; hip flexion,
+knee flexion and ankle dorsiflexion positive; all zero with the leg straight down and the foot
+perpendicular to the shank.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import math
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pybullet as pb
+from pybullet_utils.bullet_client import BulletClient
+
+from ..physiology.model import LegModel
+
+GRAVITY_M_S2 = 9.81
+# Shoe-floor static friction on dry surfaces is ~0.8-1.0 (Chang et al. 2001, Ergonomics review).
+GROUND_FRICTION = 0.9
+# Foot sole: width only matters for contact stability of the planar body (m).
+FOOT_WIDTH_M = 0.10
+FOOT_SOLE_THICKNESS_M = 0.02
+# Pelvis slider links need a small mass for a well-posed multibody (engineering notes: hopper).
+SLIDER_MASS_KG = 0.01
+SLIDER_INERTIA_KG_M2 = 1e-4
+# Solver iterations: fewer are faster, 50 keeps contact stiff enough for jumping (engineering notes).
+SOLVER_ITERATIONS = 50
+# Hard stops a little beyond the soft limits catch what the soft limits cannot hold (rad).
+HARD_STOP_MARGIN_RAD = math.radians(10.0)
+HARD_STOP_STIFFNESS_NM_PER_RAD = 2000.0
+HARD_STOP_DAMPING_NMS_PER_RAD = 20.0
+# Ergometer crank: 0.17 m arm (standard crank length). Flywheel inertia reflected to the crank
+# (kg m^2): a Monark-type flywheel (~0.7 kg m^2) geared 52:14 reflects ~9 kg m^2; 6 is an
+# estimate inside that range (assumption, not a measured figure).
+CRANK_LENGTH_M = 0.17
+CRANK_INERTIA_KG_M2 = 6.0
+CRANK_MASS_KG = 1.0
+
+
+class PelvisMode(enum.Enum):
+    FIXED = "fixed"  # pelvis welded to the world (reaching, seated pedalling)
+    RAIL = "rail"  # pelvis slides vertically only (jumping, hopping in place)
+    FREE = "free"  # pelvis free in the sagittal plane (x, z, pitch)
+
+
+@dataclass(frozen=True)
+class CrankSpec:
+    """A crank ergometer the foot is clipped to. Positions relative to the hip (m)."""
+
+    center_x: float = 0.10
+    center_z: float = -0.78
+    length: float = CRANK_LENGTH_M
+    inertia: float = CRANK_INERTIA_KG_M2
+    pedal_x: float = 0.12  # pedal spindle along the foot from the ankle (m), under the ball
+    damping_nms: float = 0.0  # resistance torque -damping * omega
+
+
+@dataclass(frozen=True)
+class BodySpec:
+    pelvis: PelvisMode
+    physics_dt: float = 0.001
+    legs: int = 1  # 2: one planar leg stands for both (masses doubled), as in Bobbert & van Soest 1994
+    carry_trunk: bool = False  # trunk (HAT) mass rides on the pelvis
+    hip_height: float = 1.2  # m, initial (and, when fixed, permanent) hip height
+    crank: CrankSpec | None = None
+
+
+@dataclass
+class BodyState:
+    """Joint-level state read back from the simulator."""
+
+    q: np.ndarray  # (3,) rad
+    qd: np.ndarray  # (3,) rad/s
+    pelvis: np.ndarray  # (3,) x, z (m), pitch (rad)
+    pelvis_velocity: np.ndarray  # (3,)
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """PyBullet's C code prints 'argv[0]=' on every connect; keep the user's output clean."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):  # captured or replaced stdout: nothing to silence
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), fd)
+            yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
+def _yaw0() -> list[float]:
+    return [0.0, 0.0, 0.0, 1.0]
+
+
+class LegBody:
+    """A planar hip-knee-ankle leg with its own PyBullet client."""
+
+    JOINTS = ("hip", "knee", "ankle")
+
+    def __init__(self, model: LegModel, spec: BodySpec) -> None:
+        if spec.legs not in (1, 2):
+            raise ValueError(f"legs must be 1 or 2, got {spec.legs}")
+        if spec.crank is not None and spec.pelvis is not PelvisMode.FIXED:
+            raise ValueError("a crank needs pelvis=fixed (seated ergometer)")
+        self.model = model
+        self.spec = spec
+        with _quiet_stdout():
+            self.client = BulletClient(connection_mode=pb.DIRECT)
+        c = self.client
+        c.setGravity(0.0, 0.0, -GRAVITY_M_S2)
+        c.setPhysicsEngineParameter(
+            fixedTimeStep=spec.physics_dt,
+            numSubSteps=0,
+            numSolverIterations=SOLVER_ITERATIONS,
+            deterministicOverlappingPairs=1,
+        )
+        ground_shape = c.createCollisionShape(pb.GEOM_PLANE)
+        self.ground = c.createMultiBody(0.0, ground_shape)
+        c.changeDynamics(self.ground, -1, lateralFriction=GROUND_FRICTION)
+
+        segs = model.body.segments
+        self.ankle_height = model.body.ankle_height
+        self.pelvis_dofs = {PelvisMode.FIXED: (), PelvisMode.RAIL: ("z",), PelvisMode.FREE: ("x", "z", "pitch")}[
+            spec.pelvis
+        ]
+        n_p = len(self.pelvis_dofs)
+        leg_scale = float(spec.legs)
+        trunk = segs["trunk"]
+        masses, positions, inertial, parents, types, axes, inertias, shapes = [], [], [], [], [], [], [], []
+        for k, dof in enumerate(self.pelvis_dofs):
+            last = k == n_p - 1
+            masses.append(trunk.mass if (last and spec.carry_trunk) else SLIDER_MASS_KG)
+            inertias.append(trunk.inertia if (last and spec.carry_trunk) else SLIDER_INERTIA_KG_M2)
+            positions.append([0.0, 0.0, 0.0])
+            inertial.append([0.0, 0.0, trunk.com_from_proximal] if (last and spec.carry_trunk) else [0.0, 0.0, 0.0])
+            parents.append(k)
+            types.append(pb.JOINT_REVOLUTE if dof == "pitch" else pb.JOINT_PRISMATIC)
+            axes.append({"x": [1, 0, 0], "z": [0, 0, 1], "pitch": [0, -1, 0]}[dof])
+            shapes.append(-1)
+        foot = segs["foot"]
+        foot_len = foot.length
+        heel = model.body.ankle_from_heel
+        foot_shape = c.createCollisionShape(
+            pb.GEOM_BOX,
+            halfExtents=[foot_len / 2, FOOT_WIDTH_M / 2, FOOT_SOLE_THICKNESS_M / 2],
+            collisionFramePosition=[foot_len / 2 - heel, 0.0, -self.ankle_height + FOOT_SOLE_THICKNESS_M / 2],
+        )
+        leg = [
+            # (segment, joint position in parent frame, CoM in own frame, axis, shape)
+            ("thigh", [0.0, 0.0, 0.0], [0.0, 0.0, -segs["thigh"].com_from_proximal], [0, -1, 0], -1),
+            ("shank", [0.0, 0.0, -segs["thigh"].length], [0.0, 0.0, -segs["shank"].com_from_proximal], [0, 1, 0], -1),
+            (
+                "foot",
+                [0.0, 0.0, -segs["shank"].length],
+                [foot.com_from_proximal, 0.0, -self.ankle_height / 2],
+                [0, -1, 0],
+                foot_shape,
+            ),
+        ]
+        for i, (name, pos, com, axis, shape) in enumerate(leg):
+            masses.append(segs[name].mass * leg_scale)
+            inertias.append(segs[name].inertia * leg_scale)
+            positions.append(pos)
+            inertial.append(com)
+            parents.append(n_p + i)
+            types.append(pb.JOINT_REVOLUTE)
+            axes.append(axis)
+            shapes.append(shape)
+        n_links = len(masses)
+        base_z = spec.hip_height if spec.pelvis is PelvisMode.FIXED else 0.0
+        self.body_id = c.createMultiBody(
+            baseMass=0.0,
+            basePosition=[0.0, 0.0, base_z],
+            linkMasses=masses,
+            linkCollisionShapeIndices=shapes,
+            linkVisualShapeIndices=[-1] * n_links,
+            linkPositions=positions,
+            linkOrientations=[_yaw0()] * n_links,
+            linkInertialFramePositions=inertial,
+            linkInertialFrameOrientations=[_yaw0()] * n_links,
+            linkParentIndices=parents,
+            linkJointTypes=types,
+            linkJointAxis=axes,
+        )
+        self.link_masses = np.array(masses)
+        self.total_mass = float(self.link_masses.sum())
+        for link, inertia in enumerate(inertias):
+            # Planar body: only the pitch inertia matters; damping off (PyBullet's default 0.04
+            # would bleed 7.5 % of speed per second, engineering notes).
+            c.changeDynamics(
+                self.body_id,
+                link,
+                localInertiaDiagonal=[inertia] * 3,
+                linearDamping=0.0,
+                angularDamping=0.0,
+                jointDamping=0.0,
+                lateralFriction=GROUND_FRICTION,
+            )
+        self.all_joints = list(range(n_links))
+        self.leg_joints = list(range(n_p, n_p + 3))
+        self.foot_link = n_p + 2
+        self.pelvis_link = n_p - 1 if n_p else -1
+        c.setJointMotorControlArray(self.body_id, self.all_joints, pb.VELOCITY_CONTROL, forces=[0.0] * n_links)
+        self._zeros_pelvis = [0.0] * n_p
+        self._pelvis_lock_force = 0.0
+        self.crank_id: int | None = None
+        self._crank_constraint: int | None = None
+        if spec.crank is not None:
+            self._build_crank(spec.crank)
+
+    # -- construction ------------------------------------------------------------------------
+    def _build_crank(self, crank: CrankSpec) -> None:
+        c = self.client
+        hip_z = self.spec.hip_height
+        self.crank_id = c.createMultiBody(
+            baseMass=0.0,
+            basePosition=[crank.center_x, 0.0, hip_z + crank.center_z],
+            linkMasses=[CRANK_MASS_KG],
+            linkCollisionShapeIndices=[-1],
+            linkVisualShapeIndices=[-1],
+            linkPositions=[[0.0, 0.0, 0.0]],
+            linkOrientations=[_yaw0()],
+            linkInertialFramePositions=[[0.0, 0.0, 0.0]],
+            linkInertialFrameOrientations=[_yaw0()],
+            linkParentIndices=[0],
+            linkJointTypes=[pb.JOINT_REVOLUTE],
+            linkJointAxis=[[0, 1, 0]],  # + = forward pedalling (pedal goes forward over the top)
+        )
+        c.changeDynamics(
+            self.crank_id,
+            0,
+            localInertiaDiagonal=[crank.inertia] * 3,
+            linearDamping=0.0,
+            angularDamping=0.0,
+            jointDamping=0.0,
+        )
+        c.setJointMotorControl2(self.crank_id, 0, pb.VELOCITY_CONTROL, force=0.0)
+
+    def attach_pedal(self) -> None:
+        """Clip the foot to the pedal (call after the leg is posed on the pedal)."""
+        crank = self.spec.crank
+        if crank is None or self.crank_id is None:
+            raise RuntimeError("this body has no crank")
+        if self._crank_constraint is not None:
+            self.client.removeConstraint(self._crank_constraint)
+        foot_com = self.model.body.segments["foot"].com_from_proximal
+        # Constraint frames are relative to each link's centre of mass.
+        self._crank_constraint = self.client.createConstraint(
+            self.body_id,
+            self.foot_link,
+            self.crank_id,
+            0,
+            pb.JOINT_POINT2POINT,
+            [0, 0, 0],
+            parentFramePosition=[crank.pedal_x - foot_com, 0.0, -self.ankle_height / 2],
+            childFramePosition=[0.0, 0.0, crank.length],
+        )
+        self.client.changeConstraint(self._crank_constraint, maxForce=1e5)
+
+    # -- state -------------------------------------------------------------------------------
+    def reset(
+        self,
+        q: np.ndarray,
+        qd: np.ndarray | None = None,
+        pelvis_z: float | None = None,
+        crank_angle: float = 0.0,
+        crank_velocity: float = 0.0,
+    ) -> None:
+        c = self.client
+        qd = np.zeros(3) if qd is None else qd
+        for j, joint in enumerate(self.leg_joints):
+            c.resetJointState(self.body_id, joint, float(q[j]), float(qd[j]))
+        for k, dof in enumerate(self.pelvis_dofs):
+            value = (pelvis_z if pelvis_z is not None else self.spec.hip_height) if dof == "z" else 0.0
+            c.resetJointState(self.body_id, k, value, 0.0)
+        if self.crank_id is not None:
+            c.resetJointState(self.crank_id, 0, crank_angle, crank_velocity)
+            self.attach_pedal()
+
+    def read(self) -> BodyState:
+        states = self.client.getJointStates(self.body_id, self.all_joints)
+        pos = np.array([s[0] for s in states])
+        vel = np.array([s[1] for s in states])
+        n_p = len(self.pelvis_dofs)
+        pelvis = np.array([0.0, self.spec.hip_height, 0.0])
+        pelvis_v = np.zeros(3)
+        for k, dof in enumerate(self.pelvis_dofs):
+            idx = {"x": 0, "z": 1, "pitch": 2}[dof]
+            pelvis[idx], pelvis_v[idx] = pos[k], vel[k]
+        return BodyState(pos[n_p:], vel[n_p:], pelvis, pelvis_v)
+
+    def read_joints(self) -> tuple[np.ndarray, np.ndarray]:
+        """(q, qd) of hip, knee, ankle only: the cheap per-substep read."""
+        states = self.client.getJointStates(self.body_id, self.leg_joints)
+        return np.array([s[0] for s in states]), np.array([s[1] for s in states])
+
+    def crank_state(self) -> tuple[float, float]:
+        if self.crank_id is None:
+            raise RuntimeError("this body has no crank")
+        angle, velocity, _, _ = self.client.getJointState(self.crank_id, 0)
+        return angle, velocity
+
+    # -- actuation ---------------------------------------------------------------------------
+    def lock_pelvis(self, locked: bool, force: float = 1e5) -> None:
+        """Hold the pelvis degrees of freedom still (a static start) or release them."""
+        self._pelvis_lock_force = force if locked else 0.0
+        n_p = len(self.pelvis_dofs)
+        if n_p:
+            self.client.setJointMotorControlArray(
+                self.body_id,
+                list(range(n_p)),
+                pb.VELOCITY_CONTROL,
+                targetVelocities=self._zeros_pelvis,
+                forces=[self._pelvis_lock_force] * n_p,
+            )
+
+    def step(self, torques: np.ndarray, crank_torque: float = 0.0) -> None:
+        """Apply joint torques (N m, hip/knee/ankle) for one physics step and advance."""
+        c = self.client
+        c.setJointMotorControlArray(self.body_id, self.leg_joints, pb.TORQUE_CONTROL, forces=torques.tolist())
+        if self.crank_id is not None:
+            c.setJointMotorControl2(self.crank_id, 0, pb.TORQUE_CONTROL, force=crank_torque)
+        c.stepSimulation()
+
+    def limit_torques(self, q: np.ndarray, qd: np.ndarray) -> np.ndarray:
+        """Passive joint-limit torques (N m): Geyer & Herr 2010 soft blocks past the range of motion,
+        tau = -k d (1 + d_dot / w_max) (never pulling outwards), and a stiff hard stop
+        HARD_STOP_MARGIN_RAD further out for what the soft block cannot hold."""
+        b = self.model.body
+        excess = np.maximum(q - b.joint_max, 0.0) + np.minimum(q - b.joint_min, 0.0)
+        into = qd * np.sign(excess)  # speed further into the limit
+        soft = b.soft_limit_stiffness * excess * np.maximum(1.0 + into / b.soft_limit_max_relaxation, 0.0)
+        hard = np.maximum(np.abs(excess) - HARD_STOP_MARGIN_RAD, 0.0) * np.sign(excess)
+        hard_torque = HARD_STOP_STIFFNESS_NM_PER_RAD * hard + (hard != 0.0) * HARD_STOP_DAMPING_NMS_PER_RAD * qd
+        return -(soft + hard_torque) * float(self.spec.legs)
+
+    # -- kinematics and contact ----------------------------------------------------------------
+    def segment_points(self, q: np.ndarray, hip: tuple[float, float] = (0.0, 0.0)) -> dict[str, np.ndarray]:
+        """Planar (x, z) of hip, knee, ankle, heel and toe for joint angles q (no simulator call)."""
+        return forward_kinematics(self.model, q, hip)
+
+    def contact_force(self) -> float:
+        """Total normal force of the ground on the foot (N)."""
+        points = self.client.getContactPoints(self.body_id, self.ground, self.foot_link, -1)
+        return float(sum(p[9] for p in points))
+
+    def center_of_mass(self) -> tuple[np.ndarray, np.ndarray]:
+        """Whole-body (x, z) CoM position and velocity (m, m/s), crank excluded."""
+        links = self.client.getLinkStates(self.body_id, self.all_joints, computeLinkVelocity=1)
+        pos = np.array([[s[0][0], s[0][2]] for s in links])
+        vel = np.array([[s[6][0], s[6][2]] for s in links])
+        w = self.link_masses[:, None] / self.total_mass
+        return (pos * w).sum(axis=0), (vel * w).sum(axis=0)
+
+    def lowest_point(self) -> float:
+        """z of the lowest foot vertex (m): negative means the sole is inside the ground."""
+        st = self.read()
+        pts = forward_kinematics(self.model, st.q, (st.pelvis[0], st.pelvis[1]))
+        return float(min(pts["heel"][1], pts["toe"][1]))
+
+    def close(self) -> None:
+        if self.client is not None:
+            try:
+                self.client.disconnect()
+            except pb.error:
+                pass
+
+
+def forward_kinematics(model: LegModel, q: np.ndarray, hip: tuple[float, float] = (0.0, 0.0)) -> dict[str, np.ndarray]:
+    """(x, z) positions of hip, knee, ankle, heel, toe; segment angles from straight down, + forward."""
+    segs = model.body.segments
+    a_thigh = q[0]
+    a_shank = q[0] - q[1]
+    foot_pitch = a_shank + q[2]  # toe-up angle of the foot from horizontal
+    h = np.array(hip, dtype=float)
+    knee = h + segs["thigh"].length * np.array([math.sin(a_thigh), -math.cos(a_thigh)])
+    ankle = knee + segs["shank"].length * np.array([math.sin(a_shank), -math.cos(a_shank)])
+
+    def foot_point(fx: float, fz: float) -> np.ndarray:
+        return ankle + np.array(
+            [
+                fx * math.cos(foot_pitch) - fz * math.sin(foot_pitch),
+                fx * math.sin(foot_pitch) + fz * math.cos(foot_pitch),
+            ]
+        )
+
+    heel_x = -model.body.ankle_from_heel
+    toe_x = segs["foot"].length - model.body.ankle_from_heel
+    z_sole = -model.body.ankle_height
+    return {
+        "hip": h,
+        "knee": knee,
+        "ankle": ankle,
+        "heel": foot_point(heel_x, z_sole),
+        "toe": foot_point(toe_x, z_sole),
+    }
+
+
+def leg_inverse_kinematics(
+    model: LegModel, ankle: np.ndarray, foot_pitch: float, hip: tuple[float, float] = (0.0, 0.0)
+) -> np.ndarray:
+    """Joint angles placing the ankle at (x, z) with the knee in front and the foot at `foot_pitch`.
+
+    Raises ValueError when the ankle is out of reach.
+    """
+    segs = model.body.segments
+    l1, l2 = segs["thigh"].length, segs["shank"].length
+    d = np.asarray(ankle, dtype=float) - np.asarray(hip, dtype=float)
+    dist = float(np.hypot(d[0], d[1]))
+    if not (abs(l1 - l2) < dist < l1 + l2):
+        raise ValueError(f"ankle at distance {dist:.3f} m from the hip is out of reach ({l1 + l2:.3f} m)")
+    cos_knee = (l1 * l1 + l2 * l2 - dist * dist) / (2 * l1 * l2)
+    knee = math.pi - math.acos(max(-1.0, min(1.0, cos_knee)))  # flexion
+    direction = math.atan2(d[0], -d[1])  # angle of hip->ankle from straight down, + forward
+    inner = math.acos(max(-1.0, min(1.0, (l1 * l1 + dist * dist - l2 * l2) / (2 * l1 * dist))))
+    hip_angle = direction + inner  # knee in front of the hip-ankle line
+    shank = hip_angle - knee
+    return np.array([hip_angle, knee, foot_pitch - shank])

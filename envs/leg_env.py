@@ -1,0 +1,409 @@
+"""LegEnv: a Gymnasium environment = PyBullet leg + nine Hill muscles with motor-unit pools + a task."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from .body.leg import GRAVITY_M_S2, LegBody
+from .physiology import (
+    LumpedDrive,
+    MetabolicModel,
+    Metabolics,
+    MotorUnitPool,
+    MuscleGeometry,
+    MuscleModel,
+    basal_rate,
+    energy_to_oxygen_ml,
+    load_model,
+)
+from .physiology.model import MUSCLE_NAMES, LegModel
+from .physiology.motor_units import Recruitment
+from .tasks.base import InitialPose, Snapshot, Task
+
+# Physics at 1 kHz: the elastic tendon and the stiff foot contact need <= 1 ms steps (engineering
+# notes; muscle tests). Control at 50 Hz: neural drive changes no faster than the 15/50 ms
+# activation/deactivation time constants (Thelen 2003) filter it, and fewer decisions per
+# simulated second make learning cheaper on two cores.
+PHYSICS_DT_S = 0.001
+CONTROL_DT_S = 0.02
+FRAME_SKIP = round(CONTROL_DT_S / PHYSICS_DT_S)
+# Instability guards: beyond these the simulation is no longer physical.
+MAX_JOINT_SPEED_RAD_S = 60.0
+MAX_PELVIS_SPEED_M_S = 20.0
+MAX_PENETRATION_M = 0.05
+MAX_MUSCLE_FORCE_FMAX = 3.0  # eccentric forces reach ~1.5-2 F_max; 3 means the solver blew up
+
+
+def _format_unknown(kwargs: dict[str, Any]) -> str:
+    return ", ".join(sorted(kwargs))
+
+
+class LegEnv(gym.Env[np.ndarray, np.ndarray]):
+    """A planar musculoskeletal leg driven by nine Hill-type muscles through motor-unit pools.
+
+    ## Action
+    `Box(0, 1, (9,), float32)`: the neural drive of HFL, GLU, HAM, RF, VAS, BFSH, GAS, SOL, TA (in
+    that order, `MUSCLE_NAMES`). Values outside [0, 1] are clipped; NaN/inf or a wrong shape raise
+    ValueError. The drive goes through each muscle's motor-unit pool (recruitment by size, rate
+    coding, recruitment limit) to the excitation of the Hill model, held over the control step.
+
+    ## Observation (float32, unbounded Box; every field finite)
+    | index | field |
+    |---|---|
+    | 0-2 | joint angles hip, knee, ankle (rad; + = flexion, flexion, dorsiflexion) |
+    | 3-5 | joint velocities (rad/s) |
+    | 6-7 | pelvis height above its start (m), pelvis vertical velocity (m/s) |
+    | 8-16 | fiber length / l_opt per muscle |
+    | 17-25 | fiber velocity / (v_max l_opt) per muscle (negative shortening) |
+    | 26-34 | musculotendon force / F_max per muscle |
+    | 35-43 | activation per muscle |
+    | 44 | ground reaction force / body weight |
+    | 45- | task fields (see each task's `observation`) |
+
+    ## Reward
+    Sum of the task's terms minus `energy_weight` x muscle metabolic energy this step per kg
+    body mass (J/kg): `reward_energy`. Every term is in info as `reward_<name>` and they sum to
+    the reward.
+
+    ## Episode end
+    The task ends it (terminated) or the time limit of the registered id truncates it. A
+    simulation that goes unstable (non-finite state, joint speed > 60 rad/s, penetration > 5 cm,
+    muscle force > 3 F_max) is truncated with `info["unstable"] = True` and a finite observation.
+
+    ## Arguments
+    energy_weight (task default), metabolic_model ("umberger2010" | "umberger2003" |
+    "bhargava2004"), motor_units (True; False = lumped drive = excitation), recruitment_limit,
+    rate_scale, synchronization (a float for all muscles or a {muscle: value} dict),
+    elastic_tendon (True), model_path (None = packaged leg9), plus the task's own arguments.
+
+    ## Version history
+    v0: first release.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": round(1 / CONTROL_DT_S)}
+    task_class: ClassVar[type[Task]]
+
+    def __init__(
+        self,
+        *,
+        energy_weight: float | None = None,
+        metabolic_model: str = "umberger2010",
+        motor_units: bool = True,
+        recruitment_limit: float | dict[str, float] = 1.0,
+        rate_scale: float | dict[str, float] = 1.0,
+        synchronization: float | dict[str, float] = 0.0,
+        elastic_tendon: bool = True,
+        model_path: str | None = None,
+        render_mode: str | None = None,
+        **task_kwargs: Any,
+    ) -> None:
+        super().__init__()
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
+        self.render_mode = render_mode
+        self.model: LegModel = load_model(model_path)
+        try:
+            self.task = self.task_class(self.model, **task_kwargs)
+        except TypeError:
+            raise TypeError(
+                f"{type(self).__name__}: unknown argument(s) {_format_unknown(task_kwargs)}; "
+                f"allowed: {self.argument_names()}"
+            ) from None
+        weight = self.task.default_energy_weight if energy_weight is None else float(energy_weight)
+        if not (0.0 <= weight <= 100.0) or not math.isfinite(weight):
+            raise ValueError(f"energy_weight must be in [0, 100], got {energy_weight}")
+        self.energy_weight = weight
+        self.metabolic_model = MetabolicModel.parse(metabolic_model)
+        self._init_kwargs = {
+            "energy_weight": energy_weight,
+            "metabolic_model": metabolic_model,
+            "motor_units": motor_units,
+            "recruitment_limit": recruitment_limit,
+            "rate_scale": rate_scale,
+            "synchronization": synchronization,
+            "elastic_tendon": elastic_tendon,
+            "model_path": model_path,
+            "render_mode": render_mode,
+            **task_kwargs,
+        }
+
+        spec = self.task.body_spec(PHYSICS_DT_S)
+        self.body = LegBody(self.model, spec)
+        # One planar leg standing for two doubles the muscles as well as the segment masses.
+        muscles = dataclasses.replace(self.model.muscles, f_max=self.model.muscles.f_max * spec.legs)
+        self.muscle_params = muscles
+        self.pool: MotorUnitPool | LumpedDrive
+        if motor_units:
+            self.pool = MotorUnitPool.create(muscles, recruitment_limit, rate_scale, synchronization)
+        else:
+            self.pool = LumpedDrive.create(muscles, recruitment_limit, synchronization)
+        self.muscles = MuscleModel(
+            muscles, PHYSICS_DT_S, elastic_tendon=bool(elastic_tendon), synchronization=self.pool.synchronization
+        )
+        self.geometry = MuscleGeometry.from_params(self.model.geometry, muscles)
+        self.metabolics = Metabolics(muscles, self.metabolic_model)
+        self.body_mass = self.model.body.mass
+        self.body_weight = self.body.total_mass * GRAVITY_M_S2
+        self.basal_w = basal_rate(self.body_mass)
+        self.dt = CONTROL_DT_S
+        self.frame_skip = FRAME_SKIP
+        n = muscles.n
+        self.action_space = spaces.Box(0.0, 1.0, (n,), np.float32)
+        self._obs_size = 45 + self.task.observation_size
+        self.observation_space = spaces.Box(-np.inf, np.inf, (self._obs_size,), np.float32)
+        self._renderer: Any = None
+        self._episode_started = False
+
+    @classmethod
+    def argument_names(cls) -> list[str]:
+        import inspect
+
+        common = [p for p in inspect.signature(LegEnv.__init__).parameters if p not in ("self", "task_kwargs")]
+        task = [p for p in inspect.signature(cls.task_class.__init__).parameters if p not in ("self", "model")]
+        return common + task
+
+    # -- Gymnasium API ------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        pose: InitialPose = self.task.initialize_episode(self.body, self.np_random)
+        self.body.reset(pose.q, pose.qd, pose.pelvis_z, pose.crank_angle, pose.crank_velocity)
+        self._lock_steps = round(pose.lock_pelvis_s / CONTROL_DT_S)
+        self.body.lock_pelvis(self._lock_steps > 0)
+        self._pelvis_start = self.body.read().pelvis[1]
+        n = self.muscle_params.n
+        l_mtu, _, _ = self.geometry.lengths_velocities(pose.q, np.zeros(3))
+        self._mstate = self.muscles.equilibrium_state(np.zeros(n), l_mtu)
+        self._out_force = np.zeros(n)
+        self._out_lnorm = self._mstate.fiber_length / self.muscle_params.l_opt
+        self._out_vnorm = np.zeros(n)
+        self._recruit = self.pool.recruit(np.zeros(n))
+        self._t = 0.0
+        self._steps = 0
+        self._external_work = 0.0
+        self._acc = {k: np.zeros(n) for k in ("am", "sl", "work_pos", "total", "force_impulse")}
+        self._effort = {"a2": 0.0, "a3": 0.0}
+        self._last_power = 0.0
+        self._unstable = False
+        snap = self._snapshot()
+        self.task.start(snap)
+        self._last_obs = self._observation(snap)
+        self._episode_started = True
+        return self._last_obs.copy(), self._info({}, snap)
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if not self._episode_started:
+            raise RuntimeError("call reset() before step()")
+        drive = self._validate_action(action)
+        if self._lock_steps and self._steps == self._lock_steps:
+            self.body.lock_pelvis(False)
+        rec = self.pool.recruit(drive)
+        self._recruit = rec
+        energy_before = float(self._acc["total"].sum())
+        unstable = self._simulate(rec)
+        self._t += CONTROL_DT_S
+        self._steps += 1
+        muscle_energy = float(self._acc["total"].sum()) - energy_before
+        self._last_power = muscle_energy / CONTROL_DT_S
+        if not unstable:
+            snap = self._snapshot()
+            unstable = not self._snapshot_ok(snap)
+        if unstable:
+            self._unstable = True
+            snap = self._last_snapshot
+            terms, terminated = {}, False
+            obs = self._last_obs.copy()
+        else:
+            terms, terminated = self.task.update(snap)
+            obs = self._observation(snap)
+            self._last_obs = obs
+        terms["energy"] = -self.energy_weight * muscle_energy / self.body_mass
+        reward = float(sum(terms.values()))
+        if not math.isfinite(reward):
+            reward, unstable, self._unstable = 0.0, True, True
+        info = self._info(terms, snap)
+        return obs.copy(), reward, bool(terminated and not unstable), bool(unstable), info
+
+    def render(self) -> np.ndarray | None:
+        if self.render_mode != "rgb_array":
+            return None
+        from .render import LegRenderer
+
+        if self._renderer is None:
+            self._renderer = LegRenderer(self.model)
+        st = self.body.read()
+        crank = None
+        if self.body.crank_id is not None:
+            spec = self.body.spec.crank
+            assert spec is not None
+            crank = (spec.center_x, spec.center_z + self.body.spec.hip_height, spec.length, self.body.crank_state()[0])
+        return self._renderer.draw(st.q, (st.pelvis[0], st.pelvis[1]), self._mstate.activation, crank)
+
+    def close(self) -> None:
+        self.body.close()
+
+    # -- pickling: a PyBullet client cannot be pickled, so an env travels as its arguments --------
+    def __getstate__(self) -> dict[str, Any]:
+        return {"kwargs": self._init_kwargs, "rng": self.np_random.bit_generator.state if self._np_random else None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state["kwargs"])  # type: ignore[misc]
+        if state["rng"] is not None:
+            self.np_random.bit_generator.state = state["rng"]
+
+    # -- internals ----------------------------------------------------------------------------
+    def _validate_action(self, action: np.ndarray) -> np.ndarray:
+        a = np.asarray(action, dtype=np.float64)
+        if a.shape != self.action_space.shape:
+            raise ValueError(
+                f"action must have shape {self.action_space.shape} (drive of {list(MUSCLE_NAMES)}), got {a.shape}"
+            )
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"action must be finite, got {a.tolist()}")
+        return np.clip(a, 0.0, 1.0)
+
+    def _simulate(self, rec: Recruitment) -> bool:
+        """FRAME_SKIP physics steps with muscles and metabolics at every step; True if unstable."""
+        body, geo, muscles, metab = self.body, self.geometry, self.muscles, self.metabolics
+        u, slow, fast = rec.force_fraction, rec.slow_force, rec.fast_force
+        state = self._mstate
+        acc = self._acc
+        am, sl, wpos, total, impulse = acc["am"], acc["sl"], acc["work_pos"], acc["total"], acc["force_impulse"]
+        dt = PHYSICS_DT_S
+        crank = body.crank_id is not None
+        damping = body.spec.crank.damping_nms if body.spec.crank is not None else 0.0
+        ext_work = 0.0
+        a2 = a3 = 0.0
+        out = None
+        for _ in range(self.frame_skip):
+            q, qd = body.read_joints()
+            l_mtu, v_mtu, arm = geo.lengths_velocities(q, qd)
+            state, out = muscles.step(state, u, l_mtu, v_mtu)
+            tau = geo.joint_torques(arm, out.force) + body.limit_torques(q, qd)
+            rate = metab.rate(
+                u,
+                state.activation,
+                slow,
+                fast,
+                out.fiber_length_norm,
+                out.fiber_velocity,
+                out.active_force,
+                out.force_length,
+            )
+            am += rate.activation_maintenance * dt
+            sl += rate.shortening * dt
+            wpos += np.maximum(rate.work, 0.0) * dt
+            total += rate.total * dt
+            impulse += out.force * dt
+            act = state.activation
+            a2 += float(act @ act) * dt
+            a3 += float(act @ (act * act)) * dt
+            crank_torque = 0.0
+            if crank:
+                _, omega = body.crank_state()
+                crank_torque = -damping * omega
+                ext_work += damping * omega * omega * dt
+            body.step(tau, crank_torque)
+        assert out is not None
+        self._mstate = state
+        self._external_work += ext_work
+        self._effort["a2"] += a2
+        self._effort["a3"] += a3
+        self._out_force = out.force
+        self._out_lnorm = out.fiber_length_norm
+        self._out_vnorm = out.fiber_velocity / (self.muscle_params.v_max * self.muscle_params.l_opt)
+        finite = bool(np.all(np.isfinite(out.force)) and np.all(np.isfinite(state.fiber_length)))
+        return not finite or bool(np.any(out.force > MAX_MUSCLE_FORCE_FMAX * self.muscle_params.f_max))
+
+    def _snapshot(self) -> Snapshot:
+        st = self.body.read()
+        com, com_v = self.body.center_of_mass()
+        angle, omega = self.body.crank_state() if self.body.crank_id is not None else (0.0, 0.0)
+        snap = Snapshot(
+            t=self._t,
+            q=st.q,
+            qd=st.qd,
+            pelvis=st.pelvis,
+            pelvis_velocity=st.pelvis_velocity,
+            com=com,
+            com_velocity=com_v,
+            contact_force=self.body.contact_force(),
+            crank_angle=angle,
+            crank_velocity=omega,
+            external_work=self._external_work,
+            body_weight=self.body_weight,
+        )
+        if self._snapshot_ok(snap):
+            self._last_snapshot = snap
+        return snap
+
+    def _snapshot_ok(self, snap: Snapshot) -> bool:
+        values = np.concatenate([snap.q, snap.qd, snap.pelvis, snap.pelvis_velocity, snap.com, snap.com_velocity])
+        if not np.all(np.isfinite(values)) or not math.isfinite(snap.contact_force):
+            return False
+        if np.any(np.abs(snap.qd) > MAX_JOINT_SPEED_RAD_S) or np.any(
+            np.abs(snap.pelvis_velocity[:2]) > MAX_PELVIS_SPEED_M_S
+        ):
+            return False
+        return self.body.lowest_point() > -MAX_PENETRATION_M
+
+    def _observation(self, snap: Snapshot) -> np.ndarray:
+        p = self.muscle_params
+        obs = np.concatenate(
+            [
+                snap.q,
+                snap.qd,
+                [snap.pelvis[1] - self._pelvis_start, snap.pelvis_velocity[1]],
+                self._out_lnorm,
+                self._out_vnorm,
+                self._out_force / p.f_max,
+                self._mstate.activation,
+                [snap.contact_force / self.body_weight],
+                self.task.observation(snap),
+            ]
+        )
+        return np.nan_to_num(obs, nan=0.0, posinf=1e6, neginf=-1e6).astype(np.float32)
+
+    def _info(self, terms: dict[str, float], snap: Snapshot) -> dict[str, Any]:
+        muscle_energy = float(self._acc["total"].sum())
+        gross = muscle_energy + self.basal_w * self._t
+        units = self.task.units_completed()
+        per_unit = gross / max(units, 1.0)
+        rec = self._recruit
+        info: dict[str, Any] = {
+            "metabolic_energy_j": gross,
+            "muscle_energy_j": muscle_energy,
+            "mechanical_work_j": float(self._acc["work_pos"].sum()),
+            "metabolic_power_w": self._last_power + self.basal_w,
+            "muscle_power_w": self._last_power,
+            "oxygen_ml": float(energy_to_oxygen_ml(gross)),
+            "task_units": units,
+            "energy_per_unit_j": per_unit,
+            "energy_per_unit_j_per_kg": per_unit / self.body_mass,
+            "oxygen_per_unit_ml_per_kg": float(energy_to_oxygen_ml(per_unit)) / self.body_mass,
+            "task_score": float(self.task.score()),
+            "effort_a2": self._effort["a2"],
+            "effort_a3": self._effort["a3"],
+            "activation": self._mstate.activation.copy(),
+            "muscle_force_n": self._out_force.copy(),
+            "motor_units_recruited": rec.recruited_fraction.copy(),
+            "type2_share": rec.type2_share.copy(),
+            "at_recruitment_limit": rec.at_limit.copy(),
+            "unstable": self._unstable,
+            "time_s": self._t,
+        }
+        for name, value in self.task.metrics().items():
+            info[name] = float(value)
+        for name, value in terms.items():
+            info[f"reward_{name}"] = float(value)
+        return info
+
+    def energy_breakdown(self) -> dict[str, np.ndarray]:
+        """Per-muscle energy this episode (J): activation/maintenance heat, shortening heat,
+        positive work, total; and the force impulse (N s) Gutmann & Bertram relate to cost."""
+        return {k: v.copy() for k, v in self._acc.items()}

@@ -1,0 +1,129 @@
+"""Hop (endurance, stretch-shortening): hop in place at a target frequency and height."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..body.leg import BodySpec, LegBody, PelvisMode
+from .base import InitialPose, Snapshot, Task, standing_com_height
+
+START_Q = np.radians([8.0, 15.0, 7.0])  # slightly flexed stance, foot flat
+# Grabowski & Herr 2009: preferred hopping 2.0-2.6 Hz.
+FREQUENCY_RANGE_HZ = (1.0, 4.0)
+HEIGHT_RANGE_M = (0.02, 0.4)
+HOP_BONUS = 5.0
+TRACK_WEIGHT = 0.5
+TRACK_SCALE_M = 0.05
+HEIGHT_TOLERANCE = 0.3  # relative; hop quality exp(-(err / tol)^2)
+PERIOD_TOLERANCE = 0.2
+FALL_HIP_HEIGHT_FRACTION = 0.6
+
+
+class HopTask(Task):
+    """Unit = one hop (takeoff to landing). Score: sum of hop qualities / target hops so far,
+    hop quality exp(-(dh/(0.3 h*))^2 - (dT/(0.2 T*))^2) with h the CoM rise in flight, T the time
+    between takeoffs."""
+
+    name = "Hop"
+    unit = "hop"
+    episode_seconds = 5.0
+    default_energy_weight = 0.02
+
+    def __init__(self, model, target_frequency_hz: float = 2.2, target_height_m: float = 0.08) -> None:  # noqa: ANN001
+        super().__init__(model)
+        lo, hi = FREQUENCY_RANGE_HZ
+        if not (lo <= target_frequency_hz <= hi):
+            raise ValueError(f"target_frequency_hz must be in [{lo}, {hi}], got {target_frequency_hz}")
+        lo, hi = HEIGHT_RANGE_M
+        if not (lo <= target_height_m <= hi):
+            raise ValueError(f"target_height_m must be in [{lo}, {hi}] m, got {target_height_m}")
+        self.frequency = target_frequency_hz
+        self.height = target_height_m
+
+    @property
+    def observation_size(self) -> int:
+        return 6
+
+    def body_spec(self, physics_dt: float) -> BodySpec:
+        return BodySpec(pelvis=PelvisMode.RAIL, physics_dt=physics_dt, legs=2, carry_trunk=True)
+
+    def initialize_episode(self, body: LegBody, rng: np.random.Generator) -> InitialPose:
+        q = START_Q + rng.uniform(-0.02, 0.02, 3)
+        q[2] = q[1] - q[0]
+        self._stand_hip, self._stand_com = standing_com_height(body, q)
+        self._airborne = False
+        self._takeoff_t: float | None = None
+        self._takeoff_z = 0.0
+        self._apex = 0.0
+        self._low = self._stand_com
+        self._hops = 0
+        self._quality = 0.0
+        self._travel = 0.0
+        self._last_height = 0.0
+        self._last_period = 0.0
+        self._t = 0.0
+        return InitialPose(q=q, pelvis_z=self._stand_hip + 1e-4)
+
+    def _reference(self, t: float) -> float:
+        return self._stand_com + 0.5 * self.height * (1.0 - math.cos(2 * math.pi * self.frequency * t))
+
+    def observation(self, snap: Snapshot) -> np.ndarray:
+        phase = 2 * math.pi * self.frequency * snap.t
+        return np.array(
+            [
+                math.sin(phase),
+                math.cos(phase),
+                snap.com[1] - self._stand_com,
+                float(self._airborne),
+                snap.contact_force / snap.body_weight,
+                self.height,
+            ]
+        )
+
+    def update(self, snap: Snapshot) -> tuple[dict[str, float], bool]:
+        self._t = snap.t
+        z, vz = snap.com[1], snap.com_velocity[1]
+        hop_reward = 0.0
+        if not self._airborne:
+            self._low = min(self._low, z)
+            if snap.contact_force <= 0.0 and vz > 0.0:
+                self._airborne = True
+                if self._takeoff_t is not None:
+                    self._last_period = snap.t - self._takeoff_t
+                self._takeoff_t = snap.t
+                self._takeoff_z = z
+                self._apex = z
+        else:
+            self._apex = max(self._apex, z)
+            if snap.contact_force > 0.0:
+                self._airborne = False
+                self._hops += 1
+                self._last_height = self._apex - self._takeoff_z
+                self._travel += self._apex - self._low
+                self._low = z
+                period = self._last_period if self._last_period > 0 else 1.0 / self.frequency
+                quality = math.exp(
+                    -(((self._last_height - self.height) / (HEIGHT_TOLERANCE * self.height)) ** 2)
+                    - ((period * self.frequency - 1.0) / PERIOD_TOLERANCE) ** 2
+                )
+                self._quality += quality
+                hop_reward = HOP_BONUS * quality
+        track = TRACK_WEIGHT * math.exp(-(((z - self._reference(snap.t)) / TRACK_SCALE_M) ** 2))
+        fallen = snap.pelvis[1] < FALL_HIP_HEIGHT_FRACTION * self._stand_hip
+        return {"hop": hop_reward, "track": track}, fallen
+
+    def units_completed(self) -> float:
+        return float(self._hops)
+
+    def score(self) -> float:
+        return self._quality / max(self._t * self.frequency, 1.0)
+
+    def metrics(self) -> dict[str, float]:
+        return {
+            "hop_count": float(self._hops),
+            "hop_height_m": self._last_height,
+            "hop_period_s": self._last_period,
+            "vertical_travel_m": self._travel,
+        }

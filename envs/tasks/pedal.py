@@ -1,0 +1,106 @@
+"""Pedal (endurance, economy): drive a crank against a resistance at a target cadence and power."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..body.leg import BodySpec, CrankSpec, LegBody, PelvisMode, leg_inverse_kinematics
+from .base import InitialPose, Snapshot, Task
+
+SEAT_HIP_HEIGHT_M = 1.2
+FOOT_PITCH_ON_PEDAL_RAD = math.radians(-15.0)  # slight toe-down, typical of seated pedalling
+CADENCE_RANGE_RPM = (30.0, 130.0)
+POWER_RANGE_W = (5.0, 400.0)
+CADENCE_BAND = 0.10  # score counts time within +-10 % of the target cadence
+CADENCE_REWARD_SCALE = 0.15
+RPM_PER_RAD_S = 60.0 / (2.0 * math.pi)
+
+
+class PedalTask(Task):
+    """Unit = one crank revolution. Resistance torque -c omega with c = P* / omega*^2, so the
+    target power is delivered at the target cadence. Score: fraction of time within +-10 % of the
+    target cadence."""
+
+    name = "Pedal"
+    unit = "revolution"
+    episode_seconds = 5.0
+    default_energy_weight = 0.05
+
+    def __init__(self, model, target_cadence_rpm: float = 60.0, target_power_w: float = 25.0) -> None:  # noqa: ANN001
+        super().__init__(model)
+        lo, hi = CADENCE_RANGE_RPM
+        if not (lo <= target_cadence_rpm <= hi):
+            raise ValueError(f"target_cadence_rpm must be in [{lo}, {hi}], got {target_cadence_rpm}")
+        lo, hi = POWER_RANGE_W
+        if not (lo <= target_power_w <= hi):
+            raise ValueError(f"target_power_w must be in [{lo}, {hi}] W, got {target_power_w}")
+        self.omega = target_cadence_rpm / RPM_PER_RAD_S
+        self.power = target_power_w
+        self.crank = CrankSpec(damping_nms=target_power_w / self.omega**2)
+
+    @property
+    def observation_size(self) -> int:
+        return 5
+
+    def body_spec(self, physics_dt: float) -> BodySpec:
+        return BodySpec(
+            pelvis=PelvisMode.FIXED, physics_dt=physics_dt, legs=1, hip_height=SEAT_HIP_HEIGHT_M, crank=self.crank
+        )
+
+    def pose_on_pedal(self, angle: float) -> np.ndarray:
+        c = self.crank
+        pedal = np.array([c.center_x + c.length * math.sin(angle), c.center_z + c.length * math.cos(angle)])
+        p = FOOT_PITCH_ON_PEDAL_RAD
+        # the pedal spindle sits under the sole at pedal_x (LegBody.attach_pedal)
+        fx, fz = c.pedal_x, -self.model.body.ankle_height
+        offset = np.array([fx * math.cos(p) - fz * math.sin(p), fx * math.sin(p) + fz * math.cos(p)])
+        return leg_inverse_kinematics(self.model, pedal - offset, p)
+
+    def initialize_episode(self, body: LegBody, rng: np.random.Generator) -> InitialPose:
+        angle = float(rng.uniform(0.0, 2.0 * math.pi))
+        eps = 1e-5
+        q = self.pose_on_pedal(angle)
+        qd = (self.pose_on_pedal(angle + eps) - q) / eps * self.omega
+        self._start_angle = angle
+        self._angle = angle
+        self._on_time = 0.0
+        self._elapsed = 0.0
+        self._work = 0.0
+        self._power = 0.0
+        return InitialPose(q=q, qd=qd, crank_angle=angle, crank_velocity=self.omega)
+
+    def observation(self, snap: Snapshot) -> np.ndarray:
+        return np.array(
+            [
+                math.sin(snap.crank_angle),
+                math.cos(snap.crank_angle),
+                snap.crank_velocity / self.omega,
+                self.omega / 10.0,
+                self._power / self.power,
+            ]
+        )
+
+    def update(self, snap: Snapshot) -> tuple[dict[str, float], bool]:
+        dt = snap.t - self._elapsed
+        self._elapsed = snap.t
+        self._power = (snap.external_work - self._work) / dt if dt > 0 else 0.0
+        self._work = snap.external_work
+        self._angle = snap.crank_angle
+        err = snap.crank_velocity / self.omega - 1.0
+        if abs(err) <= CADENCE_BAND:
+            self._on_time += dt
+        return {"cadence": math.exp(-((err / CADENCE_REWARD_SCALE) ** 2))}, False
+
+    def units_completed(self) -> float:
+        return float(max(math.floor((self._angle - self._start_angle) / (2 * math.pi)), 0))
+
+    def score(self) -> float:
+        return self._on_time / self._elapsed if self._elapsed > 0 else 0.0
+
+    def metrics(self) -> dict[str, float]:
+        return {"cadence_rpm": self._cadence_rpm(), "external_work_j": self._work, "external_power_w": self._power}
+
+    def _cadence_rpm(self) -> float:
+        return (self._angle - self._start_angle) / self._elapsed * RPM_PER_RAD_S if self._elapsed > 0 else 0.0

@@ -1,0 +1,83 @@
+"""Posture (skill): the pelvis is fixed; reach and hold a target ankle position and foot angle."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..body.leg import BodySpec, LegBody, PelvisMode, forward_kinematics
+from .base import InitialPose, Snapshot, Task
+
+# Target joint configurations are drawn from this box (rad): comfortable, reachable, and away from
+# the range-of-motion limits so that every target can be held without the soft limits.
+TARGET_Q_LOW = np.radians([-10.0, 10.0, -25.0])
+TARGET_Q_HIGH = np.radians([70.0, 90.0, 15.0])
+START_Q = np.radians([5.0, 10.0, 0.0])
+# A foot-angle error of 1 rad counts like this many metres of ankle-position error.
+PITCH_ERROR_M_PER_RAD = 0.05
+ERROR_SCALE_M = 0.10  # tracking reward is -error / ERROR_SCALE_M
+ON_TARGET_BONUS = 1.0
+HANG_HEIGHT_M = 1.2  # hip height: the foot hangs clear of the ground
+
+
+class PostureTask(Task):
+    """Reach and hold; unit = one reach (the first entry into the tolerance band).
+
+    Score: fraction of the episode spent on target (time on target / elapsed time).
+    """
+
+    name = "Posture"
+    unit = "reach"
+    episode_seconds = 2.0
+    default_energy_weight = 0.05
+
+    def __init__(self, model, tolerance_m: float = 0.03) -> None:  # noqa: ANN001
+        super().__init__(model)
+        if not (0.005 <= tolerance_m <= 0.2):
+            raise ValueError(f"tolerance_m must be in [0.005, 0.2] m, got {tolerance_m}")
+        self.tolerance = tolerance_m
+        self.target = np.zeros(3)
+
+    def body_spec(self, physics_dt: float) -> BodySpec:
+        return BodySpec(pelvis=PelvisMode.FIXED, physics_dt=physics_dt, legs=1, hip_height=HANG_HEIGHT_M)
+
+    @property
+    def observation_size(self) -> int:
+        return 6
+
+    def _pose(self, q: np.ndarray) -> np.ndarray:
+        pts = forward_kinematics(self.model, q)
+        return np.array([pts["ankle"][0], pts["ankle"][1], q[0] - q[1] + q[2]])
+
+    def initialize_episode(self, body: LegBody, rng: np.random.Generator) -> InitialPose:
+        self.target = self._pose(rng.uniform(TARGET_Q_LOW, TARGET_Q_HIGH))
+        self._on_time = 0.0
+        self._reached = False
+        self._error = float("inf")
+        self._elapsed = 0.0
+        return InitialPose(q=START_Q + rng.uniform(-0.05, 0.05, 3))
+
+    def _error_vector(self, snap: Snapshot) -> np.ndarray:
+        return self._pose(snap.q) - self.target
+
+    def observation(self, snap: Snapshot) -> np.ndarray:
+        return np.concatenate([self.target, self._error_vector(snap)])
+
+    def update(self, snap: Snapshot) -> tuple[dict[str, float], bool]:
+        e = self._error_vector(snap)
+        self._error = float(np.hypot(e[0], e[1]) + PITCH_ERROR_M_PER_RAD * abs(e[2]))
+        on = self._error < self.tolerance
+        dt = snap.t - self._elapsed
+        self._elapsed = snap.t
+        if on:
+            self._on_time += dt
+            self._reached = True
+        return {"tracking": -self._error / ERROR_SCALE_M, "on_target": ON_TARGET_BONUS * on}, False
+
+    def units_completed(self) -> float:
+        return 1.0 if self._reached else 0.0
+
+    def score(self) -> float:
+        return self._on_time / self._elapsed if self._elapsed > 0 else 0.0
+
+    def metrics(self) -> dict[str, float]:
+        return {"precision_m": self._error if np.isfinite(self._error) else 0.0, "time_on_target_s": self._on_time}

@@ -1,0 +1,96 @@
+"""SquatJump (power): from a static squat, jump as high as possible; unit = one jump."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..body.leg import GRAVITY_M_S2, BodySpec, LegBody, PelvisMode
+from .base import InitialPose, Snapshot, Task, ballistic_apex, standing_com_height
+
+# Squat: knee 80 deg, shank 26 deg forward, feet flat (Bobbert & van Soest's squat jumps start at
+# knee angles of ~70-90 deg flexion); the trunk stays upright on the rail.
+SQUAT_KNEE_RAD = np.radians(80.0)
+SQUAT_SHANK_RAD = np.radians(-26.0)
+# Static start: the pelvis is held this long while the muscles pre-activate, as a jumper holds
+# the squat before pushing off.
+PREACTIVATION_S = 0.1
+HEIGHT_REWARD_PER_M = 10.0
+FALL_HIP_HEIGHT_FRACTION = 0.45  # hip below this fraction of its standing height = fallen
+
+
+def squat_pose() -> np.ndarray:
+    hip = SQUAT_KNEE_RAD + SQUAT_SHANK_RAD
+    return np.array([hip, SQUAT_KNEE_RAD, -SQUAT_SHANK_RAD])
+
+
+class SquatJumpTask(Task):
+    """Score: jump height (m), CoM apex above its standing height (0 until takeoff)."""
+
+    name = "SquatJump"
+    unit = "jump"
+    episode_seconds = 1.2
+    default_energy_weight = 0.02
+
+    @property
+    def observation_size(self) -> int:
+        return 4
+
+    def body_spec(self, physics_dt: float) -> BodySpec:
+        return BodySpec(pelvis=PelvisMode.RAIL, physics_dt=physics_dt, legs=2, carry_trunk=True)
+
+    def initialize_episode(self, body: LegBody, rng: np.random.Generator) -> InitialPose:
+        if not hasattr(self, "_stand_com"):
+            self._stand_hip, self._stand_com = standing_com_height(body, np.zeros(3))
+        q = squat_pose() + rng.uniform(-0.02, 0.02, 3)
+        q[2] = q[1] - q[0]  # keep the foot flat
+        hip_z, _ = standing_com_height(body, q)
+        self._potential = 0.0
+        self._airborne = False
+        self._takeoff_v = 0.0
+        self._height = 0.0
+        self._done = False
+        return InitialPose(q=q, pelvis_z=hip_z + 1e-4, lock_pelvis_s=PREACTIVATION_S)
+
+    def start(self, snap: Snapshot) -> None:
+        self._potential = ballistic_apex(snap.com[1], snap.com_velocity[1]) - self._stand_com
+
+    def observation(self, snap: Snapshot) -> np.ndarray:
+        return np.array(
+            [
+                snap.t - PREACTIVATION_S,
+                snap.com[1] - self._stand_com,
+                float(self._airborne),
+                snap.contact_force / snap.body_weight,
+            ]
+        )
+
+    def update(self, snap: Snapshot) -> tuple[dict[str, float], bool]:
+        vz = snap.com_velocity[1]
+        potential = ballistic_apex(snap.com[1], vz) - self._stand_com
+        reward = HEIGHT_REWARD_PER_M * (potential - self._potential)
+        self._potential = potential
+        released = snap.t > PREACTIVATION_S
+        if released and not self._airborne and snap.contact_force <= 0.0 and vz > 0.0:
+            self._airborne = True
+            self._takeoff_v = vz
+            self._height = potential
+        terminated = False
+        if self._airborne and vz <= 0.0:
+            self._done = True
+            terminated = True  # apex reached: the jump is complete
+        if snap.pelvis[1] < FALL_HIP_HEIGHT_FRACTION * self._stand_hip:
+            terminated = True
+        return {"height": reward}, terminated
+
+    def units_completed(self) -> float:
+        return 1.0 if self._done else 0.0
+
+    def score(self) -> float:
+        return max(self._height, 0.0) if self._airborne else 0.0
+
+    def metrics(self) -> dict[str, float]:
+        return {
+            "jump_height_m": self.score(),
+            "takeoff_velocity_m_s": self._takeoff_v,
+            "flight_time_s": 2 * self._takeoff_v / GRAVITY_M_S2,
+        }

@@ -1,0 +1,39 @@
+"""One LegEnv subclass per task (the class a registered id builds)."""
+
+from __future__ import annotations
+
+from .leg_env import LegEnv
+from .tasks import HopTask, PedalTask, PostureTask, SquatJumpTask
+
+
+class PostureEnv(LegEnv):
+    """Posture (skill). Pelvis fixed; reach and hold a target ankle position and foot angle.
+    Task argument: tolerance_m (0.03). Task observation: target (x, z, foot angle) relative to the
+    hip, and its error. Score: fraction of time on target. Unit: one reach."""
+
+    task_class = PostureTask
+
+
+class SquatJumpEnv(LegEnv):
+    """SquatJump (power). Pelvis on a vertical rail carrying the trunk; one leg stands for two.
+    Task observation: time since release, CoM height above standing, airborne flag, ground force / BW.
+    Score: jump height (m). Unit: one jump. Ends at the apex of the flight."""
+
+    task_class = SquatJumpTask
+
+
+class HopEnv(LegEnv):
+    """Hop (endurance, stretch-shortening cycle). Task arguments: target_frequency_hz (2.2),
+    target_height_m (0.08). Task observation: phase sin/cos, CoM height, airborne flag, ground
+    force / BW, target height. Score: hop quality per target hop. Unit: one hop."""
+
+    task_class = HopTask
+
+
+class PedalEnv(LegEnv):
+    """Pedal (endurance, economy). Seated, foot clipped to a crank with resistance c omega.
+    Task arguments: target_cadence_rpm (60), target_power_w (25). Task observation: crank angle
+    sin/cos, cadence / target, target rad/s / 10, power / target. Score: time within +-10 % of the
+    target cadence. Unit: one revolution."""
+
+    task_class = PedalTask

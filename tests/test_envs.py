@@ -1,0 +1,275 @@
+"""One set of tests over every registered task (the dm_control pattern)."""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+from neuroleg.envs import ENV_IDS
+from neuroleg.envs.physiology import MUSCLE_NAMES
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+IDS = list(ENV_IDS.values())
+# The two pieces of advice the issue accepts: unbounded observations (Gymnasium's own MuJoCo
+# environments have them) and SB3's preference for symmetric actions (the drive is 0..1 by design).
+ALLOWED_ADVICE = (
+    "observation space minimum value is -infinity",
+    "observation space maximum value is infinity",
+    "symmetric and normalized Box action space",
+)
+STABLE_INFO_KEYS = (
+    "metabolic_energy_j",
+    "muscle_energy_j",
+    "mechanical_work_j",
+    "metabolic_power_w",
+    "oxygen_ml",
+    "energy_per_unit_j",
+    "energy_per_unit_j_per_kg",
+    "oxygen_per_unit_ml_per_kg",
+    "task_units",
+    "task_score",
+    "activation",
+    "muscle_force_n",
+    "motor_units_recruited",
+    "type2_share",
+    "unstable",
+)
+EXTENSORS = np.array([1.0 if n in ("GLU", "HAM", "VAS", "GAS", "SOL") else 0.0 for n in MUSCLE_NAMES], np.float32)
+
+
+def rollout(env: gym.Env, seed: int, actions: np.ndarray) -> list[tuple]:
+    obs, info = env.reset(seed=seed)
+    out = [(obs, 0.0, info)]
+    for a in actions:
+        obs, reward, term, trunc, info = env.step(a)
+        out.append((obs, reward, info))
+        if term or trunc:
+            break
+    return out
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_env_checkers_pass_without_other_warnings(env_id: str) -> None:
+    env = gym.make(env_id)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_env(env.unwrapped)
+        sb3_check_env(env.unwrapped)
+    unexpected = [str(w.message) for w in caught if not any(a in str(w.message) for a in ALLOWED_ADVICE)]
+    assert unexpected == []
+    env.close()
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_same_seed_same_everything(env_id: str) -> None:
+    actions = np.random.default_rng(0).random((40, 9)).astype(np.float32)
+    a, b = gym.make(env_id), gym.make(env_id)
+    ra, rb = rollout(a, 7, actions), rollout(b, 7, actions)
+    assert len(ra) == len(rb)
+    for (oa, rwa, ia), (ob, rwb, ib) in zip(ra, rb, strict=True):
+        np.testing.assert_array_equal(oa, ob)
+        assert rwa == rwb
+        assert ia.keys() == ib.keys()
+        for k in ia:
+            np.testing.assert_array_equal(ia[k], ib[k], err_msg=k)
+    # and a different seed gives a different episode
+    rc = rollout(a, 8, actions)
+    assert not np.array_equal(rc[0][0], ra[0][0])
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_observations_float32_in_space_and_info_names(env_id: str) -> None:
+    env = gym.make(env_id)
+    obs, info = env.reset(seed=0)
+    assert obs.dtype == np.float32 and env.observation_space.contains(obs)
+    for _ in range(10):
+        obs, _, _, _, info = env.step(env.action_space.sample())
+        assert obs.dtype == np.float32 and env.observation_space.contains(obs)
+    for key in STABLE_INFO_KEYS:
+        assert key in info, key
+    assert env.unwrapped.dt == pytest.approx(0.02)
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_reward_terms_sum_to_reward(env_id: str) -> None:
+    env = gym.make(env_id)
+    env.reset(seed=3)
+    rng = np.random.default_rng(1)
+    for _ in range(30):
+        _, reward, term, trunc, info = env.step(rng.random(9).astype(np.float32))
+        terms = [v for k, v in info.items() if k.startswith("reward_")]
+        assert "reward_energy" in info and len(terms) >= 2
+        assert reward == pytest.approx(sum(terms), abs=1e-9)
+        if term or trunc:
+            break
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_pickle_round_trip(env_id: str) -> None:
+    env = gym.make(env_id, energy_weight=0.3).unwrapped
+    env.reset(seed=5)
+    clone = pickle.loads(pickle.dumps(env))
+    assert clone.energy_weight == 0.3
+    o1, _ = env.reset(seed=11)
+    o2, _ = clone.reset(seed=11)
+    np.testing.assert_array_equal(o1, o2)
+
+
+def test_actions_are_clipped_and_bad_actions_rejected() -> None:
+    a, b = gym.make(IDS[0]), gym.make(IDS[0])
+    a.reset(seed=0)
+    b.reset(seed=0)
+    high = np.full(9, 3.0, np.float32)
+    oa, *_ = a.step(high)
+    ob, *_ = b.step(np.ones(9, np.float32))
+    np.testing.assert_array_equal(oa, ob)
+    bad = np.full(9, 0.5, np.float32)
+    bad[2] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        a.step(bad)
+    with pytest.raises(ValueError, match="shape"):
+        a.step(np.ones(8, np.float32))
+
+
+def test_unknown_and_bad_arguments_are_named() -> None:
+    with pytest.raises(TypeError, match="bogus_arg"):
+        gym.make(ENV_IDS["Hop"], bogus_arg=1)
+    with pytest.raises(ValueError, match="energy_weight"):
+        gym.make(ENV_IDS["Hop"], energy_weight=-1)
+    with pytest.raises(ValueError, match="metabolic_model"):
+        gym.make(ENV_IDS["Hop"], metabolic_model="margaria")
+    with pytest.raises(ValueError, match="recruitment_limit"):
+        gym.make(ENV_IDS["Hop"], recruitment_limit=1.5)
+    with pytest.raises(ValueError, match="target_frequency_hz"):
+        gym.make(ENV_IDS["Hop"], target_frequency_hz=9.0)
+    with pytest.raises(ValueError, match="target_cadence_rpm"):
+        gym.make(ENV_IDS["Pedal"], target_cadence_rpm=500)
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_fuzz_random_and_extreme_drives_never_nan(env_id: str) -> None:
+    env = gym.make(env_id)
+    rng = np.random.default_rng(42)
+    steps = 0
+    episode = 0
+    while steps < 1500:
+        env.reset(seed=episode)
+        episode += 1
+        mode = episode % 4
+        while True:
+            if mode == 0:
+                a = rng.random(9)
+            elif mode == 1:
+                a = rng.integers(0, 2, 9).astype(float)  # bang-bang
+            elif mode == 2:
+                a = np.ones(9)  # full co-contraction
+            else:
+                a = rng.normal(0.5, 3.0, 9)  # far outside [0, 1]: clipped
+            obs, reward, term, trunc, info = env.step(a.astype(np.float32))
+            steps += 1
+            assert np.all(np.isfinite(obs)) and np.isfinite(reward)
+            assert env.observation_space.contains(obs)
+            assert all(np.all(np.isfinite(info[k])) for k in STABLE_INFO_KEYS)
+            if term or trunc:
+                break
+
+
+def test_instability_truncates_with_flag() -> None:
+    env = gym.make(ENV_IDS["Posture"])
+    env.reset(seed=0)
+    body = env.unwrapped.body
+    real = body.read_joints
+    body.read_joints = lambda: (np.full(3, np.nan), np.full(3, np.nan))  # a solver blow-up
+    obs, reward, term, trunc, info = env.step(np.zeros(9, np.float32))
+    body.read_joints = real
+    assert trunc and not term and info["unstable"] is True
+    assert np.all(np.isfinite(obs)) and np.isfinite(reward)
+
+
+def test_squat_jump_extensor_push_leaves_the_ground() -> None:
+    env = gym.make(ENV_IDS["SquatJump"])
+    env.reset(seed=0)
+    for _ in range(60):
+        _, _, term, trunc, info = env.step(EXTENSORS)
+        if term or trunc:
+            break
+    assert term and not info["unstable"]
+    assert info["jump_height_m"] > 0.02 and info["takeoff_velocity_m_s"] > 0.3
+    assert info["task_units"] == 1.0
+    assert info["energy_per_unit_j"] == pytest.approx(info["metabolic_energy_j"])
+    # without drive the jumper sinks and never takes off
+    env.reset(seed=0)
+    for _ in range(60):
+        _, _, term, trunc, info = env.step(np.zeros(9, np.float32))
+        if term or trunc:
+            break
+    assert info["jump_height_m"] == 0.0
+
+
+def test_pedal_counts_revolutions_and_external_work() -> None:
+    env = gym.make(ENV_IDS["Pedal"])
+    env.reset(seed=0)
+    for _ in range(250):
+        *_, info = env.step(np.zeros(9, np.float32))
+    assert info["external_work_j"] > 0
+    assert info["task_units"] >= 1  # the flywheel carries the crank round at first
+
+
+def test_energy_accounting_is_consistent() -> None:
+    env = gym.make(ENV_IDS["Hop"])
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        *_, info = env.step(rng.random(9).astype(np.float32))
+    u = env.unwrapped
+    breakdown = u.energy_breakdown()
+    assert info["muscle_energy_j"] == pytest.approx(breakdown["total"].sum())
+    assert info["metabolic_energy_j"] == pytest.approx(info["muscle_energy_j"] + u.basal_w * info["time_s"])
+    assert info["muscle_energy_j"] >= info["mechanical_work_j"] > 0
+    assert info["oxygen_ml"] == pytest.approx(info["metabolic_energy_j"] / 20.1)
+
+
+def test_higher_drive_costs_more_energy() -> None:
+    def energy(level: float) -> float:
+        env = gym.make(ENV_IDS["Posture"])
+        env.reset(seed=0)
+        for _ in range(25):
+            *_, info = env.step(np.full(9, level, np.float32))
+        return info["muscle_energy_j"]
+
+    assert energy(0.1) < energy(0.4) < energy(0.9)
+
+
+def test_recruitment_limit_and_lumped_mode_reach_the_env() -> None:
+    untrained = gym.make(ENV_IDS["Posture"], recruitment_limit=0.85)
+    lumped = gym.make(ENV_IDS["Posture"], motor_units=False)
+    for env in (untrained, lumped):
+        env.reset(seed=0)
+        *_, info = env.step(np.ones(9, np.float32))
+        assert np.all(info["motor_units_recruited"] <= 1.0)
+    *_, info = untrained.step(np.ones(9, np.float32))
+    assert np.all(info["at_recruitment_limit"])
+    assert np.all(info["motor_units_recruited"] < 1.0)
+
+
+def test_render_shows_muscle_activation() -> None:
+    env = gym.make(ENV_IDS["Posture"], render_mode="rgb_array")
+    env.reset(seed=0)
+    quiet = env.render()
+    for _ in range(5):
+        env.step(np.ones(9, np.float32))
+    active = env.render()
+    assert quiet.dtype == np.uint8 and quiet.ndim == 3 and quiet.shape[2] == 3
+    red = lambda img: int(np.sum((img[..., 0] > 200) & (img[..., 2] < 90)))  # noqa: E731
+    assert red(active) > red(quiet) + 50
+    silent = gym.make(ENV_IDS["Posture"])
+    silent.reset(seed=0)
+    assert silent.render() is None
+    from neuroleg.envs.tasks_envs import PostureEnv
+
+    with pytest.raises(ValueError, match="render_mode"):
+        PostureEnv(render_mode="human")
