@@ -9,9 +9,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
 from neuroleg.envs import ENV_IDS
 from neuroleg.envs.physiology import MUSCLE_NAMES
-from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 IDS = list(ENV_IDS.values())
 # The two pieces of advice the issue accepts: unbounded observations (Gymnasium's own MuJoCo

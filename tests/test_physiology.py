@@ -6,11 +6,12 @@ import ast
 import math
 from pathlib import Path
 
-import neuroleg.envs.physiology as ph
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import neuroleg.envs.physiology as ph
 from neuroleg.envs.physiology import metabolics as met
 from neuroleg.envs.physiology import muscle as mus
 

@@ -1,0 +1,105 @@
+"""Benchmark: cost of one physiology update for the nine muscles, per physics substep.
+
+Prints microseconds per substep for the parts that run at 1 kHz (geometry, muscle step,
+metabolics) and per control step (motor-unit recruitment), lumped and motor-unit modes, elastic
+and rigid tendon, measured side by side in one run. Target: < 15 us per substep for the leg.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from neuroleg.envs.physiology import (
+    LumpedDrive,
+    Metabolics,
+    MotorUnitPool,
+    MuscleGeometry,
+    MuscleModel,
+    load_model,
+)
+
+TARGET_US = 15.0
+
+
+def per_call_us(fn: Callable[[], object], repeats: int) -> float:
+    fn()
+    best = float("inf")
+    for _ in range(5):  # best of 5 blocks: the machine is shared
+        t = time.perf_counter()
+        for _ in range(repeats):
+            fn()
+        best = min(best, (time.perf_counter() - t) / repeats)
+    return best * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=2000)
+    args = parser.parse_args()
+    model = load_model()
+    p = model.muscles
+    geo = MuscleGeometry.from_params(model.geometry, p)
+    q, qd = np.radians([30.0, 45.0, 5.0]), np.array([0.5, -1.0, 0.3])
+    metab = Metabolics(p)
+    l_mtu, v_mtu, _ = geo.lengths_velocities(q, qd)
+    rows = []
+    for mode, pool in (("motor units", MotorUnitPool.create(p)), ("lumped", LumpedDrive.create(p))):
+        rec = pool.recruit(np.full(p.n, 0.4))
+        for elastic in (True, False):
+            mm = MuscleModel(p, 0.001, elastic_tendon=elastic)
+            state = mm.equilibrium_state(np.full(p.n, 0.4), l_mtu)
+
+            def substep(mm: MuscleModel = mm, state=state, rec=rec) -> None:  # noqa: ANN001
+                l_now, v_now, arm = geo.lengths_velocities(q, qd)
+                s, out = mm.step(state, rec.force_fraction, l_now, v_now)
+                geo.joint_torques(arm, out.force)
+                metab.rate(
+                    rec.force_fraction,
+                    s.activation,
+                    rec.slow_force,
+                    rec.fast_force,
+                    out.fiber_length_norm,
+                    out.fiber_velocity,
+                    out.active_force,
+                    out.force_length,
+                )
+
+            parts = {
+                "geometry": per_call_us(lambda: geo.lengths_velocities(q, qd), args.repeats),
+                "muscle": per_call_us(
+                    lambda mm=mm, state=state, rec=rec: mm.step(state, rec.force_fraction, l_mtu, v_mtu), args.repeats
+                ),
+                "metabolics": per_call_us(
+                    lambda s=state, rec=rec: metab.rate(
+                        rec.force_fraction,
+                        s.activation,
+                        rec.slow_force,
+                        rec.fast_force,
+                        np.ones(p.n),
+                        v_mtu,
+                        p.f_max * 0.3,
+                        np.ones(p.n),
+                    ),
+                    args.repeats,
+                ),
+                "substep total": per_call_us(substep, args.repeats),
+                "recruit (per control step)": per_call_us(
+                    lambda pool=pool: pool.recruit(np.full(p.n, 0.4)), args.repeats // 4
+                ),
+            }
+            rows.append((mode, "elastic" if elastic else "rigid", parts))
+    print(f"physiology cost for {p.n} muscles (us, best of 5 blocks; target < {TARGET_US:.0f} us per substep)")
+    header = f"{'drive':<12}{'tendon':<9}" + "".join(f"{k:>28}" for k in rows[0][2])
+    print(header)
+    for mode, tendon, parts in rows:
+        print(f"{mode:<12}{tendon:<9}" + "".join(f"{v:>28.1f}" for v in parts.values()))
+    best = min(r[2]["substep total"] for r in rows)
+    print(f"fastest substep: {best:.1f} us ({best / TARGET_US:.2f}x the {TARGET_US:.0f} us target)")
+
+
+if __name__ == "__main__":
+    main()
