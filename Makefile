@@ -20,14 +20,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 # The package itself is reinstalled every time so that the installed copy matches the tree.
 install: $(STAMP)
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation --force-reinstall .
-	rm -rf build
+	rm -rf build *.egg-info
 
 demo: install
 	$(BIN)/neuroleg demo
 
 test: install
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/pytest
 
 bench: install
 	$(BIN)/pip install --quiet ".[bench]"

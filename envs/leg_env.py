@@ -10,7 +10,13 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from .body.leg import GRAVITY_M_S2, LegBody
+from .body.leg import (
+    GRAVITY_M_S2,
+    HARD_STOP_DAMPING_NMS_PER_RAD,
+    HARD_STOP_MARGIN_RAD,
+    HARD_STOP_STIFFNESS_NM_PER_RAD,
+    LegBody,
+)
 from .physiology import (
     LumpedDrive,
     MetabolicModel,
@@ -18,6 +24,7 @@ from .physiology import (
     MotorUnitPool,
     MuscleGeometry,
     MuscleModel,
+    MuscleState,
     basal_rate,
     energy_to_oxygen_ml,
     load_model,
@@ -38,6 +45,7 @@ MAX_JOINT_SPEED_RAD_S = 60.0
 MAX_PELVIS_SPEED_M_S = 20.0
 MAX_PENETRATION_M = 0.05
 MAX_MUSCLE_FORCE_FMAX = 3.0  # eccentric forces reach ~1.5-2 F_max; 3 means the solver blew up
+ACCUMULATORS = ("am", "sl", "work_pos", "total", "force_impulse")  # order of fast_step's A_* rows
 
 
 def _format_unknown(kwargs: dict[str, Any]) -> str:
@@ -80,7 +88,9 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
     energy_weight (task default), metabolic_model ("umberger2010" | "umberger2003" |
     "bhargava2004"), motor_units (True; False = lumped drive = excitation), recruitment_limit,
     rate_scale, synchronization (a float for all muscles or a {muscle: value} dict),
-    elastic_tendon (True), model_path (None = packaged leg9), plus the task's own arguments.
+    elastic_tendon (True), model_path (None = packaged leg9), compiled (True: the numba-compiled
+    substep of `fast_step`; False: the numpy reference of `physiology`, same equations), plus the
+    task's own arguments.
 
     ## Version history
     v0: first release.
@@ -100,6 +110,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         synchronization: float | dict[str, float] = 0.0,
         elastic_tendon: bool = True,
         model_path: str | None = None,
+        compiled: bool = True,
         render_mode: str | None = None,
         **task_kwargs: Any,
     ) -> None:
@@ -148,6 +159,24 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         )
         self.geometry = MuscleGeometry.from_params(self.model.geometry, muscles)
         self.metabolics = Metabolics(muscles, self.metabolic_model)
+        self._compiled: Any = None
+        if compiled:
+            from .fast_step import CompiledPhysiology
+
+            b = self.model.body
+            self._compiled = CompiledPhysiology.build(
+                self.muscles,
+                self.geometry,
+                self.metabolics,
+                b.joint_min,
+                b.joint_max,
+                b.soft_limit_stiffness,
+                b.soft_limit_max_relaxation,
+                HARD_STOP_MARGIN_RAD,
+                HARD_STOP_STIFFNESS_NM_PER_RAD,
+                HARD_STOP_DAMPING_NMS_PER_RAD,
+                spec.legs,
+            )
         self.body_mass = self.model.body.mass
         self.body_weight = self.body.total_mass * GRAVITY_M_S2
         self.basal_w = basal_rate(self.body_mass)
@@ -186,8 +215,10 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         self._t = 0.0
         self._steps = 0
         self._external_work = 0.0
-        self._acc = {k: np.zeros(n) for k in ("am", "sl", "work_pos", "total", "force_impulse")}
-        self._effort = {"a2": 0.0, "a3": 0.0}
+        # One matrix, shared by the compiled and the reference path; the dict holds row views.
+        self._acc_matrix = np.zeros((len(ACCUMULATORS), n))
+        self._acc = dict(zip(ACCUMULATORS, self._acc_matrix, strict=True))
+        self._effort = np.zeros(2)  # integral of sum a^2, sum a^3
         self._last_power = 0.0
         self._unstable = False
         snap = self._snapshot()
@@ -269,6 +300,8 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
 
     def _simulate(self, rec: Recruitment) -> bool:
         """FRAME_SKIP physics steps with muscles and metabolics at every step; True if unstable."""
+        if self._compiled is not None:
+            return self._simulate_compiled(rec)
         body, geo, muscles, metab = self.body, self.geometry, self.muscles, self.metabolics
         u, slow, fast = rec.force_fraction, rec.slow_force, rec.fast_force
         state = self._mstate
@@ -310,15 +343,45 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
                 ext_work += damping * omega * omega * dt
             body.step(tau, crank_torque)
         assert out is not None
+        self._effort += (a2, a3)
+        return self._finish_control_step(state, out.force, out.fiber_length_norm, out.fiber_velocity, ext_work)
+
+    def _simulate_compiled(self, rec: Recruitment) -> bool:
+        from .fast_step import O_FORCE, O_LNORM, O_VCE, substep
+
+        cp, body = self._compiled, self.body
+        drive = np.vstack([rec.force_fraction, rec.slow_force, rec.fast_force])
+        state = np.vstack([self._mstate.activation, self._mstate.fiber_length])
+        out = np.zeros((5, self.muscle_params.n))
+        tau = np.zeros(3)
+        crank = body.crank_id is not None
+        damping = body.spec.crank.damping_nms if body.spec.crank is not None else 0.0
+        ext_work = 0.0
+        for _ in range(self.frame_skip):
+            q, qd = body.read_joints()
+            substep(q, qd, drive, state, cp.mp, cp.pp, cp.sc, cp.joints, out, self._acc_matrix, self._effort, tau)
+            crank_torque = 0.0
+            if crank:
+                _, omega = body.crank_state()
+                crank_torque = -damping * omega
+                ext_work += damping * omega * omega * PHYSICS_DT_S
+            body.step(tau, crank_torque)
+        new_state = MuscleState(state[0].copy(), state[1].copy())
+        return self._finish_control_step(
+            new_state, out[O_FORCE].copy(), out[O_LNORM].copy(), out[O_VCE].copy(), ext_work
+        )
+
+    def _finish_control_step(
+        self, state: MuscleState, force: np.ndarray, l_norm: np.ndarray, v_ce: np.ndarray, ext_work: float
+    ) -> bool:
+        """Store the step's muscle outputs; True if the muscles went unstable."""
         self._mstate = state
         self._external_work += ext_work
-        self._effort["a2"] += a2
-        self._effort["a3"] += a3
-        self._out_force = out.force
-        self._out_lnorm = out.fiber_length_norm
-        self._out_vnorm = out.fiber_velocity / (self.muscle_params.v_max * self.muscle_params.l_opt)
-        finite = bool(np.all(np.isfinite(out.force)) and np.all(np.isfinite(state.fiber_length)))
-        return not finite or bool(np.any(out.force > MAX_MUSCLE_FORCE_FMAX * self.muscle_params.f_max))
+        self._out_force = force
+        self._out_lnorm = l_norm
+        self._out_vnorm = v_ce / (self.muscle_params.v_max * self.muscle_params.l_opt)
+        finite = bool(np.all(np.isfinite(force)) and np.all(np.isfinite(state.fiber_length)))
+        return not finite or bool(np.any(force > MAX_MUSCLE_FORCE_FMAX * self.muscle_params.f_max))
 
     def _snapshot(self) -> Snapshot:
         st = self.body.read()
@@ -387,8 +450,8 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
             "energy_per_unit_j_per_kg": per_unit / self.body_mass,
             "oxygen_per_unit_ml_per_kg": float(energy_to_oxygen_ml(per_unit)) / self.body_mass,
             "task_score": float(self.task.score()),
-            "effort_a2": self._effort["a2"],
-            "effort_a3": self._effort["a3"],
+            "effort_a2": float(self._effort[0]),
+            "effort_a3": float(self._effort[1]),
             "activation": self._mstate.activation.copy(),
             "muscle_force_n": self._out_force.copy(),
             "motor_units_recruited": rec.recruited_fraction.copy(),

@@ -274,3 +274,57 @@ def test_render_shows_muscle_activation() -> None:
 
     with pytest.raises(ValueError, match="render_mode"):
         PostureEnv(render_mode="human")
+
+
+def test_compiled_substep_matches_numpy_reference() -> None:
+    """The fused numba kernel computes what the physiology layer computes, state by state."""
+    from neuroleg.envs import fast_step as fs
+    from neuroleg.envs.physiology import MetabolicModel
+
+    rng = np.random.default_rng(0)
+    for model in MetabolicModel:
+        for elastic in (True, False):
+            env = gym.make(ENV_IDS["Hop"], metabolic_model=model.value, elastic_tendon=elastic).unwrapped
+            env.reset(seed=0)
+            cp = env._compiled
+            body_q = rng.uniform(env.model.body.joint_min - 0.2, env.model.body.joint_max + 0.2)
+            for _ in range(20):
+                q = body_q + rng.normal(0, 0.3, 3)
+                qd = rng.normal(0, 3, 3)
+                rec = env.pool.recruit(rng.random(9))
+                a0 = rng.uniform(0.01, 1, 9)
+                l_mtu, v_mtu, arm = env.geometry.lengths_velocities(q, qd)
+                ref_state = env.muscles.equilibrium_state(a0, l_mtu)
+                new, out = env.muscles.step(ref_state, rec.force_fraction, l_mtu, v_mtu)
+                rate = env.metabolics.rate(
+                    rec.force_fraction,
+                    new.activation,
+                    rec.slow_force,
+                    rec.fast_force,
+                    out.fiber_length_norm,
+                    out.fiber_velocity,
+                    out.active_force,
+                    out.force_length,
+                )
+                tau_ref = env.geometry.joint_torques(arm, out.force) + env.body.limit_torques(q, qd)
+                state = np.vstack([ref_state.activation, ref_state.fiber_length])
+                o, acc, eff, tau = np.zeros((5, 9)), np.zeros((5, 9)), np.zeros(2), np.zeros(3)
+                drive = np.vstack([rec.force_fraction, rec.slow_force, rec.fast_force])
+                fs.substep(q, qd, drive, state, cp.mp, cp.pp, cp.sc, cp.joints, o, acc, eff, tau)
+                np.testing.assert_allclose(state[0], new.activation, rtol=1e-10)
+                np.testing.assert_allclose(state[1], new.fiber_length, rtol=1e-10)
+                np.testing.assert_allclose(o[fs.O_FORCE], out.force, rtol=1e-9, atol=1e-9)
+                np.testing.assert_allclose(tau, tau_ref, rtol=1e-9, atol=1e-9)
+                dt = env.muscles.dt
+                np.testing.assert_allclose(acc[fs.A_TOTAL], rate.total * dt, rtol=1e-9, atol=1e-12)
+                np.testing.assert_allclose(acc[fs.A_AM], rate.activation_maintenance * dt, rtol=1e-9, atol=1e-12)
+
+
+def test_compiled_and_reference_envs_agree() -> None:
+    fast = gym.make(ENV_IDS["Posture"])
+    slow = gym.make(ENV_IDS["Posture"], compiled=False)
+    actions = np.random.default_rng(1).random((15, 9)).astype(np.float32)
+    for (of, rf, inf_), (os_, rs, ins) in zip(rollout(fast, 2, actions), rollout(slow, 2, actions), strict=True):
+        np.testing.assert_allclose(of, os_, rtol=1e-5, atol=1e-5)
+        assert rf == pytest.approx(rs, rel=1e-6, abs=1e-6)
+        assert inf_["muscle_energy_j"] == pytest.approx(ins["muscle_energy_j"], rel=1e-6)

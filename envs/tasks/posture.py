@@ -22,7 +22,8 @@ HANG_HEIGHT_M = 1.2  # hip height: the foot hangs clear of the ground
 class PostureTask(Task):
     """Reach and hold; unit = one reach (the first entry into the tolerance band).
 
-    Score: fraction of the episode spent on target (time on target / elapsed time).
+    Score: precision, the mean over the episode of 1 - error / 0.10 m (clipped at 0), so that it
+    grades approach as well as holding; time on target (within `tolerance_m`) is in info.
     """
 
     name = "Posture"
@@ -54,6 +55,8 @@ class PostureTask(Task):
         self._reached = False
         self._error = float("inf")
         self._elapsed = 0.0
+        self._precision_sum = 0.0
+        self._steps = 0
         return InitialPose(q=START_Q + rng.uniform(-0.05, 0.05, 3))
 
     def _error_vector(self, snap: Snapshot) -> np.ndarray:
@@ -71,13 +74,19 @@ class PostureTask(Task):
         if on:
             self._on_time += dt
             self._reached = True
+        self._precision_sum += max(0.0, 1.0 - self._error / ERROR_SCALE_M)
+        self._steps += 1
         return {"tracking": -self._error / ERROR_SCALE_M, "on_target": ON_TARGET_BONUS * on}, False
 
     def units_completed(self) -> float:
         return 1.0 if self._reached else 0.0
 
     def score(self) -> float:
-        return self._on_time / self._elapsed if self._elapsed > 0 else 0.0
+        return self._precision_sum / self._steps if self._steps else 0.0
 
     def metrics(self) -> dict[str, float]:
-        return {"precision_m": self._error if np.isfinite(self._error) else 0.0, "time_on_target_s": self._on_time}
+        return {
+            "precision_m": self._error if np.isfinite(self._error) else 0.0,
+            "time_on_target_s": self._on_time,
+            "time_on_target_fraction": self._on_time / self._elapsed if self._elapsed > 0 else 0.0,
+        }

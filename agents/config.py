@@ -1,0 +1,256 @@
+"""Run configuration: YAML (data only) -> validated pydantic model.
+
+Every bad field is reported by its path with what is allowed; command-line overrides
+(`key.sub=value`, the value parsed as YAML scalars, never evaluated) go through the same validation.
+"""
+
+from __future__ import annotations
+
+import copy
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+TASK_NAMES = ("Posture", "SquatJump", "Hop", "Pedal")
+TASK_CONFIG = {"Posture": "posture", "SquatJump": "squatjump", "Hop": "hop", "Pedal": "pedal"}  # file prefixes
+ALGORITHMS = ("ppo", "sac", "td3", "tqc", "recurrent_ppo")
+MUSCLE_NAMES = ("HFL", "GLU", "HAM", "RF", "VAS", "BFSH", "GAS", "SOL", "TA")
+PER_MUSCLE_RANGES = {"recruitment_limit": (0.5, 1.0), "rate_scale": (0.5, 2.0), "synchronization": (0.0, 1.0)}
+ON_POLICY_FIELDS = ("n_steps", "n_epochs", "gae_lambda", "clip_range", "ent_coef")
+OFF_POLICY_FIELDS = ("buffer_size", "learning_starts", "tau", "train_freq", "gradient_steps", "action_noise_std")
+
+
+class ConfigError(ValueError):
+    """A configuration that does not validate; `problems` lists (path, message)."""
+
+    def __init__(self, origin: str, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        lines = [f"invalid config {origin}:"] + [f"  {path}: {msg}" for path, msg in problems]
+        super().__init__("\n".join(lines))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+Fraction = Annotated[float, Field(ge=0.5, le=1.0)]
+PerMuscle = float | dict[Literal["HFL", "GLU", "HAM", "RF", "VAS", "BFSH", "GAS", "SOL", "TA"], float]
+
+
+class PostureArgs(_Strict):
+    tolerance_m: float = Field(0.03, ge=0.005, le=0.2)
+
+
+class SquatJumpArgs(_Strict):
+    pass
+
+
+class HopArgs(_Strict):
+    target_frequency_hz: float = Field(2.2, ge=1.0, le=4.0)
+    target_height_m: float = Field(0.08, ge=0.02, le=0.4)
+
+
+class PedalArgs(_Strict):
+    target_cadence_rpm: float = Field(60.0, ge=30.0, le=130.0)
+    target_power_w: float = Field(25.0, ge=5.0, le=400.0)
+
+
+TASK_ARGS: dict[str, type[_Strict]] = {
+    "Posture": PostureArgs,
+    "SquatJump": SquatJumpArgs,
+    "Hop": HopArgs,
+    "Pedal": PedalArgs,
+}
+
+
+class EnvConfig(_Strict):
+    task: Literal["Posture", "SquatJump", "Hop", "Pedal"]
+    energy_weight: float | None = Field(None, ge=0.0, le=100.0)
+    metabolic_model: Literal["umberger2010", "umberger2003", "bhargava2004"] = "umberger2010"
+    motor_units: bool = True
+    recruitment_limit: PerMuscle = 1.0
+    rate_scale: PerMuscle = 1.0
+    synchronization: PerMuscle = 0.0
+    elastic_tendon: bool = True
+    task_args: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("recruitment_limit", "rate_scale", "synchronization")
+    @classmethod
+    def _per_muscle_range(cls, value: float | dict[str, float], info: ValidationInfo) -> float | dict[str, float]:
+        lo, hi = PER_MUSCLE_RANGES[info.field_name or ""]
+        values = value.values() if isinstance(value, dict) else [value]
+        if any(not (lo <= v <= hi) for v in values):
+            raise ValueError(f"must lie in [{lo}, {hi}] (a number or a value per muscle), got {value}")
+        if isinstance(value, dict) and set(value) != set(MUSCLE_NAMES):
+            raise ValueError(f"a per-muscle mapping must name every muscle {list(MUSCLE_NAMES)}")
+        return value
+
+    def env_kwargs(self) -> dict[str, Any]:
+        kwargs = self.model_dump(exclude={"task", "task_args"})
+        kwargs.update(TASK_ARGS[self.task].model_validate(self.task_args).model_dump())
+        return kwargs
+
+    @property
+    def env_id(self) -> str:
+        return f"neuroleg/{self.task}-v0"
+
+
+class PolicyConfig(_Strict):
+    net_arch: list[Annotated[int, Field(ge=4, le=1024)]] = Field(default_factory=lambda: [64, 64])
+    activation: Literal["tanh", "relu"] = "tanh"
+    log_std_init: float = Field(0.0, ge=-5.0, le=2.0)
+    ortho_init: bool = True
+
+
+class AlgoConfig(_Strict):
+    """Hyperparameters; those that do not apply to the chosen algorithm must stay unset."""
+
+    name: Literal["ppo", "sac", "td3", "tqc", "recurrent_ppo"] = "ppo"
+    learning_rate: float = Field(3e-4, gt=0.0, le=1.0)
+    gamma: float = Field(0.99, gt=0.0, le=1.0)
+    batch_size: int = Field(64, ge=8, le=65536)
+    # on-policy (ppo, recurrent_ppo)
+    n_steps: int | None = Field(None, ge=8, le=100000)
+    n_epochs: int | None = Field(None, ge=1, le=100)
+    gae_lambda: float | None = Field(None, ge=0.0, le=1.0)
+    clip_range: float | None = Field(None, gt=0.0, le=1.0)
+    ent_coef: float | None = Field(None, ge=0.0, le=1.0)
+    # off-policy (sac, td3, tqc)
+    buffer_size: int | None = Field(None, ge=1000, le=10_000_000)
+    learning_starts: int | None = Field(None, ge=0, le=1_000_000)
+    tau: float | None = Field(None, gt=0.0, le=1.0)
+    train_freq: int | None = Field(None, ge=1, le=10000)
+    gradient_steps: int | None = Field(None, ge=-1, le=10000)
+    action_noise_std: float | None = Field(None, ge=0.0, le=1.0)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
+
+
+class RunConfig(_Strict):
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,80}$")
+    env: EnvConfig
+    algo: AlgoConfig = Field(default_factory=AlgoConfig)
+    n_envs: int = Field(1, ge=1, le=64)
+    subprocess: bool = False  # run the envs in subprocesses (faster on 2 cores; see README on reproducibility)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    total_timesteps: int = Field(10000, ge=100, le=100_000_000)
+    normalize: bool = True
+    checkpoint_every: int = Field(10000, ge=100, description="env steps between checkpoints")
+    eval_episodes: int = Field(5, ge=1, le=1000)
+    log_every_episodes: int = Field(5, ge=1, le=10000)
+
+
+def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node = data
+    for k in keys[:-1]:
+        child = node.get(k)
+        if child is None:
+            child = node[k] = {}
+        if not isinstance(child, dict):
+            raise ConfigError("override", [(dotted, f"{k} is not a section")])
+        node = child
+    node[keys[-1]] = value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """`a.b=value` pairs; values are YAML scalars/lists (yaml.safe_load), never evaluated code."""
+    out = copy.deepcopy(data)
+    problems = []
+    for item in overrides:
+        if "=" not in item:
+            problems.append((item, "overrides take the form key.sub=value"))
+            continue
+        key, raw = item.split("=", 1)
+        if not key or any(not part for part in key.split(".")):
+            problems.append((item, "empty key"))
+            continue
+        try:
+            value = yaml.safe_load(raw) if raw != "" else ""
+        except yaml.YAMLError as err:
+            problems.append((key, f"value is not valid YAML: {err}"))
+            continue
+        _set_path(out, key, value)
+    if problems:
+        raise ConfigError("overrides", problems)
+    return out
+
+
+def _problems(err: ValidationError, prefix: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    return [(".".join(prefix + tuple(str(p) for p in e["loc"])) or "<root>", e["msg"]) for e in err.errors()]
+
+
+def _inapplicable(algo: Any) -> list[tuple[str, str]]:
+    """Hyperparameters set for an algorithm they do not apply to (checked on the raw mapping so
+    that it is reported together with every other problem)."""
+    if not isinstance(algo, dict):
+        return []
+    name = algo.get("name", "ppo")
+    if name not in ALGORITHMS:
+        return []
+    wrong = OFF_POLICY_FIELDS if name in ("ppo", "recurrent_ppo") else ON_POLICY_FIELDS
+    if name in ("sac", "tqc"):
+        wrong = (*wrong, "action_noise_std")
+    return [(f"algo.{f}", f"does not apply to {name}") for f in wrong if algo.get(f) is not None]
+
+
+def validate_config(data: Any, origin: str = "<config>") -> RunConfig:
+    """Validate everything and report every problem at once (task arguments included)."""
+    if not isinstance(data, dict):
+        raise ConfigError(origin, [("<root>", "a config is a mapping of sections (env, algo, ...)")])
+    problems: list[tuple[str, str]] = _inapplicable(data.get("algo"))
+    env = data.get("env")
+    if isinstance(env, dict) and env.get("task") in TASK_ARGS:
+        args = env.get("task_args") or {}
+        if not isinstance(args, dict):
+            problems.append(("env.task_args", "must be a mapping of the task's arguments"))
+        else:
+            try:
+                TASK_ARGS[env["task"]].model_validate(args)
+            except ValidationError as err:
+                problems += _problems(err, ("env", "task_args"))
+    try:
+        cfg = RunConfig.model_validate(data)
+    except ValidationError as err:
+        problems += _problems(err)
+        raise ConfigError(origin, problems) from None
+    if problems:
+        raise ConfigError(origin, problems)
+    return cfg
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(str(p), [("<file>", "not found")])
+    try:
+        data = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(str(p), [("<file>", f"not valid YAML: {err}")]) from None
+    if overrides:
+        data = apply_overrides(data, overrides)
+    return validate_config(data, str(p))
+
+
+def dump_config(cfg: RunConfig) -> str:
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
+
+
+def packaged_configs() -> list[str]:
+    folder = resources.files("neuroleg").joinpath("configs")
+    return sorted(f.name[:-5] for f in folder.iterdir() if f.name.endswith(".yaml"))
+
+
+def resolve_config(name: str) -> Path:
+    """A config path, or the name of a packaged config (e.g. `hop_ppo`)."""
+    p = Path(name)
+    if p.is_file():
+        return p
+    packaged = resources.files("neuroleg").joinpath(f"configs/{p.stem}.yaml")
+    if packaged.is_file():
+        return Path(str(packaged))
+    raise ConfigError(
+        name, [("<file>", f"no such file and no packaged config of that name; packaged: {packaged_configs()}")]
+    )

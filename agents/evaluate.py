@@ -1,0 +1,237 @@
+"""Deterministic evaluation of a trained policy and of baseline controllers, measured the same way."""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from .analysis import motor_unit_summary, pair_cci, synergies
+from .config import RunConfig
+from .runs import RunDir, atomic_path, write_json_atomic
+
+# Constant co-contraction baseline: every muscle at this drive (inefficient by design).
+COCONTRACTION_DRIVE = 0.3
+BASELINES = ("zero", "random", "cocontraction")
+
+Policy = Callable[[np.ndarray, bool], np.ndarray]  # (raw observation, episode start) -> action
+
+
+@dataclass
+class EpisodeRecord:
+    info: dict[str, Any]
+    reward: float
+    steps: int
+    activation: np.ndarray  # (T, 9)
+    drive: np.ndarray  # (T, 9)
+    q: np.ndarray  # (T, 3)
+    force: np.ndarray
+    recruited: np.ndarray
+    type2: np.ndarray
+    at_limit: np.ndarray
+    energy: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def make_eval_env(cfg: RunConfig, render_mode: str | None = None) -> gym.Env:
+    import neuroleg.envs  # noqa: F401
+
+    return gym.make(cfg.env.env_id, render_mode=render_mode, **cfg.env.env_kwargs())
+
+
+def run_episodes(
+    cfg: RunConfig, policy: Policy, episodes: int, seed: int, on_frame: Callable[[np.ndarray], None] | None = None
+) -> list[EpisodeRecord]:
+    env = make_eval_env(cfg, render_mode="rgb_array" if on_frame else None)
+    records = []
+    for ep in range(episodes):
+        obs, info = env.reset(seed=seed + ep)
+        start = True
+        rows: dict[str, list[np.ndarray]] = {
+            k: [] for k in ("activation", "drive", "q", "force", "recruited", "type2", "at_limit")
+        }
+        total, steps = 0.0, 0
+        while True:
+            action = np.asarray(policy(obs, start), dtype=np.float32)
+            start = False
+            obs, reward, term, trunc, info = env.step(action)
+            if on_frame is not None:
+                on_frame(env.render())
+            total += reward
+            steps += 1
+            rows["activation"].append(info["activation"])
+            rows["drive"].append(np.clip(action, 0, 1))
+            rows["q"].append(obs[:3].astype(float))
+            rows["force"].append(info["muscle_force_n"])
+            rows["recruited"].append(info["motor_units_recruited"])
+            rows["type2"].append(info["type2_share"])
+            rows["at_limit"].append(info["at_recruitment_limit"].astype(float))
+            if term or trunc:
+                break
+        records.append(
+            EpisodeRecord(
+                info=info,
+                reward=total,
+                steps=steps,
+                energy=env.unwrapped.energy_breakdown(),
+                **{k: np.array(v) for k, v in rows.items()},
+            )
+        )
+    env.close()
+    return records
+
+
+def baseline_policy(name: str, seed: int) -> Policy:
+    rng = np.random.default_rng(seed)
+    if name == "zero":
+        return lambda obs, start: np.zeros(9)
+    if name == "random":
+        return lambda obs, start: rng.random(9)
+    if name == "cocontraction":
+        return lambda obs, start: np.full(9, COCONTRACTION_DRIVE)
+    raise ValueError(f"unknown baseline {name!r}; allowed: {list(BASELINES)}")
+
+
+def model_policy(run: RunDir, cfg: RunConfig) -> Policy:
+    """The run's final model (else its latest checkpoint), deterministic, with frozen normalisation."""
+    import pickle
+
+    from .train import algorithm_class
+
+    model_path, vec_path = run.final_model()
+    model = algorithm_class(cfg.algo.name).load(model_path, device="cpu")
+    obs_rms, clip, eps = None, 10.0, 1e-8
+    if vec_path is not None:
+        with open(vec_path, "rb") as f:
+            vec = pickle.load(f)
+        obs_rms, clip, eps = vec.obs_rms, vec.clip_obs, vec.epsilon
+    state: Any = None
+
+    def act(obs: np.ndarray, start: bool) -> np.ndarray:
+        nonlocal state
+        x = obs
+        if obs_rms is not None:
+            x = np.clip((obs - obs_rms.mean) / np.sqrt(obs_rms.var + eps), -clip, clip).astype(np.float32)
+        action, state = model.predict(x, state=state, episode_start=np.array([start]), deterministic=True)
+        return (np.asarray(action) + 1.0) / 2.0  # the learner acts in [-1, 1] (RescaleAction in training)
+
+    return act
+
+
+def summarise(records: list[EpisodeRecord], cfg: RunConfig) -> dict[str, Any]:
+    from neuroleg.envs.physiology import MUSCLE_NAMES, antagonist_pairs, load_model
+
+    infos = [r.info for r in records]
+    body_mass = load_model().body.mass
+
+    def stat(values: list[float]) -> dict[str, float]:
+        arr = np.asarray(values, dtype=float)
+        return {"mean": float(arr.mean()), "std": float(arr.std())}
+
+    muscle_energy = [max(i["muscle_energy_j"], 1e-9) for i in infos]
+    out: dict[str, Any] = {
+        "episodes": len(records),
+        "return": stat([r.reward for r in records]),
+        "task_score": stat([i["task_score"] for i in infos]),
+        "task_units": stat([i["task_units"] for i in infos]),
+        "energy_per_unit_j": stat([i["energy_per_unit_j"] for i in infos]),
+        "energy_per_unit_j_per_kg": stat([i["energy_per_unit_j"] / body_mass for i in infos]),
+        "oxygen_per_unit_ml_per_kg": stat([i["oxygen_per_unit_ml_per_kg"] for i in infos]),
+        "muscle_efficiency": stat([i["mechanical_work_j"] / e for i, e in zip(infos, muscle_energy, strict=True)]),
+        "unstable_episodes": int(sum(bool(i["unstable"]) for i in infos)),
+    }
+    if "external_work_j" in infos[0]:
+        out["gross_efficiency"] = stat([i["external_work_j"] / max(i["metabolic_energy_j"], 1e-9) for i in infos])
+    for key in (
+        "jump_height_m",
+        "takeoff_velocity_m_s",
+        "hop_count",
+        "hop_height_m",
+        "cadence_rpm",
+        "precision_m",
+        "time_on_target_s",
+    ):
+        if key in infos[0]:
+            out[key] = stat([i[key] for i in infos])
+    act = np.concatenate([r.activation for r in records])
+    pairs = antagonist_pairs(load_model())
+    out["cci"] = pair_cci(act, MUSCLE_NAMES, pairs)
+    out["synergies"] = synergies(act, seed=cfg.seed)
+    out["motor_units"] = motor_unit_summary(
+        np.concatenate([r.recruited for r in records]),
+        np.concatenate([r.type2 for r in records]),
+        np.concatenate([r.force for r in records]),
+        np.concatenate([r.at_limit for r in records]),
+        MUSCLE_NAMES,
+    )
+    out["energy_by_muscle_j"] = {
+        component: dict(
+            zip(MUSCLE_NAMES, np.mean([r.energy[component] for r in records], axis=0).tolist(), strict=True)
+        )
+        for component in ("am", "sl", "work_pos", "total")
+    }
+    return out
+
+
+def _finite(obj: Any) -> Any:
+    """JSON has no NaN/inf: make any that slipped through explicit rather than invalid JSON."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def evaluate_run(
+    run: RunDir, episodes: int | None = None, seed: int = 10_000, baselines: tuple[str, ...] = BASELINES
+) -> dict[str, Any]:
+    """Evaluate the policy and the baselines; write evaluation.json and trajectory.npz atomically."""
+    cfg = run.config()
+    n = episodes or cfg.eval_episodes
+    policy_records = run_episodes(cfg, model_policy(run, cfg), n, seed)
+    result: dict[str, Any] = {
+        "task": cfg.env.task,
+        "algorithm": cfg.algo.name,
+        "seed": seed,
+        "policy": summarise(policy_records, cfg),
+        "baselines": {},
+    }
+    for name in baselines:
+        result["baselines"][name] = summarise(run_episodes(cfg, baseline_policy(name, seed), n, seed), cfg)
+    result = _finite(result)
+    write_json_atomic(run.evaluation_path, result)
+    first = policy_records[0]
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer, activation=first.activation, drive=first.drive, q=first.q, force=first.force, dt=np.array(0.02)
+    )
+    with atomic_path(run.path / "trajectory.npz") as tmp:
+        Path(tmp).write_bytes(buffer.getvalue())
+    return result
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """A plain-text table of the policy against the baselines."""
+    rows = [("policy", result["policy"]), *result["baselines"].items()]
+    header = (
+        f"{'controller':<15}{'score':>10}{'units':>8}{'J/unit':>11}{'J/kg/unit':>11}{'mL O2/kg/u':>12}"
+        f"{'efficiency':>11}{'synergies':>10}"
+    )
+    lines = [f"{result['task']} ({result['algorithm']}), {result['policy']['episodes']} episodes", header]
+    for name, s in rows:
+        lines.append(
+            f"{name:<15}{s['task_score']['mean']:>10.3f}{s['task_units']['mean']:>8.1f}"
+            f"{s['energy_per_unit_j']['mean']:>11.1f}{s['energy_per_unit_j_per_kg']['mean']:>11.2f}"
+            f"{s['oxygen_per_unit_ml_per_kg']['mean']:>12.3f}{s['muscle_efficiency']['mean']:>11.3f}"
+            f"{s['synergies']['n_synergies_90']:>10d}"
+        )
+    cci = result["policy"]["cci"]
+    lines.append("co-contraction (policy): " + ", ".join(f"{k} {v:.1f}" for k, v in cci.items()))
+    return "\n".join(lines)

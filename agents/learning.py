@@ -1,0 +1,38 @@
+"""The README's learning figures: each task's default config trained with its default budget,
+evaluated against the zero and random baselines. Rerun with `neuroleg learning`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .config import TASK_CONFIG, load_config, resolve_config
+from .evaluate import evaluate_run
+from .runs import RunDir, write_text_atomic
+from .train import train
+
+DEFAULT_ALGO = "ppo"
+
+
+def learning_table(runs_root: Path, tasks: list[str], out: Path | None = None) -> str:
+    rows = [
+        "| task | steps | train time | score: policy | zero | random | energy per unit (J): policy | zero | random |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for task in tasks:
+        cfg = load_config(resolve_config(f"{TASK_CONFIG[task]}_{DEFAULT_ALGO}"))
+        run = RunDir.create(cfg, runs_root, f"{TASK_CONFIG[task]}_{DEFAULT_ALGO}_{time.strftime('%Y%m%d_%H%M%S')}")
+        start = time.perf_counter()
+        train(cfg, run, progress=False)
+        minutes = (time.perf_counter() - start) / 60
+        res = evaluate_run(run, baselines=("zero", "random"))
+        p, z, r = res["policy"], res["baselines"]["zero"], res["baselines"]["random"]
+        rows.append(
+            f"| {task} | {cfg.total_timesteps} | {minutes:.0f} min | {p['task_score']['mean']:.3f} | "
+            f"{z['task_score']['mean']:.3f} | {r['task_score']['mean']:.3f} | {p['energy_per_unit_j']['mean']:.0f} | "
+            f"{z['energy_per_unit_j']['mean']:.0f} | {r['energy_per_unit_j']['mean']:.0f} |"
+        )
+    table = "\n".join(rows)
+    if out is not None:
+        write_text_atomic(out, table + "\n")
+    return table

@@ -1,0 +1,224 @@
+"""Figures of a run and one Markdown page that shows them; and rollout videos."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .runs import RunDir, atomic_path, write_text_atomic
+
+JOINT_ACTION_PAIRS = (
+    ("hip", "hip_flexion", "hip_extension"),
+    ("knee", "knee_flexion", "knee_extension"),
+    ("ankle", "ankle_dorsiflexion", "ankle_plantarflexion"),
+)
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    _plt().close(fig)
+
+
+def _learning_curves(run: RunDir) -> dict[str, np.ndarray]:
+    path = run.logs / "progress.csv"
+    if not path.is_file():
+        return {}
+    with path.open() as f:
+        rows = list(csv.DictReader(f))
+    out: dict[str, list[float]] = {}
+    for key in ("time/total_timesteps", "task/score", "energy/per_unit_j"):
+        out[key] = [float(r[key]) if r.get(key) not in (None, "") else np.nan for r in rows]
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def make_report(run: RunDir) -> Path:
+    """Write report/*.png and report/report.md from evaluation.json, trajectory.npz and the logs."""
+    from neuroleg.envs.physiology import MUSCLE_NAMES, load_model
+
+    if not run.evaluation_path.is_file():
+        raise FileNotFoundError(f"{run.path} has no evaluation.json: run `neuroleg evaluate {run.path}` first")
+    plt = _plt()
+    model = load_model()
+    result = json.loads(run.evaluation_path.read_text())
+    traj = np.load(run.path / "trajectory.npz")
+    out = run.path / "report"
+    out.mkdir(exist_ok=True)
+    idx = {n: i for i, n in enumerate(MUSCLE_NAMES)}
+    t = np.arange(len(traj["activation"])) * float(traj["dt"])
+    figures: list[tuple[str, str]] = []
+
+    # 1. EMG-like activation grouped by joint and role
+    fig, axes = plt.subplots(3, 1, figsize=(8, 7), sharex=True)
+    for ax, (joint, pos, neg) in zip(axes, JOINT_ACTION_PAIRS, strict=True):
+        for action, style in ((pos, "-"), (neg, "--")):
+            for m in model.roles[action]["agonists"] + model.roles[action]["synergists"]:
+                role = "agonist" if m in model.roles[action]["agonists"] else "synergist"
+                ax.plot(t, traj["activation"][:, idx[m]], style, label=f"{m} ({action.split('_')[1]}, {role})")
+        ax.set_ylabel(f"{joint}\nactivation")
+        ax.set_ylim(0, 1.02)
+        ax.legend(fontsize=7, loc="upper right", ncol=2)
+    axes[-1].set_xlabel("time (s)")
+    fig.suptitle("Muscle activation by joint (solid: flexion/dorsiflexion movers, dashed: extension movers)")
+    _save(fig, out / "activation.png")
+    figures.append(("Muscle activation (EMG-like), grouped by joint and role", "activation.png"))
+
+    # 2. joint angles
+    fig, ax = plt.subplots(figsize=(8, 3))
+    for j, name in enumerate(("hip flexion", "knee flexion", "ankle dorsiflexion")):
+        ax.plot(t, np.degrees(traj["q"][:, j]), label=name)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("angle (deg)")
+    ax.legend(fontsize=8)
+    _save(fig, out / "joint_angles.png")
+    figures.append(("Joint angles", "joint_angles.png"))
+
+    # 3. energy split by muscle and by component
+    e = result["policy"]["energy_by_muscle_j"]
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    bottom = np.zeros(len(MUSCLE_NAMES))
+    for comp, label in (
+        ("am", "activation + maintenance heat"),
+        ("sl", "shortening/lengthening heat"),
+        ("work_pos", "positive work"),
+    ):
+        vals = np.array([e[comp][m] for m in MUSCLE_NAMES])
+        ax.bar(MUSCLE_NAMES, vals, bottom=bottom, label=label)
+        bottom += vals
+    ax.set_ylabel("energy per episode (J)")
+    ax.legend(fontsize=8)
+    _save(fig, out / "energy_by_muscle.png")
+    figures.append(("Energy split by muscle and by heat/work component", "energy_by_muscle.png"))
+
+    # 4. learning curves
+    curves = _learning_curves(run)
+    if curves and np.any(np.isfinite(curves["task/score"])):
+        fig, ax1 = plt.subplots(figsize=(8, 3.5))
+        steps = curves["time/total_timesteps"]
+        ok = np.isfinite(curves["task/score"])
+        ax1.plot(steps[ok], curves["task/score"][ok], color="C0")
+        ax1.set_xlabel("environment steps")
+        ax1.set_ylabel("task score", color="C0")
+        ax2 = ax1.twinx()
+        ok2 = np.isfinite(curves["energy/per_unit_j"])
+        ax2.plot(steps[ok2], curves["energy/per_unit_j"][ok2], color="C3")
+        ax2.set_ylabel("energy per unit (J)", color="C3")
+        _save(fig, out / "learning_curves.png")
+        figures.append(("Learning curves: task score and energy per unit of task", "learning_curves.png"))
+
+    # 5. co-contraction per pair, policy against baselines
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    pairs = list(result["policy"]["cci"])
+    width = 0.8 / (1 + len(result["baselines"]))
+    for k, (name, summary) in enumerate([("policy", result["policy"]), *result["baselines"].items()]):
+        ax.bar(np.arange(len(pairs)) + k * width, [summary["cci"][p] for p in pairs], width, label=name)
+    ax.set_xticks(np.arange(len(pairs)) + 0.4 - width / 2, pairs, rotation=20, fontsize=8)
+    ax.set_ylabel("co-contraction index (%)")
+    ax.legend(fontsize=8)
+    _save(fig, out / "cocontraction.png")
+    figures.append(("Co-contraction index per agonist/antagonist pair (Falconer & Winter 1985)", "cocontraction.png"))
+
+    from .evaluate import format_table
+
+    lines = [f"# Run report: {run.path.name}", "", "```", format_table(result), "```", ""]
+    for title, fname in figures:
+        lines += [f"## {title}", "", f"![{title}]({fname})", ""]
+    page = out / "report.md"
+    write_text_atomic(page, "\n".join(lines))
+    return page
+
+
+def render_video(run: RunDir, out: Path, episodes: int = 1, seed: int = 10_000) -> Path:
+    """A video of the policy (muscles coloured by activation): .mp4 (imageio-ffmpeg) or .gif."""
+    import imageio.v2 as imageio
+
+    from .evaluate import model_policy, run_episodes
+
+    suffix = out.suffix.lower()
+    if suffix not in (".mp4", ".gif"):
+        raise ValueError(f"--out must end in .mp4 or .gif, got {out.name!r}")
+    cfg = run.config()
+    frames: list[np.ndarray] = []
+    run_episodes(cfg, model_policy(run, cfg), episodes, seed, on_frame=frames.append)
+    fps = 50
+    with atomic_path(out) as tmp:
+        if suffix == ".gif":
+            imageio.mimsave(tmp, frames, format="GIF", duration=1000 / fps, loop=0)
+        else:
+            try:
+                imageio.mimsave(tmp, frames, format="FFMPEG", fps=fps, codec="libx264", macro_block_size=8)
+            except (ImportError, ValueError) as err:
+                raise RuntimeError(f"mp4 needs imageio-ffmpeg (pip install 'neuroleg[video]'): {err}") from None
+    return out
+
+
+def plot_physiology_curves(path: Path) -> Path:
+    """The model's curves: force-length, force-velocity, tendon, recruitment and force vs drive."""
+    from neuroleg.envs.physiology import MotorUnitPool, load_model
+    from neuroleg.envs.physiology import muscle as mus
+
+    plt = _plt()
+    model = load_model()
+    p = model.muscles
+    fig, axes = plt.subplots(2, 3, figsize=(12, 6.5))
+    ln = np.linspace(0.3, 1.8, 300)
+    ax = axes[0, 0]
+    ax.plot(ln, mus.force_length(ln), label="active f_L")
+    ax.plot(ln, mus.parallel_elastic(ln), label="passive")
+    ax.set_xlabel("fiber length / l_opt")
+    ax.set_ylabel("force / F_max")
+    ax.set_ylim(0, 1.6)
+    ax.legend(fontsize=8)
+    ax.set_title("Force-length (Geyer & Herr 2010)", fontsize=9)
+    v = np.linspace(-1, 1, 300)
+    ax = axes[0, 1]
+    ax.plot(v, mus.force_velocity(v))
+    ax.set_xlabel("fiber velocity / v_max (shortening < 0)")
+    ax.set_title("Force-velocity", fontsize=9)
+    strain = np.linspace(-0.01, 0.05, 200)
+    ax = axes[0, 2]
+    ax.plot(strain * 100, mus.tendon_force(strain))
+    ax.set_xlabel("tendon strain (%)")
+    ax.set_title("Tendon (F_max at 4 %)", fontsize=9)
+    drive = np.linspace(0, 1, 201)
+    vas = p.names.index("VAS")
+    pool = MotorUnitPool.create(p)
+    recs = [pool.recruit(np.full(p.n, d)) for d in drive]
+    ax = axes[1, 0]
+    ax.plot(drive, [r.recruited_fraction[vas] for r in recs], label="units recruited")
+    ax.plot(drive, [r.type2_share[vas] for r in recs], label="type II share of force")
+    ax.plot(drive, [r.mean_rate_hz[vas] / 40 for r in recs], label="mean discharge rate / 40 Hz")
+    ax.set_xlabel("neural drive")
+    ax.legend(fontsize=8)
+    ax.set_title("VAS motor-unit pool (Fuglevand 1993)", fontsize=9)
+    ax = axes[1, 1]
+    for limit in (0.85, 0.9, 1.0):
+        pl = MotorUnitPool.create(p, recruitment_limit=limit)
+        ax.plot(drive, [pl.recruit(np.full(p.n, d)).force_fraction[vas] for d in drive], label=f"limit {limit}")
+    ax.set_xlabel("neural drive")
+    ax.set_ylabel("active force / F_max")
+    ax.legend(fontsize=8)
+    ax.set_title("Recruitment limit (untrained to trained)", fontsize=9)
+    ax = axes[1, 2]
+    for scale in (0.8, 1.0, 1.3):
+        pl = MotorUnitPool.create(p, rate_scale=scale)
+        ax.plot(drive, [pl.recruit(np.full(p.n, d)).force_fraction[vas] for d in drive], label=f"rate scale {scale}")
+    ax.set_xlabel("neural drive")
+    ax.legend(fontsize=8)
+    ax.set_title("Peak discharge-rate scale", fontsize=9)
+    fig.tight_layout()
+    _save(fig, path)
+    return path

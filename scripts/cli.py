@@ -1,0 +1,161 @@
+"""`neuroleg` command line: thin entry points over neuroleg.agents."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from neuroleg.agents.config import TASK_CONFIG, ConfigError, load_config, resolve_config
+from neuroleg.agents.pipeline import smoke, train_and_evaluate
+
+DEMO_CONFIG = "posture_ppo"
+DEMO_TIMESTEPS = 60_000
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from neuroleg.agents.runs import RunDir
+
+    if args.resume:
+        run = RunDir(args.resume)
+        cfg = run.config()
+        path = train_and_evaluate(cfg, run.path, True, not args.no_progress, not args.no_eval, run.path.parent, None)
+    else:
+        if not args.config:
+            print("error: give a CONFIG (or --resume RUN)", file=sys.stderr)
+            return 2
+        cfg = load_config(resolve_config(args.config), args.overrides)
+        path = train_and_evaluate(
+            cfg, None, False, not args.no_progress, not args.no_eval, Path(args.runs_dir), args.name
+        )
+    print(f"run folder: {path}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from neuroleg.agents.evaluate import evaluate_run, format_table
+    from neuroleg.agents.runs import RunDir
+
+    print(format_table(evaluate_run(RunDir(args.run), episodes=args.episodes)))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from neuroleg.agents.report import make_report
+    from neuroleg.agents.runs import RunDir
+
+    print(f"report: {make_report(RunDir(args.run))}")
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from neuroleg.agents.report import render_video
+    from neuroleg.agents.runs import RunDir
+
+    print(f"video: {render_video(RunDir(args.run), Path(args.out), episodes=args.episodes)}")
+    return 0
+
+
+def cmd_smoke(args: argparse.Namespace) -> int:
+    problems = smoke(Path(args.runs_dir), args.tasks)
+    for p in problems:
+        print(f"SMOKE FAIL {p}", file=sys.stderr)
+    print("smoke: ok" if not problems else f"smoke: {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """A short real training of Posture, its evaluation against baselines, and its report."""
+    from neuroleg.agents.report import make_report
+    from neuroleg.agents.runs import RunDir
+
+    cfg = load_config(resolve_config(DEMO_CONFIG), [f"total_timesteps={args.timesteps}"])
+    name = f"demo_{time.strftime('%Y%m%d_%H%M%S')}"
+    path = train_and_evaluate(cfg, None, False, True, True, Path(args.runs_dir), name)
+    run = RunDir(path)
+    from neuroleg.agents.report import plot_physiology_curves
+
+    print(f"physiology curves: {plot_physiology_curves(run.path / 'physiology_curves.png')}")
+    page = make_report(run)
+    result = json.loads(run.evaluation_path.read_text())
+    trained = result["policy"]["task_score"]["mean"]
+    best_baseline = max(b["task_score"]["mean"] for b in result["baselines"].values())
+    print(f"\nPosture time-on-target: trained policy {trained:.3f} vs best baseline {best_baseline:.3f}")
+    print(f"report: {page}")
+    return 0
+
+
+def cmd_curves(args: argparse.Namespace) -> int:
+    from neuroleg.agents.report import plot_physiology_curves
+
+    print(f"physiology curves: {plot_physiology_curves(Path(args.out))}")
+    return 0
+
+
+def cmd_learning(args: argparse.Namespace) -> int:
+    from neuroleg.agents.learning import learning_table
+
+    print(learning_table(Path(args.runs_dir), args.tasks, Path(args.out) if args.out else None))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="neuroleg", description="Train, evaluate and analyse neuromuscular coordination on a musculoskeletal leg."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("train", help="train a policy from a config (path or packaged name, e.g. hop_ppo)")
+    p.add_argument("config", nargs="?", help="config file or packaged config name")
+    p.add_argument("overrides", nargs="*", help="key.sub=value overrides, validated like the file")
+    p.add_argument("--resume", metavar="RUN", help="continue an interrupted run folder")
+    p.add_argument("--name", help="run folder name (default from task, algorithm and seed)")
+    p.add_argument("--runs-dir", default="runs")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-eval", action="store_true", help="skip the evaluation after training")
+    p.set_defaults(func=cmd_train)
+    p = sub.add_parser("evaluate", help="deterministic rollouts of a run against baselines")
+    p.add_argument("run")
+    p.add_argument("--episodes", type=int, default=None)
+    p.set_defaults(func=cmd_evaluate)
+    p = sub.add_parser("report", help="figures and a Markdown page of an evaluated run")
+    p.add_argument("run")
+    p.set_defaults(func=cmd_report)
+    p = sub.add_parser("render", help="a video of the policy with muscles coloured by activation")
+    p.add_argument("run")
+    p.add_argument("--out", required=True, help="FILE.mp4 or FILE.gif")
+    p.add_argument("--episodes", type=int, default=1)
+    p.set_defaults(func=cmd_render)
+    p = sub.add_parser("smoke", help="train every task briefly and check the run folders")
+    p.add_argument("--runs-dir", default="runs/smoke")
+    p.add_argument("--tasks", nargs="+", default=list(TASK_CONFIG), choices=list(TASK_CONFIG))
+    p.set_defaults(func=cmd_smoke)
+    p = sub.add_parser("demo", help="the README's main job: a short Posture training, evaluation and report")
+    p.add_argument("--runs-dir", default="runs")
+    p.add_argument("--timesteps", type=int, default=DEMO_TIMESTEPS)
+    p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("curves", help="plot the muscle and motor-unit curves of the model")
+    p.add_argument("--out", default="physiology_curves.png")
+    p.set_defaults(func=cmd_curves)
+    p = sub.add_parser("learning", help="train each task's default config and tabulate it against baselines")
+    p.add_argument("--runs-dir", default="runs/learning")
+    p.add_argument("--tasks", nargs="+", default=list(TASK_CONFIG), choices=list(TASK_CONFIG))
+    p.add_argument("--out", help="also write the Markdown table here")
+    p.set_defaults(func=cmd_learning)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (ConfigError, FileNotFoundError, FileExistsError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

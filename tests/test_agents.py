@@ -1,0 +1,304 @@
+"""Configs, training, resume, evaluation, analysis and the command line."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from neuroleg.agents import analysis
+from neuroleg.agents.config import (
+    ConfigError,
+    apply_overrides,
+    load_config,
+    packaged_configs,
+    resolve_config,
+    validate_config,
+)
+from neuroleg.agents.pipeline import smoke
+from neuroleg.agents.runs import RunDir
+from neuroleg.agents.train import EpisodeMetrics, train
+from neuroleg.scripts.cli import main as cli_main
+
+REPO = Path(__file__).resolve().parent.parent
+SMOKE = "posture_smoke"
+
+
+def smoke_cfg(**overrides: object):
+    return load_config(resolve_config(SMOKE), [f"{k}={v}" for k, v in overrides.items()])
+
+
+# ---- configs -----------------------------------------------------------------------------
+
+
+def test_every_config_in_the_repository_loads() -> None:
+    files = sorted((REPO / "configs").glob("*.yaml"))
+    assert len(files) >= 24
+    for f in files:
+        cfg = load_config(f)
+        assert f.stem.startswith(cfg.env.task.lower())
+    assert set(packaged_configs()) == {f.stem for f in files}
+
+
+def test_every_bad_field_is_reported_by_path() -> None:
+    data = yaml.safe_load(resolve_config("hop_ppo").read_text())
+    data["n_envs"] = "two"
+    data["seed"] = -1
+    data["surprise"] = 1
+    data["algo"]["buffer_size"] = 10000  # off-policy field on PPO
+    data["algo"]["learning_rate"] = 5.0
+    data["env"]["task_args"]["target_frequency_hz"] = 10
+    data["env"]["task_args"]["colour"] = "red"
+    data["env"]["recruitment_limit"] = 1.3
+    with pytest.raises(ConfigError) as err:
+        validate_config(data, "hop_ppo.yaml")
+    paths = {p for p, _ in err.value.problems}
+    for expected in (
+        "n_envs",
+        "seed",
+        "surprise",
+        "algo.learning_rate",
+        "env.task_args.target_frequency_hz",
+        "env.task_args.colour",
+    ):
+        assert expected in paths, (expected, paths)
+    text = str(err.value)
+    assert "does not apply to ppo" in text and "must lie in [0.5, 1.0]" in text
+    assert "less than or equal to 4" in text  # says what is allowed
+
+
+def test_unknown_task_and_algorithm_are_named() -> None:
+    with pytest.raises(ConfigError) as err:
+        validate_config({"env": {"task": "Swim"}, "algo": {"name": "dqn"}})
+    paths = {p for p, _ in err.value.problems}
+    assert {"env.task", "algo.name"} <= paths
+    assert "'Posture'" in str(err.value) and "'ppo'" in str(err.value)
+
+
+def test_overrides_are_validated_and_never_evaluated() -> None:
+    cfg = smoke_cfg(**{"algo.learning_rate": 0.001, "env.energy_weight": 0.5, "seed": 3})
+    assert cfg.algo.learning_rate == 0.001 and cfg.env.energy_weight == 0.5 and cfg.seed == 3
+    with pytest.raises(ConfigError, match="seed"):
+        smoke_cfg(seed="__import__('os').system('true')")
+    with pytest.raises(ConfigError, match=r"key\.sub=value"):
+        apply_overrides({}, ["nonsense"])
+    with pytest.raises(ConfigError, match=r"algo\.nope"):
+        smoke_cfg(**{"algo.nope": 1})
+
+
+def test_missing_config_is_reported() -> None:
+    with pytest.raises(ConfigError, match="packaged"):
+        resolve_config("no_such_config")
+
+
+# ---- training ----------------------------------------------------------------------------
+
+
+def _params(model) -> list[np.ndarray]:
+    return [p.detach().numpy().copy() for p in model.policy.parameters()]
+
+
+def test_same_config_and_seed_same_result(tmp_path: Path) -> None:
+    cfg = smoke_cfg(total_timesteps=256)
+    a = train(cfg, RunDir.create(cfg, tmp_path, "a"), progress=False)
+    b = train(cfg, RunDir.create(cfg, tmp_path, "b"), progress=False)
+    for pa, pb in zip(_params(a), _params(b), strict=True):
+        np.testing.assert_array_equal(pa, pb)
+    c = train(smoke_cfg(total_timesteps=256, seed=1), RunDir.create(cfg, tmp_path, "c"), progress=False)
+    assert any(not np.array_equal(x, y) for x, y in zip(_params(a), _params(c), strict=True))
+
+
+def test_save_load_round_trip(tmp_path: Path) -> None:
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    cfg = smoke_cfg(total_timesteps=256)
+    run = RunDir.create(cfg, tmp_path, "rt")
+    model = train(cfg, run, progress=False)
+    loaded = PPO.load(run.model_path, device="cpu")
+    obs = np.random.default_rng(0).normal(size=(5, *model.observation_space.shape)).astype(np.float32)
+    np.testing.assert_array_equal(model.predict(obs, deterministic=True)[0], loaded.predict(obs, deterministic=True)[0])
+    with open(run.vecnormalize_path, "rb") as f:
+        import pickle
+
+        stats: VecNormalize = pickle.load(f)
+    assert stats.obs_rms.count > 256
+    assert load_config(run.config_path) == cfg  # the resolved config is saved
+
+
+def test_interrupted_run_resumes_with_same_step_count(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = smoke_cfg(total_timesteps=768, checkpoint_every=10_000)
+    run = RunDir.create(cfg, tmp_path, "interrupted")
+    original = EpisodeMetrics._on_step
+
+    def ctrl_c_at_300(self: EpisodeMetrics) -> bool:
+        if self.num_timesteps >= 300:
+            raise KeyboardInterrupt  # as Ctrl-C would, mid-rollout
+        return original(self)
+
+    monkeypatch.setattr(EpisodeMetrics, "_on_step", ctrl_c_at_300)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, run, progress=False)
+    ckpt = run.latest_checkpoint()
+    assert ckpt is not None and not run.model_path.exists()
+    saved_steps = json.loads((ckpt / "state.json").read_text())["num_timesteps"]
+    assert saved_steps == 300
+    with open(ckpt / "vecnormalize.pkl", "rb") as f:
+        import pickle
+
+        saved_count = pickle.load(f).obs_rms.count
+    monkeypatch.setattr(EpisodeMetrics, "_on_step", original)
+    seen: dict[str, float] = {}
+
+    def record_start(self: EpisodeMetrics) -> None:
+        seen["steps"] = self.num_timesteps
+        seen["count"] = self.model.get_env().obs_rms.count
+        self._activations = [[] for _ in range(self.training_env.num_envs)]
+
+    monkeypatch.setattr(EpisodeMetrics, "_on_training_start", record_start)
+    model = train(cfg, run, resume=True, progress=False)
+    assert seen["steps"] == saved_steps
+    # the saved statistics, plus the one reset observation per env SB3 takes when learning resumes
+    assert saved_count <= seen["count"] <= saved_count + cfg.n_envs
+    assert model.num_timesteps >= cfg.total_timesteps
+    assert json.loads((run.path / "training.json").read_text())["num_timesteps"] == model.num_timesteps
+
+
+def test_sigterm_leaves_a_usable_checkpoint(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "neuroleg.scripts.cli",
+            "train",
+            SMOKE,
+            "total_timesteps=200000",
+            "checkpoint_every=200",
+            "--runs-dir",
+            str(tmp_path),
+            "--name",
+            "term",
+            "--no-progress",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    run = RunDir(tmp_path / "term")
+    deadline = time.time() + 120
+    while run.latest_checkpoint() is None and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+    assert run.latest_checkpoint() is not None, proc.stderr.read().decode() if proc.poll() is not None else ""
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()
+    assert "--resume" in err.decode()
+    from stable_baselines3 import PPO
+
+    ckpt = run.latest_checkpoint()
+    assert ckpt is not None
+    model = PPO.load(ckpt / "model.zip", device="cpu")
+    assert model.num_timesteps == json.loads((ckpt / "state.json").read_text())["num_timesteps"] > 0
+    assert not list(run.checkpoints.glob(".*partial"))
+
+
+@pytest.mark.slow
+def test_smoke_trains_every_task_and_writes_a_complete_run(tmp_path: Path) -> None:
+    assert smoke(tmp_path, ["Posture", "SquatJump", "Hop", "Pedal"]) == []
+    result = json.loads((tmp_path / "smoke_hop" / "evaluation.json").read_text())
+    assert set(result["baselines"]) == {"zero", "random", "cocontraction"}
+    for key in (
+        "task_score",
+        "energy_per_unit_j",
+        "energy_per_unit_j_per_kg",
+        "oxygen_per_unit_ml_per_kg",
+        "muscle_efficiency",
+        "cci",
+        "synergies",
+        "motor_units",
+    ):
+        assert key in result["policy"]
+    assert (tmp_path / "smoke_hop" / "report" / "activation.png").is_file()
+    assert cli_main(["render", str(tmp_path / "smoke_posture"), "--out", str(tmp_path / "p.gif")]) == 0
+    assert (tmp_path / "p.gif").stat().st_size > 1000
+
+
+def test_cli_reports_bad_input_with_exit_code_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["train", "no_such_config"]) == 2
+    assert cli_main(["train", SMOKE, "algo.learning_rate=-1", "--runs-dir", str(tmp_path)]) == 2
+    assert "algo.learning_rate" in capsys.readouterr().err
+    assert cli_main(["evaluate", str(tmp_path / "missing")]) == 2
+
+
+# ---- analysis ----------------------------------------------------------------------------
+
+
+def test_co_contraction_index_known_values() -> None:
+    e = np.linspace(0, 1, 50)
+    assert analysis.co_contraction_index(e, e) == pytest.approx(100.0)
+    assert analysis.co_contraction_index(np.r_[e, 0 * e], np.r_[0 * e, e]) == pytest.approx(0.0)
+    assert analysis.co_contraction_index(np.full(10, 0.2), np.full(10, 0.6)) == pytest.approx(50.0)
+    floor = np.full((20, 9), 0.01)
+    assert all(v == 0.0 for v in analysis.pair_cci(floor, tuple("ABCDEFGHI"), [("j", "A", "B")]).values())
+
+
+def test_synergy_count_recovers_planted_synergies() -> None:
+    rng = np.random.default_rng(0)
+    w = rng.random((2, 9))
+    h = rng.random((400, 2))
+    x = h @ w + 0.01 * rng.random((400, 9))
+    result = analysis.synergies(x)
+    assert result["n_synergies_90"] <= 2
+    assert result["vaf"][1] > 0.95 and result["vaf"][0] < result["vaf"][1]
+
+
+def test_layers_import_downwards_only() -> None:
+    """physiology <- body <- tasks <- envs <- agents <- scripts; nothing imports upwards."""
+    order = ["envs/physiology", "envs/body", "envs/tasks", "envs", "agents", "scripts"]
+    rank = {name: i for i, name in enumerate(order)}
+
+    def layer(path: Path) -> str:
+        rel = path.relative_to(REPO).parent.as_posix()
+        return rel if rel in rank else rel.split("/")[0]
+
+    def target(module: str, level: int, here: Path) -> str | None:
+        if level:
+            base = here.relative_to(REPO).parent
+            for _ in range(level - 1):
+                base = base.parent
+            module = (base.as_posix().replace("/", ".") + ("." + module if module else "")).strip(".")
+        elif module.startswith("neuroleg."):
+            module = module[len("neuroleg.") :]
+        else:
+            return None
+        parts = module.split(".")
+        for n in (2, 1):
+            cand = "/".join(parts[:n])
+            if cand in rank:
+                return cand
+        return None
+
+    bad = []
+    for folder in order:
+        for f in (REPO / folder).glob("*.py"):
+            here = layer(f)
+            for node in ast.walk(ast.parse(f.read_text())):
+                if isinstance(node, ast.ImportFrom):
+                    t = target(node.module or "", node.level, f)
+                elif isinstance(node, ast.Import):
+                    t = next((target(a.name, 0, f) for a in node.names if target(a.name, 0, f)), None)
+                else:
+                    continue
+                if t is not None and rank[t] > rank[here]:
+                    bad.append(f"{f.relative_to(REPO)} imports {t}")
+    assert bad == []
