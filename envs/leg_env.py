@@ -309,7 +309,6 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         am, sl, wpos, total, impulse = acc["am"], acc["sl"], acc["work_pos"], acc["total"], acc["force_impulse"]
         dt = PHYSICS_DT_S
         crank = body.crank_id is not None
-        damping = body.spec.crank.damping_nms if body.spec.crank is not None else 0.0
         ext_work = 0.0
         a2 = a3 = 0.0
         out = None
@@ -338,9 +337,8 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
             a3 += float(act @ (act * act)) * dt
             crank_torque = 0.0
             if crank:
-                _, omega = body.crank_state()
-                crank_torque = -damping * omega
-                ext_work += damping * omega * omega * dt
+                crank_torque, work = self._crank_resistance()
+                ext_work += work
             body.step(tau, crank_torque)
         assert out is not None
         self._effort += (a2, a3)
@@ -355,21 +353,26 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         out = np.zeros((5, self.muscle_params.n))
         tau = np.zeros(3)
         crank = body.crank_id is not None
-        damping = body.spec.crank.damping_nms if body.spec.crank is not None else 0.0
         ext_work = 0.0
         for _ in range(self.frame_skip):
             q, qd = body.read_joints()
             substep(q, qd, drive, state, cp.mp, cp.pp, cp.sc, cp.joints, out, self._acc_matrix, self._effort, tau)
             crank_torque = 0.0
             if crank:
-                _, omega = body.crank_state()
-                crank_torque = -damping * omega
-                ext_work += damping * omega * omega * PHYSICS_DT_S
+                crank_torque, work = self._crank_resistance()
+                ext_work += work
             body.step(tau, crank_torque)
         new_state = MuscleState(state[0].copy(), state[1].copy())
         return self._finish_control_step(
             new_state, out[O_FORCE].copy(), out[O_LNORM].copy(), out[O_VCE].copy(), ext_work
         )
+
+    def _crank_resistance(self) -> tuple[float, float]:
+        """Ergometer brake for the coming physics step: (torque -c omega in N m, work done on it in J)."""
+        spec = self.body.spec.crank
+        assert spec is not None
+        _, omega = self.body.crank_state()
+        return -spec.damping_nms * omega, spec.damping_nms * omega * omega * PHYSICS_DT_S
 
     def _finish_control_step(
         self, state: MuscleState, force: np.ndarray, l_norm: np.ndarray, v_ce: np.ndarray, ext_work: float

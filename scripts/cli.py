@@ -12,7 +12,7 @@ from neuroleg.agents.config import TASK_CONFIG, ConfigError, load_config, resolv
 from neuroleg.agents.pipeline import smoke, train_and_evaluate
 
 DEMO_CONFIG = "posture_ppo"
-DEMO_TIMESTEPS = 60_000
+DEMO_TIMESTEPS = 150_000
 
 
 def cmd_train(args: argparse.Namespace) -> int:

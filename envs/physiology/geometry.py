@@ -47,16 +47,13 @@ class MuscleGeometry:
             l_rest=muscles.l_opt + muscles.l_slack,
             incidence=incidence,
             joint_incidence=joint_incidence,
-            s_ref=_arm_integral(u_ref),
+            s_ref=_arm_terms(u_ref)[1],
         )
 
     def pair_arms(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(signed effective moment arm per pair in m, length contribution per pair in m)."""
         p = self.params
-        u = p.kappa * (p.phi_offset - q[p.joint_index] - p.phi_max)
-        uc = np.clip(u, -ARM_ANGLE_LIMIT_RAD, ARM_ANGLE_LIMIT_RAD)
-        cos_uc = np.cos(uc)
-        s = np.sin(uc) + cos_uc * (u - uc)
+        cos_uc, s = _arm_terms(p.kappa * (p.phi_offset - q[p.joint_index] - p.phi_max))
         gain = p.sign * p.rho * p.r_max
         # dl/dq = -arm: the muscle shortens when the joint moves the way its torque pushes.
         return gain * cos_uc, gain / p.kappa * (s - self.s_ref)
@@ -80,6 +77,8 @@ class MuscleGeometry:
         return out
 
 
-def _arm_integral(u: np.ndarray) -> np.ndarray:
+def _arm_terms(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(cos of the clipped angle: the arm shape, its integral S continued linearly past the clip)."""
     uc = np.clip(u, -ARM_ANGLE_LIMIT_RAD, ARM_ANGLE_LIMIT_RAD)
-    return np.sin(uc) + np.cos(uc) * (u - uc)
+    cos_uc = np.cos(uc)
+    return cos_uc, np.sin(uc) + cos_uc * (u - uc)
