@@ -18,6 +18,7 @@ import numpy as np
 from numba import njit
 
 from .physiology import metabolics as met
+from .physiology import motor_units as mu
 from .physiology import muscle as mus
 from .physiology.geometry import ARM_ANGLE_LIMIT_RAD, MuscleGeometry
 from .physiology.metabolics import MetabolicModel, Metabolics
@@ -53,6 +54,10 @@ _ARMLIM = ARM_ANGLE_LIMIT_RAD
 _S = met.UMB_AEROBIC_SCALE
 _BHA_L = met.BHA_MAINT_L
 _BHA_G = met.BHA_MAINT_G
+mus_ge = mu.EXCITATORY_GAIN
+mus_mfr = mu.MIN_FIRING_RATE_HZ
+mus_ffs = mu.FF_LINEAR_SLOPE
+mus_ffl = mu.FF_LINEAR_LIMIT
 
 
 @njit(cache=True)
@@ -279,3 +284,49 @@ class CompiledPhysiology:
         nj = joint_min.size
         joints = np.vstack([joint_min, joint_max, np.full(nj, hard_margin), np.full(nj, hard_k), np.full(nj, hard_d)])
         return cls(mp, pp, sc, joints)
+
+
+# Rows of the recruitment output matrix (the fields of motor_units.Recruitment).
+R_FORCE, R_SLOW, R_FAST, R_RECRUITED, R_RATE, R_AT_LIMIT = range(6)
+
+
+@njit(cache=True)
+def recruit(
+    drive: np.ndarray,
+    threshold: np.ndarray,
+    twitch: np.ndarray,
+    contraction_time: np.ndarray,
+    peak_rate: np.ndarray,
+    availability: np.ndarray,
+    type1: np.ndarray,
+    max_excitation: float,
+    normaliser: np.ndarray,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """MotorUnitPool.recruit as one loop (drive already validated and clipped); writes `out` rows R_*."""
+    n, units = availability.shape
+    for m in range(n):
+        e = drive[m] * max_excitation
+        slow = fast = recruited = rate_sum = allowed = 0.0
+        for i in range(units):
+            allowed += availability[m, i]
+            if e < threshold[i]:
+                continue
+            w = availability[m, i]
+            rate = min(mus_ge * (e - threshold[i]) + mus_mfr, peak_rate[m, i])
+            x = contraction_time[i] * rate
+            gain = mus_ffs * x if x <= mus_ffl else 1.0 - math.exp(-2.0 * x * x * x)
+            f = twitch[i] * gain * w
+            slow += f * type1[m, i]
+            fast += f * (1.0 - type1[m, i])
+            recruited += w
+            rate_sum += rate * w
+        slow /= normaliser[m]
+        fast /= normaliser[m]
+        over = max(slow + fast, 1.0)
+        out[R_FORCE, m] = (slow + fast) / over
+        out[R_SLOW, m] = slow / over
+        out[R_FAST, m] = fast / over
+        out[R_RECRUITED, m] = recruited / units
+        out[R_RATE, m] = rate_sum / recruited if recruited > 0 else 0.0
+        out[R_AT_LIMIT, m] = 1.0 if recruited >= allowed - 1e-9 else 0.0

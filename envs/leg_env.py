@@ -45,6 +45,7 @@ MAX_JOINT_SPEED_RAD_S = 60.0
 MAX_PELVIS_SPEED_M_S = 20.0
 MAX_PENETRATION_M = 0.05
 MAX_MUSCLE_FORCE_FMAX = 3.0  # eccentric forces reach ~1.5-2 F_max; 3 means the solver blew up
+VERTICAL_TRAVEL_FLOOR_M = 0.01  # energy per metre of travel counts at least 1 cm (no division by ~0)
 ACCUMULATORS = ("am", "sl", "work_pos", "total", "force_impulse")  # order of fast_step's A_* rows
 
 
@@ -221,7 +222,8 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         self._effort = np.zeros(2)  # integral of sum a^2, sum a^3
         self._last_power = 0.0
         self._unstable = False
-        snap = self._snapshot()
+        snap, _ = self._snapshot()
+        self._last_snapshot = snap
         self.task.start(snap)
         self._last_obs = self._observation(snap)
         self._episode_started = True
@@ -233,7 +235,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         drive = self._validate_action(action)
         if self._lock_steps and self._steps == self._lock_steps:
             self.body.lock_pelvis(False)
-        rec = self.pool.recruit(drive)
+        rec = self._recruit_units(drive)
         self._recruit = rec
         energy_before = float(self._acc["total"].sum())
         unstable = self._simulate(rec)
@@ -242,8 +244,8 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         muscle_energy = float(self._acc["total"].sum()) - energy_before
         self._last_power = muscle_energy / CONTROL_DT_S
         if not unstable:
-            snap = self._snapshot()
-            unstable = not self._snapshot_ok(snap)
+            snap, ok = self._snapshot()
+            unstable = not ok
         if unstable:
             self._unstable = True
             snap = self._last_snapshot
@@ -297,6 +299,28 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         if not np.all(np.isfinite(a)):
             raise ValueError(f"action must be finite, got {a.tolist()}")
         return np.clip(a, 0.0, 1.0)
+
+    def _recruit_units(self, drive: np.ndarray) -> Recruitment:
+        """The pool's recruitment; compiled for motor-unit pools (same result, tested)."""
+        pool = self.pool
+        if self._compiled is None or not isinstance(pool, MotorUnitPool):
+            return pool.recruit(drive)
+        from .fast_step import recruit
+
+        out = np.empty((6, pool.recruitment_limit.size))
+        recruit(
+            drive,
+            pool.threshold,
+            pool.twitch,
+            pool.contraction_time,
+            pool.peak_rate,
+            pool.availability,
+            pool.type1,
+            pool.max_excitation,
+            pool.normaliser,
+            out,
+        )
+        return Recruitment(out[0], out[1], out[2], out[3], out[4], out[5] > 0.5)
 
     def _simulate(self, rec: Recruitment) -> bool:
         """FRAME_SKIP physics steps with muscles and metabolics at every step; True if unstable."""
@@ -386,7 +410,8 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         finite = bool(np.all(np.isfinite(force)) and np.all(np.isfinite(state.fiber_length)))
         return not finite or bool(np.any(force > MAX_MUSCLE_FORCE_FMAX * self.muscle_params.f_max))
 
-    def _snapshot(self) -> Snapshot:
+    def _snapshot(self) -> tuple[Snapshot, bool]:
+        """The state the task sees, and whether it is physical (finite, bounded, not in the ground)."""
         st = self.body.read()
         com, com_v = self.body.center_of_mass()
         angle, omega = self.body.crank_state() if self.body.crank_id is not None else (0.0, 0.0)
@@ -404,19 +429,17 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
             external_work=self._external_work,
             body_weight=self.body_weight,
         )
-        if self._snapshot_ok(snap):
+        values = np.concatenate([st.q, st.qd, st.pelvis, st.pelvis_velocity, com, com_v])
+        ok = (
+            bool(np.all(np.isfinite(values)))
+            and math.isfinite(snap.contact_force)
+            and float(np.max(np.abs(st.qd))) <= MAX_JOINT_SPEED_RAD_S
+            and float(np.max(np.abs(st.pelvis_velocity[:2]))) <= MAX_PELVIS_SPEED_M_S
+            and self.body.lowest_point(st) > -MAX_PENETRATION_M
+        )
+        if ok:
             self._last_snapshot = snap
-        return snap
-
-    def _snapshot_ok(self, snap: Snapshot) -> bool:
-        values = np.concatenate([snap.q, snap.qd, snap.pelvis, snap.pelvis_velocity, snap.com, snap.com_velocity])
-        if not np.all(np.isfinite(values)) or not math.isfinite(snap.contact_force):
-            return False
-        if np.any(np.abs(snap.qd) > MAX_JOINT_SPEED_RAD_S) or np.any(
-            np.abs(snap.pelvis_velocity[:2]) > MAX_PELVIS_SPEED_M_S
-        ):
-            return False
-        return self.body.lowest_point() > -MAX_PENETRATION_M
+        return snap, ok
 
     def _observation(self, snap: Snapshot) -> np.ndarray:
         p = self.muscle_params
@@ -463,8 +486,13 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
             "unstable": self._unstable,
             "time_s": self._t,
         }
+        info["oxygen_per_unit_ml"] = float(energy_to_oxygen_ml(per_unit))
         for name, value in self.task.metrics().items():
             info[name] = float(value)
+        if "vertical_travel_m" in info:
+            info["energy_per_vertical_m_j"] = gross / max(info["vertical_travel_m"], VERTICAL_TRAVEL_FLOOR_M)
+        if "external_work_j" in info:
+            info["gross_efficiency"] = info["external_work_j"] / gross if gross > 0 else 0.0
         for name, value in terms.items():
             info[f"reward_{name}"] = float(value)
         return info

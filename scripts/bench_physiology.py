@@ -92,13 +92,44 @@ def main() -> None:
                 ),
             }
             rows.append((mode, "elastic" if elastic else "rigid", parts))
+    compiled = compiled_rows(args.repeats)
     print(f"physiology cost for {p.n} muscles (us, best of 5 blocks; target < {TARGET_US:.0f} us per substep)")
     header = f"{'drive':<12}{'tendon':<9}" + "".join(f"{k:>28}" for k in rows[0][2])
     print(header)
     for mode, tendon, parts in rows:
         print(f"{mode:<12}{tendon:<9}" + "".join(f"{v:>28.1f}" for v in parts.values()))
     best = min(r[2]["substep total"] for r in rows)
-    print(f"fastest substep: {best:.1f} us ({best / TARGET_US:.2f}x the {TARGET_US:.0f} us target)")
+    print(f"numpy reference, fastest substep: {best:.1f} us ({best / TARGET_US:.2f}x the {TARGET_US:.0f} us target)")
+    print("compiled fused substep (what LegEnv runs; geometry + muscles + torques + limits + metabolics):")
+    for label, us in compiled:
+        print(f"  {label:<40}{us:>8.2f} us  ({us / TARGET_US:.2f}x the target)")
+
+
+def compiled_rows(repeats: int) -> list[tuple[str, float]]:
+    import gymnasium as gym
+
+    import neuroleg.envs  # noqa: F401
+    from neuroleg.envs.fast_step import substep
+
+    rows = []
+    q, qd = np.radians([30.0, 45.0, 5.0]), np.array([0.5, -1.0, 0.3])
+    out, acc, eff, tau = np.zeros((5, 9)), np.zeros((5, 9)), np.zeros(2), np.zeros(3)
+    for elastic in (True, False):
+        for mu in (True, False):
+            env = gym.make("neuroleg/Hop-v0", elastic_tendon=elastic, motor_units=mu).unwrapped
+            env.reset(seed=0)
+            cp = env._compiled
+            rec = env.pool.recruit(np.full(9, 0.4))
+            drive = np.vstack([rec.force_fraction, rec.slow_force, rec.fast_force])
+            state = np.vstack([env._mstate.activation, env._mstate.fiber_length])
+
+            def call(state=state, drive=drive, cp=cp) -> None:  # noqa: ANN001
+                substep(q, qd, drive, state, cp.mp, cp.pp, cp.sc, cp.joints, out, acc, eff, tau)
+
+            label = f"{'motor units' if mu else 'lumped'}, {'elastic' if elastic else 'rigid'} tendon"
+            rows.append((label, per_call_us(call, repeats)))
+            env.close()
+    return rows
 
 
 if __name__ == "__main__":

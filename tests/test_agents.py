@@ -117,6 +117,28 @@ def test_same_config_and_seed_same_result(tmp_path: Path) -> None:
     assert any(not np.array_equal(x, y) for x, y in zip(_params(a), _params(c), strict=True))
 
 
+@pytest.mark.parametrize(
+    "algo,extra",
+    [
+        ("sac", ["algo.learning_starts=64", "algo.buffer_size=1000"]),
+        ("td3", ["algo.learning_starts=64", "algo.buffer_size=1000", "algo.action_noise_std=0.1"]),
+        ("tqc", ["algo.learning_starts=64", "algo.buffer_size=1000"]),
+        ("recurrent_ppo", ["algo.n_steps=64", "algo.batch_size=32", "algo.n_epochs=1"]),
+    ],
+)
+def test_every_algorithm_trains_saves_and_evaluates(tmp_path: Path, algo: str, extra: list[str]) -> None:
+    from neuroleg.agents.evaluate import evaluate_run
+
+    base = yaml.safe_load(resolve_config(SMOKE).read_text())
+    base["algo"] = {"name": algo, "batch_size": 32, "policy": {"net_arch": [16, 16]}}
+    cfg = validate_config(apply_overrides(base, [*extra, "total_timesteps=160"]))
+    run = RunDir.create(cfg, tmp_path, algo)
+    model = train(cfg, run, progress=False)
+    assert model.num_timesteps >= 160 and run.model_path.is_file()
+    result = evaluate_run(run, episodes=1, baselines=("zero",))
+    assert np.isfinite(result["policy"]["task_score"]["mean"])
+
+
 def test_save_load_round_trip(tmp_path: Path) -> None:
     from stable_baselines3 import PPO
     from stable_baselines3.common.vec_env import VecNormalize

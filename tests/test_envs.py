@@ -157,7 +157,7 @@ def test_fuzz_random_and_extreme_drives_never_nan(env_id: str) -> None:
     rng = np.random.default_rng(42)
     steps = 0
     episode = 0
-    while steps < 1500:
+    while steps < 3000:
         env.reset(seed=episode)
         episode += 1
         mode = episode % 4
@@ -328,3 +328,45 @@ def test_compiled_and_reference_envs_agree() -> None:
         np.testing.assert_allclose(of, os_, rtol=1e-5, atol=1e-5)
         assert rf == pytest.approx(rs, rel=1e-6, abs=1e-6)
         assert inf_["muscle_energy_j"] == pytest.approx(ins["muscle_energy_j"], rel=1e-6)
+
+
+@pytest.mark.parametrize("limit,scale", [(1.0, 1.0), (0.85, 1.3), (0.9, 0.7)])
+def test_compiled_recruitment_matches_motor_unit_pool(limit: float, scale: float) -> None:
+    env = gym.make(ENV_IDS["Posture"], recruitment_limit=limit, rate_scale=scale).unwrapped
+    rng = np.random.default_rng(3)
+    for drive in [np.zeros(9), np.ones(9), *rng.random((30, 9))]:
+        fast, ref = env._recruit_units(drive), env.pool.recruit(drive)
+        for name in ("force_fraction", "slow_force", "fast_force", "recruited_fraction", "mean_rate_hz"):
+            np.testing.assert_allclose(getattr(fast, name), getattr(ref, name), rtol=1e-12, atol=1e-12, err_msg=name)
+        np.testing.assert_array_equal(fast.at_limit, ref.at_limit)
+
+
+def test_free_pelvis_body_builds_and_falls_without_blowing_up() -> None:
+    from neuroleg.envs.body.leg import BodySpec, LegBody, PelvisMode
+    from neuroleg.envs.physiology import load_model
+
+    body = LegBody(load_model(), BodySpec(pelvis=PelvisMode.FREE, legs=2, carry_trunk=True))
+    body.reset(np.zeros(3), pelvis_z=1.2)
+    start = body.read()
+    for _ in range(1500):
+        q, qd = body.read_joints()
+        body.step(body.limit_torques(q, qd))
+    end = body.read()
+    assert np.all(np.isfinite(end.pelvis)) and np.all(np.isfinite(end.q))
+    assert end.pelvis[1] < start.pelvis[1]  # without muscles it collapses under gravity
+    assert body.lowest_point(end) > -0.05  # and the ground holds it
+    body.close()
+
+
+def test_hop_and_pedal_report_their_economy() -> None:
+    hop = gym.make(ENV_IDS["Hop"])
+    hop.reset(seed=0)
+    *_, info = hop.step(np.zeros(9, np.float32))
+    assert info["energy_per_vertical_m_j"] >= 0
+    pedal = gym.make(ENV_IDS["Pedal"])
+    pedal.reset(seed=0)
+    for _ in range(50):
+        *_, info = pedal.step(np.zeros(9, np.float32))
+    assert 0 < info["gross_efficiency"] < 1
+    assert info["gross_efficiency"] == pytest.approx(info["external_work_j"] / info["metabolic_energy_j"])
+    assert info["oxygen_per_unit_ml"] == pytest.approx(info["energy_per_unit_j"] / 20.1)

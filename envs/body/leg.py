@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import math
 import os
 import sys
@@ -219,6 +220,16 @@ class LegBody:
         self.foot_link = n_p + 2
         self.pelvis_link = n_p - 1 if n_p else -1
         c.setJointMotorControlArray(self.body_id, self.all_joints, pb.VELOCITY_CONTROL, forces=[0.0] * n_links)
+        # Hot path (1 kHz): call pybullet directly with the client id bound once; BulletClient's
+        # __getattr__ costs ~1 us per call.
+        cid = c._client  # BulletClient's raw client id
+        self._get_states = functools.partial(pb.getJointStates, self.body_id, self.leg_joints, physicsClientId=cid)
+        self._set_torques = functools.partial(
+            pb.setJointMotorControlArray, self.body_id, self.leg_joints, pb.TORQUE_CONTROL, physicsClientId=cid
+        )
+        self._step_sim = functools.partial(pb.stepSimulation, physicsClientId=cid)
+        self._get_joint = functools.partial(pb.getJointState, physicsClientId=cid)
+        self._set_motor = functools.partial(pb.setJointMotorControl2, physicsClientId=cid)
         self._zeros_pelvis = [0.0] * n_p
         self._pelvis_lock_force = 0.0
         self.crank_id: int | None = None
@@ -309,13 +320,13 @@ class LegBody:
 
     def read_joints(self) -> tuple[np.ndarray, np.ndarray]:
         """(q, qd) of hip, knee, ankle only: the cheap per-substep read."""
-        states = self.client.getJointStates(self.body_id, self.leg_joints)
-        return np.array([s[0] for s in states]), np.array([s[1] for s in states])
+        (q0, v0, _, _), (q1, v1, _, _), (q2, v2, _, _) = self._get_states()
+        return np.array((q0, q1, q2)), np.array((v0, v1, v2))
 
     def crank_state(self) -> tuple[float, float]:
         if self.crank_id is None:
             raise RuntimeError("this body has no crank")
-        angle, velocity, _, _ = self.client.getJointState(self.crank_id, 0)
+        angle, velocity, _, _ = self._get_joint(self.crank_id, 0)
         return angle, velocity
 
     # -- actuation ---------------------------------------------------------------------------
@@ -334,11 +345,10 @@ class LegBody:
 
     def step(self, torques: np.ndarray, crank_torque: float = 0.0) -> None:
         """Apply joint torques (N m, hip/knee/ankle) for one physics step and advance."""
-        c = self.client
-        c.setJointMotorControlArray(self.body_id, self.leg_joints, pb.TORQUE_CONTROL, forces=torques.tolist())
+        self._set_torques(forces=torques.tolist())
         if self.crank_id is not None:
-            c.setJointMotorControl2(self.crank_id, 0, pb.TORQUE_CONTROL, force=crank_torque)
-        c.stepSimulation()
+            self._set_motor(self.crank_id, 0, pb.TORQUE_CONTROL, force=crank_torque)
+        self._step_sim()
 
     def limit_torques(self, q: np.ndarray, qd: np.ndarray) -> np.ndarray:
         """Passive joint-limit torques (N m): Geyer & Herr 2010 soft blocks past the range of motion,
@@ -370,9 +380,9 @@ class LegBody:
         w = self.link_masses[:, None] / self.total_mass
         return (pos * w).sum(axis=0), (vel * w).sum(axis=0)
 
-    def lowest_point(self) -> float:
+    def lowest_point(self, state: BodyState | None = None) -> float:
         """z of the lowest foot vertex (m): negative means the sole is inside the ground."""
-        st = self.read()
+        st = self.read() if state is None else state
         pts = forward_kinematics(self.model, st.q, (st.pelvis[0], st.pelvis[1]))
         return float(min(pts["heel"][1], pts["toe"][1]))
 
