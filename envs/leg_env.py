@@ -248,6 +248,18 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
             unstable = not ok
         if unstable:
             self._unstable = True
+            # A blow-up inside the muscles may have put NaN into sums and outputs: keep info finite.
+            for arr in (
+                self._acc_matrix,
+                self._effort,
+                self._out_force,
+                self._out_lnorm,
+                self._out_vnorm,
+                *self._mstate,
+            ):
+                np.nan_to_num(arr, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+            if not math.isfinite(muscle_energy):
+                muscle_energy = self._last_power = 0.0
             snap = self._last_snapshot
             terms, terminated = {}, False
             obs = self._last_obs.copy()

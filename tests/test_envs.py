@@ -189,6 +189,8 @@ def test_instability_truncates_with_flag() -> None:
     body.read_joints = real
     assert trunc and not term and info["unstable"] is True
     assert np.all(np.isfinite(obs)) and np.isfinite(reward)
+    numeric = {k: v for k, v in info.items() if isinstance(v, (float, np.ndarray)) and np.asarray(v).dtype.kind == "f"}
+    assert numeric and all(np.all(np.isfinite(v)) for v in numeric.values()), numeric
 
 
 def test_squat_jump_extensor_push_leaves_the_ground() -> None:
