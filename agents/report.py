@@ -33,7 +33,7 @@ def _save(fig: Any, path: Path) -> None:
     _plt().close(fig)
 
 
-def _learning_curves(run: RunDir) -> dict[str, np.ndarray]:
+def learning_curves(run: RunDir) -> dict[str, np.ndarray]:
     path = run.logs / "progress.csv"
     if not path.is_file():
         return {}
@@ -104,7 +104,7 @@ def make_report(run: RunDir) -> Path:
     figures.append(("Energy split by muscle and by heat/work component", "energy_by_muscle.png"))
 
     # 4. learning curves
-    curves = _learning_curves(run)
+    curves = learning_curves(run)
     if curves and np.any(np.isfinite(curves["task/score"])):
         fig, ax1 = plt.subplots(figsize=(8, 3.5))
         steps = curves["time/total_timesteps"]

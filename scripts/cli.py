@@ -8,15 +8,17 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from neuroleg.agents.config import TASK_CONFIG, ConfigError, load_config, resolve_config
 from neuroleg.agents.pipeline import smoke, train_and_evaluate
+from neuroleg.agents.runs import RunDir
 
 DEMO_CONFIG = "posture_ppo"
 DEMO_TIMESTEPS = 150_000
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from neuroleg.agents.runs import RunDir
 
     if args.resume:
         run = RunDir(args.resume)
@@ -36,7 +38,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from neuroleg.agents.evaluate import evaluate_run, format_table
-    from neuroleg.agents.runs import RunDir
 
     print(format_table(evaluate_run(RunDir(args.run), episodes=args.episodes)))
     return 0
@@ -44,7 +45,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from neuroleg.agents.report import make_report
-    from neuroleg.agents.runs import RunDir
 
     print(f"report: {make_report(RunDir(args.run))}")
     return 0
@@ -52,7 +52,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_render(args: argparse.Namespace) -> int:
     from neuroleg.agents.report import render_video
-    from neuroleg.agents.runs import RunDir
 
     print(f"video: {render_video(RunDir(args.run), Path(args.out), episodes=args.episodes)}")
     return 0
@@ -69,7 +68,6 @@ def cmd_smoke(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     """A short real training of Posture, its evaluation against baselines, and its report."""
     from neuroleg.agents.report import make_report
-    from neuroleg.agents.runs import RunDir
 
     cfg = load_config(resolve_config(DEMO_CONFIG), [f"total_timesteps={args.timesteps}"])
     name = f"demo_{time.strftime('%Y%m%d_%H%M%S')}"
@@ -82,9 +80,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
     result = json.loads(run.evaluation_path.read_text())
     trained = result["policy"]["task_score"]["mean"]
     best_baseline = max(b["task_score"]["mean"] for b in result["baselines"].values())
-    print(f"\nPosture time-on-target: trained policy {trained:.3f} vs best baseline {best_baseline:.3f}")
+    first, last = learning_span(run)
+    print(f"\nPosture precision score during training: {first:.3f} (first episodes) -> {last:.3f} (last episodes)")
+    print(f"evaluation: trained policy {trained:.3f} vs best baseline {best_baseline:.3f}")
     print(f"report: {page}")
     return 0
+
+
+def learning_span(run: RunDir, window: int = 5) -> tuple[float, float]:
+    """Mean task score of the first and the last `window` logged points of training."""
+    from neuroleg.agents.report import learning_curves
+
+    scores = learning_curves(run).get("task/score")
+    if scores is None or not scores.size:
+        return float("nan"), float("nan")
+    scores = scores[~np.isnan(scores)]
+    return float(scores[:window].mean()), float(scores[-window:].mean())
 
 
 def cmd_curves(args: argparse.Namespace) -> int:

@@ -324,3 +324,14 @@ def test_layers_import_downwards_only() -> None:
                 if t is not None and rank[t] > rank[here]:
                     bad.append(f"{f.relative_to(REPO)} imports {t}")
     assert bad == []
+
+
+@pytest.mark.slow
+def test_demo_command_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["demo", "--timesteps", "2048", "--runs-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "precision score during training" in out and "best baseline" in out
+    run = next(tmp_path.glob("demo_*"))
+    for needed in ("model.zip", "evaluation.json", "physiology_curves.png", "report/report.md",
+                   "report/learning_curves.png"):
+        assert (run / needed).is_file(), needed
