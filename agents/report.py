@@ -204,21 +204,17 @@ def plot_physiology_curves(path: Path) -> Path:
     ax.set_xlabel("neural drive")
     ax.legend(fontsize=8)
     ax.set_title("VAS motor-unit pool (Fuglevand 1993)", fontsize=9)
-    ax = axes[1, 1]
-    for limit in (0.85, 0.9, 1.0):
-        pl = MotorUnitPool.create(p, recruitment_limit=limit)
-        ax.plot(drive, [pl.recruit(np.full(p.n, d)).force_fraction[vas] for d in drive], label=f"limit {limit}")
-    ax.set_xlabel("neural drive")
-    ax.set_ylabel("active force / F_max")
-    ax.legend(fontsize=8)
-    ax.set_title("Recruitment limit (untrained to trained)", fontsize=9)
-    ax = axes[1, 2]
-    for scale in (0.8, 1.0, 1.3):
-        pl = MotorUnitPool.create(p, rate_scale=scale)
-        ax.plot(drive, [pl.recruit(np.full(p.n, d)).force_fraction[vas] for d in drive], label=f"rate scale {scale}")
-    ax.set_xlabel("neural drive")
-    ax.legend(fontsize=8)
-    ax.set_title("Peak discharge-rate scale", fontsize=9)
+    for ax, field, values, title in (
+        (axes[1, 1], "recruitment_limit", (0.85, 0.9, 1.0), "Recruitment limit (untrained to trained)"),
+        (axes[1, 2], "rate_scale", (0.8, 1.0, 1.3), "Peak discharge-rate scale"),
+    ):
+        for value in values:
+            pl = MotorUnitPool.create(p, **{field: value})
+            ax.plot(drive, [pl.recruit(np.full(p.n, d)).force_fraction[vas] for d in drive], label=f"{value}")
+        ax.set_xlabel("neural drive")
+        ax.set_ylabel("active force / F_max")
+        ax.legend(fontsize=8, title=field, title_fontsize=8)
+        ax.set_title(title, fontsize=9)
     fig.tight_layout()
     _save(fig, path)
     return path

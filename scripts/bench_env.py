@@ -11,23 +11,24 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from collections.abc import Callable
 
 import gymnasium as gym
 import numpy as np
 
 import neuroleg.envs  # noqa: F401 - registers the ids
 from neuroleg.envs import ENV_IDS
+from neuroleg.envs.leg_env import PHYSICS_DT_S
 
 TARGET_ENV_OVER_PHYSICS = 1.3
 
 
-def bench_env(env_id: str, seconds: float) -> tuple[float, float]:
-    env = gym.make(env_id)
-    rng = np.random.default_rng(0)
+def time_env(env: gym.Env, policy: Callable[[], np.ndarray], seconds: float) -> tuple[float, float]:
+    """(env steps per wall second, simulated seconds per wall second) of `env` under `policy`."""
     env.reset(seed=0)
     steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        _, _, term, trunc, _ = env.step(rng.random(9).astype(np.float32) * 0.3)
+        _, _, term, trunc, _ = env.step(policy())
         steps += 1
         if term or trunc:
             env.reset()
@@ -35,6 +36,11 @@ def bench_env(env_id: str, seconds: float) -> tuple[float, float]:
     dt = env.unwrapped.dt
     env.close()
     return steps / wall, steps * dt / wall
+
+
+def bench_env(env_id: str, seconds: float) -> tuple[float, float]:
+    rng = np.random.default_rng(0)
+    return time_env(gym.make(env_id), lambda: rng.random(9).astype(np.float32) * 0.3, seconds)
 
 
 def bench_bare_physics(env_id: str, seconds: float) -> float:
@@ -56,7 +62,7 @@ def bench_bare_physics(env_id: str, seconds: float) -> float:
             env.reset()
     wall = time.perf_counter() - start
     env.close()
-    return substeps * 0.001 / wall
+    return substeps * PHYSICS_DT_S / wall
 
 
 def bench_hopper(seconds: float) -> tuple[float, float] | None:
@@ -65,17 +71,7 @@ def bench_hopper(seconds: float) -> tuple[float, float] | None:
     except Exception as err:  # mujoco missing: say so rather than fail
         print(f"Hopper-v5 unavailable ({type(err).__name__}: {err}); install the 'bench' extra")
         return None
-    env.reset(seed=0)
-    steps, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        _, _, term, trunc, _ = env.step(env.action_space.sample())
-        steps += 1
-        if term or trunc:
-            env.reset()
-    wall = time.perf_counter() - start
-    dt = env.unwrapped.dt
-    env.close()
-    return steps / wall, steps * dt / wall
+    return time_env(env, env.action_space.sample, seconds)
 
 
 def main() -> None:

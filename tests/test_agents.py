@@ -332,6 +332,11 @@ def test_demo_command_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixt
     out = capsys.readouterr().out
     assert "precision score during training" in out and "best baseline" in out
     run = next(tmp_path.glob("demo_*"))
-    for needed in ("model.zip", "evaluation.json", "physiology_curves.png", "report/report.md",
-                   "report/learning_curves.png"):
+    for needed in (
+        "model.zip",
+        "evaluation.json",
+        "physiology_curves.png",
+        "report/report.md",
+        "report/learning_curves.png",
+    ):
         assert (run / needed).is_file(), needed
