@@ -19,6 +19,25 @@ from .runs import RunDir, atomic_path, write_json_atomic
 # Constant co-contraction baseline: every muscle at this drive (inefficient by design).
 COCONTRACTION_DRIVE = 0.3
 BASELINES = ("zero", "random", "cocontraction")
+SUMMARISED_INFO = (
+    "task_score",
+    "task_units",
+    "energy_per_unit_j",
+    "energy_per_unit_j_per_kg",
+    "oxygen_per_unit_ml",
+    "oxygen_per_unit_ml_per_kg",
+    "metabolic_energy_j",
+    "mechanical_work_j",
+    "gross_efficiency",
+    "jump_height_m",
+    "takeoff_velocity_m_s",
+    "hop_count",
+    "hop_height_m",
+    "energy_per_vertical_m_j",
+    "cadence_rpm",
+    "precision_m",
+    "time_on_target_s",
+)
 
 Policy = Callable[[np.ndarray, bool], np.ndarray]  # (raw observation, episode start) -> action
 
@@ -105,18 +124,15 @@ def model_policy(run: RunDir, cfg: RunConfig) -> Policy:
 
     model_path, vec_path = run.final_model()
     model = algorithm_class(cfg.algo.name).load(model_path, device="cpu")
-    obs_rms, clip, eps = None, 10.0, 1e-8
+    vec = None
     if vec_path is not None:
         with open(vec_path, "rb") as f:
-            vec = pickle.load(f)
-        obs_rms, clip, eps = vec.obs_rms, vec.clip_obs, vec.epsilon
+            vec = pickle.load(f)  # VecNormalize statistics; normalize_obs needs no env
     state: Any = None
 
     def act(obs: np.ndarray, start: bool) -> np.ndarray:
         nonlocal state
-        x = obs
-        if obs_rms is not None:
-            x = np.clip((obs - obs_rms.mean) / np.sqrt(obs_rms.var + eps), -clip, clip).astype(np.float32)
+        x = vec.normalize_obs(obs).astype(np.float32) if vec is not None else obs
         action, state = model.predict(x, state=state, episode_start=np.array([start]), deterministic=True)
         return (np.asarray(action) + 1.0) / 2.0  # the learner acts in [-1, 1] (RescaleAction in training)
 
@@ -127,7 +143,6 @@ def summarise(records: list[EpisodeRecord], cfg: RunConfig) -> dict[str, Any]:
     from neuroleg.envs.physiology import MUSCLE_NAMES, antagonist_pairs, load_model
 
     infos = [r.info for r in records]
-    body_mass = load_model().body.mass
 
     def stat(values: list[float]) -> dict[str, float]:
         arr = np.asarray(values, dtype=float)
@@ -137,25 +152,11 @@ def summarise(records: list[EpisodeRecord], cfg: RunConfig) -> dict[str, Any]:
     out: dict[str, Any] = {
         "episodes": len(records),
         "return": stat([r.reward for r in records]),
-        "task_score": stat([i["task_score"] for i in infos]),
-        "task_units": stat([i["task_units"] for i in infos]),
-        "energy_per_unit_j": stat([i["energy_per_unit_j"] for i in infos]),
-        "energy_per_unit_j_per_kg": stat([i["energy_per_unit_j"] / body_mass for i in infos]),
-        "oxygen_per_unit_ml_per_kg": stat([i["oxygen_per_unit_ml_per_kg"] for i in infos]),
         "muscle_efficiency": stat([i["mechanical_work_j"] / e for i, e in zip(infos, muscle_energy, strict=True)]),
         "unstable_episodes": int(sum(bool(i["unstable"]) for i in infos)),
     }
-    if "external_work_j" in infos[0]:
-        out["gross_efficiency"] = stat([i["external_work_j"] / max(i["metabolic_energy_j"], 1e-9) for i in infos])
-    for key in (
-        "jump_height_m",
-        "takeoff_velocity_m_s",
-        "hop_count",
-        "hop_height_m",
-        "cadence_rpm",
-        "precision_m",
-        "time_on_target_s",
-    ):
+    # The end-of-episode info already holds the task's figures under their stable names.
+    for key in SUMMARISED_INFO:
         if key in infos[0]:
             out[key] = stat([i[key] for i in infos])
     act = np.concatenate([r.activation for r in records])

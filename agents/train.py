@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import sys
 import time
@@ -67,18 +68,13 @@ def build_vec_env(cfg: RunConfig, n_envs: int | None = None) -> VecEnv:
     return venv
 
 
-def wrap_normalize(cfg: RunConfig, venv: VecEnv, stats: Path | None = None, training: bool = True) -> VecEnv:
+def wrap_normalize(cfg: RunConfig, venv: VecEnv, stats: Path | None = None) -> VecEnv:
+    """Observation/reward normalisation for training: fresh, or the saved statistics of a checkpoint."""
     if stats is not None:
-        out = VecNormalize.load(str(stats), venv)
-        out.training = training
-        if not training:
-            out.norm_reward = False
-        return out
+        return VecNormalize.load(str(stats), venv)
     if not cfg.normalize:
         return venv
-    return VecNormalize(
-        venv, norm_obs=True, norm_reward=training, clip_obs=CLIP_OBS, gamma=cfg.algo.gamma, training=training
-    )
+    return VecNormalize(venv, norm_obs=True, norm_reward=True, clip_obs=CLIP_OBS, gamma=cfg.algo.gamma)
 
 
 def algorithm_kwargs(cfg: RunConfig, n_actions: int) -> dict[str, Any]:
@@ -224,8 +220,6 @@ class Checkpoint(BaseCallback):
 def save_checkpoint(run: RunDir, model: BaseAlgorithm) -> Path:
     folder = run.checkpoints / f"step_{model.num_timesteps:010d}"
     tmp = run.checkpoints / f".{folder.name}.partial"
-    import shutil
-
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     model.save(tmp / "model.zip")
@@ -261,7 +255,7 @@ def train(cfg: RunConfig, run: RunDir, resume: bool = False, progress: bool = Tr
     torch.set_num_threads(1)  # 2 cores: one for torch, the rest for the envs (engineering notes)
     algo_cls = algorithm_class(cfg.algo.name)
     ckpt = run.latest_checkpoint() if resume else None
-    if resume and ckpt is None and not run.model_path.is_file():
+    if resume and ckpt is None:
         raise FileNotFoundError(f"{run.path} has no checkpoint to resume from")
     venv = build_vec_env(cfg)
     if ckpt is not None:

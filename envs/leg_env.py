@@ -339,7 +339,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         if self._compiled is not None:
             return self._simulate_compiled(rec)
         body, geo, muscles, metab = self.body, self.geometry, self.muscles, self.metabolics
-        u, slow, fast = rec.force_fraction, rec.slow_force, rec.fast_force
+        u = rec.force_fraction
         state = self._mstate
         acc = self._acc
         am, sl, wpos, total, impulse = acc["am"], acc["sl"], acc["work_pos"], acc["total"], acc["force_impulse"]
@@ -353,16 +353,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
             l_mtu, v_mtu, arm = geo.lengths_velocities(q, qd)
             state, out = muscles.step(state, u, l_mtu, v_mtu)
             tau = geo.joint_torques(arm, out.force) + body.limit_torques(q, qd)
-            rate = metab.rate(
-                u,
-                state.activation,
-                slow,
-                fast,
-                out.fiber_length_norm,
-                out.fiber_velocity,
-                out.active_force,
-                out.force_length,
-            )
+            rate = metab.rate_for(rec, state.activation, out)
             am += rate.activation_maintenance * dt
             sl += rate.shortening * dt
             wpos += np.maximum(rate.work, 0.0) * dt

@@ -57,16 +57,7 @@ def main() -> None:
                 l_now, v_now, arm = geo.lengths_velocities(q, qd)
                 s, out = mm.step(state, rec.force_fraction, l_now, v_now)
                 geo.joint_torques(arm, out.force)
-                metab.rate(
-                    rec.force_fraction,
-                    s.activation,
-                    rec.slow_force,
-                    rec.fast_force,
-                    out.fiber_length_norm,
-                    out.fiber_velocity,
-                    out.active_force,
-                    out.force_length,
-                )
+                metab.rate_for(rec, s.activation, out)
 
             parts = {
                 "geometry": per_call_us(lambda: geo.lengths_velocities(q, qd), args.repeats),

@@ -298,16 +298,7 @@ def test_compiled_substep_matches_numpy_reference() -> None:
                 l_mtu, v_mtu, arm = env.geometry.lengths_velocities(q, qd)
                 ref_state = env.muscles.equilibrium_state(a0, l_mtu)
                 new, out = env.muscles.step(ref_state, rec.force_fraction, l_mtu, v_mtu)
-                rate = env.metabolics.rate(
-                    rec.force_fraction,
-                    new.activation,
-                    rec.slow_force,
-                    rec.fast_force,
-                    out.fiber_length_norm,
-                    out.fiber_velocity,
-                    out.active_force,
-                    out.force_length,
-                )
+                rate = env.metabolics.rate_for(rec, new.activation, out)
                 tau_ref = env.geometry.joint_torques(arm, out.force) + env.body.limit_torques(q, qd)
                 state = np.vstack([ref_state.activation, ref_state.fiber_length])
                 o, acc, eff, tau = np.zeros((5, 9)), np.zeros((5, 9)), np.zeros(2), np.zeros(3)

@@ -428,16 +428,7 @@ def test_no_nan_or_inf_at_extremes(
     for _ in range(20):
         state, out = mm.step(state, rec.force_fraction, l_mtu, np.full(N, v))
         l_mtu = l_mtu + v * 0.001
-        rate = metab.rate(
-            rec.force_fraction,
-            state.activation,
-            rec.slow_force,
-            rec.fast_force,
-            out.fiber_length_norm,
-            out.fiber_velocity,
-            out.active_force,
-            out.force_length,
-        )
+        rate = metab.rate_for(rec, state.activation, out)
         for arr in (*state, *out, *rate):
             assert np.all(np.isfinite(arr))
         assert np.all(rate.total >= 0)

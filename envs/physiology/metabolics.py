@@ -11,11 +11,15 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from .model import MuscleParams
+
+if TYPE_CHECKING:  # motor_units imports this module
+    from .motor_units import Recruitment
+    from .muscle import MuscleOutput
 
 # Muscle mass m = F_max / sigma * density * l_opt.
 SPECIFIC_TENSION_PA = 0.25e6  # Umberger et al. 2003
@@ -129,6 +133,19 @@ class Metabolics:
             return self._bhargava(slow_force, fast_force, fiber_length_norm, fiber_velocity, active_force, work)
         return self._umberger(
             excitation, activation, slow_force, fast_force, fiber_length_norm, fiber_velocity, force_length, work
+        )
+
+    def rate_for(self, recruitment: Recruitment, activation: np.ndarray, out: MuscleOutput) -> MetabolicRate:
+        """`rate` from what the motor-unit pool and the muscle step return."""
+        return self.rate(
+            recruitment.force_fraction,
+            activation,
+            recruitment.slow_force,
+            recruitment.fast_force,
+            out.fiber_length_norm,
+            out.fiber_velocity,
+            out.active_force,
+            out.force_length,
         )
 
     def _umberger(
