@@ -22,6 +22,7 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.noise import NormalActionNoise
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecNormalize
 from torch import nn
 
@@ -223,6 +224,9 @@ def save_checkpoint(run: RunDir, model: BaseAlgorithm) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     model.save(tmp / "model.zip")
+    if isinstance(model, OffPolicyAlgorithm):
+        # Off-policy learning resumes from its experience too, not only its weights.
+        model.save_replay_buffer(tmp / "replay_buffer.pkl")
     venv = model.get_env()
     if isinstance(venv, VecNormalize):
         venv.save(str(tmp / "vecnormalize.pkl"))
@@ -262,6 +266,9 @@ def train(cfg: RunConfig, run: RunDir, resume: bool = False, progress: bool = Tr
         stats = ckpt / "vecnormalize.pkl"
         venv = wrap_normalize(cfg, venv, stats if stats.is_file() else None)
         model = algo_cls.load(ckpt / "model.zip", env=venv, device="cpu")
+        buffer = ckpt / "replay_buffer.pkl"
+        if isinstance(model, OffPolicyAlgorithm) and buffer.is_file():
+            model.load_replay_buffer(buffer)
     else:
         venv = wrap_normalize(cfg, venv)
         model = algo_cls(policy_name(cfg), venv, **algorithm_kwargs(cfg, venv.action_space.shape[0]))

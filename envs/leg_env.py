@@ -186,6 +186,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         n = muscles.n
         self.action_space = spaces.Box(0.0, 1.0, (n,), np.float32)
         self._obs_size = 45 + self.task.observation_size
+        self._obs_buffer = np.zeros(self._obs_size)
         self.observation_space = spaces.Box(-np.inf, np.inf, (self._obs_size,), np.float32)
         self._renderer: Any = None
         self._episode_started = False
@@ -445,21 +446,22 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         return snap, ok
 
     def _observation(self, snap: Snapshot) -> np.ndarray:
-        p = self.muscle_params
-        obs = np.concatenate(
-            [
-                snap.q,
-                snap.qd,
-                [snap.pelvis[1] - self._pelvis_start, snap.pelvis_velocity[1]],
-                self._out_lnorm,
-                self._out_vnorm,
-                self._out_force / p.f_max,
-                self._mstate.activation,
-                [snap.contact_force / self.body_weight],
-                self.task.observation(snap),
-            ]
-        )
-        return np.nan_to_num(obs, nan=0.0, posinf=1e6, neginf=-1e6).astype(np.float32)
+        """Fill the observation in place (field order: the class docstring's table)."""
+        buf = self._obs_buffer
+        buf[0:3] = snap.q
+        buf[3:6] = snap.qd
+        buf[6] = snap.pelvis[1] - self._pelvis_start
+        buf[7] = snap.pelvis_velocity[1]
+        buf[8:17] = self._out_lnorm
+        buf[17:26] = self._out_vnorm
+        buf[26:35] = self._out_force / self.muscle_params.f_max
+        buf[35:44] = self._mstate.activation
+        buf[44] = snap.contact_force / self.body_weight
+        buf[45:] = self.task.observation(snap)
+        obs = buf.astype(np.float32)
+        if not np.isfinite(obs).all():  # the snapshot was checked; this guards the task's own fields
+            np.nan_to_num(obs, copy=False, nan=0.0, posinf=1e6, neginf=-1e6)
+        return obs
 
     def _info(self, terms: dict[str, float], snap: Snapshot) -> dict[str, Any]:
         muscle_energy = float(self._acc["total"].sum())

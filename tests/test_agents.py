@@ -131,10 +131,17 @@ def test_every_algorithm_trains_saves_and_evaluates(tmp_path: Path, algo: str, e
 
     base = yaml.safe_load(resolve_config(SMOKE).read_text())
     base["algo"] = {"name": algo, "batch_size": 32, "policy": {"net_arch": [16, 16]}}
-    cfg = validate_config(apply_overrides(base, [*extra, "total_timesteps=160"]))
+    cfg = validate_config(apply_overrides(base, [*extra, "total_timesteps=160", "checkpoint_every=100"]))
     run = RunDir.create(cfg, tmp_path, algo)
     model = train(cfg, run, progress=False)
     assert model.num_timesteps >= 160 and run.model_path.is_file()
+    ckpt = run.latest_checkpoint()
+    assert ckpt is not None
+    if algo != "recurrent_ppo":  # off-policy: the experience is checkpointed with the weights
+        import pickle
+
+        with open(ckpt / "replay_buffer.pkl", "rb") as f:
+            assert pickle.load(f).size() == model.replay_buffer.size() > 0
     result = evaluate_run(run, episodes=1, baselines=("zero",))
     assert np.isfinite(result["policy"]["task_score"]["mean"])
 

@@ -363,3 +363,16 @@ def test_hop_and_pedal_report_their_economy() -> None:
     assert 0 < info["gross_efficiency"] < 1
     assert info["gross_efficiency"] == pytest.approx(info["external_work_j"] / info["metabolic_energy_j"])
     assert info["oxygen_per_unit_ml"] == pytest.approx(info["energy_per_unit_j"] / 20.1)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_lowest_point_matches_forward_kinematics(seed: int) -> None:
+    from neuroleg.envs.body.leg import BodyState, forward_kinematics
+
+    env = gym.make(ENV_IDS["Hop"]).unwrapped
+    env.reset(seed=seed)
+    rng = np.random.default_rng(seed)
+    q = rng.uniform(env.model.body.joint_min, env.model.body.joint_max)
+    state = BodyState(q, np.zeros(3), np.array([0.0, 0.9, 0.0]), np.zeros(3))
+    pts = forward_kinematics(env.model, q, (0.0, 0.9))
+    assert env.body.lowest_point(state) == pytest.approx(min(pts["heel"][1], pts["toe"][1]), abs=1e-12)

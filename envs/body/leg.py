@@ -381,10 +381,19 @@ class LegBody:
         return (pos * w).sum(axis=0), (vel * w).sum(axis=0)
 
     def lowest_point(self, state: BodyState | None = None) -> float:
-        """z of the lowest foot vertex (m): negative means the sole is inside the ground."""
+        """z of the lowest foot vertex, heel or toe (m): negative means the sole is inside the ground.
+
+        Scalar form of `forward_kinematics` for the two sole points (it runs every control step)."""
         st = self.read() if state is None else state
-        pts = forward_kinematics(self.model, st.q, (st.pelvis[0], st.pelvis[1]))
-        return float(min(pts["heel"][1], pts["toe"][1]))
+        segs = self.model.body.segments
+        q0, q1, q2 = float(st.q[0]), float(st.q[1]), float(st.q[2])
+        ankle_z = st.pelvis[1] - segs["thigh"].length * math.cos(q0) - segs["shank"].length * math.cos(q0 - q1)
+        pitch = q0 - q1 + q2
+        s, c = math.sin(pitch), math.cos(pitch)
+        heel_x = -self.model.body.ankle_from_heel
+        toe_x = segs["foot"].length - self.model.body.ankle_from_heel
+        sole = -self.ankle_height * c
+        return float(ankle_z + sole + min(heel_x * s, toe_x * s))
 
     def close(self) -> None:
         if self.client is not None:

@@ -37,6 +37,7 @@ class PostureTask(Task):
             raise ValueError(f"tolerance_m must be in [0.005, 0.2] m, got {tolerance_m}")
         self.tolerance = tolerance_m
         self.target = np.zeros(3)
+        self._cached: tuple[Snapshot, np.ndarray] | None = None
 
     def body_spec(self, physics_dt: float) -> BodySpec:
         return BodySpec(pelvis=PelvisMode.FIXED, physics_dt=physics_dt, legs=1, hip_height=HANG_HEIGHT_M)
@@ -57,10 +58,14 @@ class PostureTask(Task):
         self._elapsed = 0.0
         self._precision_sum = 0.0
         self._steps = 0
+        self._cached = None
         return InitialPose(q=START_Q + rng.uniform(-0.05, 0.05, 3))
 
     def _error_vector(self, snap: Snapshot) -> np.ndarray:
-        return self._pose(snap.q) - self.target
+        # update() and observation() see the same snapshot each step: compute its pose once.
+        if self._cached is None or self._cached[0] is not snap:
+            self._cached = (snap, self._pose(snap.q) - self.target)
+        return self._cached[1]
 
     def observation(self, snap: Snapshot) -> np.ndarray:
         return np.concatenate([self.target, self._error_vector(snap)])
