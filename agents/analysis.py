@@ -42,11 +42,19 @@ def variance_accounted_for(x: np.ndarray, reconstruction: np.ndarray) -> float:
 
 
 def synergies(activation: np.ndarray, seed: int = 0) -> dict[str, object]:
-    """NMF of a (time, muscles) activation matrix: VAF for k = 1..n and the k reaching 90 %."""
+    """NMF of a (time, muscles) activation matrix: VAF for k = 1..n and the k reaching 90 %.
+
+    Each muscle's activation above the resting floor is normalised to its own peak first, as EMG
+    envelopes are before synergy extraction (Clark et al. 2010), so that strong and weak muscles
+    weigh alike. Muscles that never rise above the floor are left out."""
     from sklearn.decomposition import NMF
 
-    x = np.clip(np.asarray(activation, dtype=float), 0.0, None)
+    x = above_floor(np.asarray(activation, dtype=float))
+    peak = x.max(axis=0)
+    x = x[:, peak > 0] / peak[peak > 0]
     n = x.shape[1]
+    if n == 0:
+        return {"vaf": [], "n_synergies_90": 0}
     vafs = []
     for k in range(1, n + 1):
         with warnings.catch_warnings():

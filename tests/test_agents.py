@@ -283,12 +283,15 @@ def test_co_contraction_index_known_values() -> None:
 
 def test_synergy_count_recovers_planted_synergies() -> None:
     rng = np.random.default_rng(0)
-    w = rng.random((2, 9))
-    h = rng.random((400, 2))
-    x = h @ w + 0.01 * rng.random((400, 9))
+    w = np.zeros((3, 9))
+    w[0, :3], w[1, 3:6], w[2, 6:] = 1.0, 1.0, 1.0  # three disjoint muscle groups
+    w += 0.1 * rng.random((3, 9))
+    h = rng.random((400, 3)) ** 3  # sparse-ish, independent activations
+    x = 0.01 + 0.5 * (h @ w)
     result = analysis.synergies(x)
-    assert result["n_synergies_90"] <= 2
-    assert result["vaf"][1] > 0.95 and result["vaf"][0] < result["vaf"][1]
+    assert result["n_synergies_90"] == 3
+    assert result["vaf"][2] > 0.9 > result["vaf"][1]
+    assert analysis.synergies(np.full((50, 9), 0.01)) == {"vaf": [], "n_synergies_90": 0}
 
 
 def test_layers_import_downwards_only() -> None:
