@@ -26,6 +26,8 @@ from typing import Any
 from .config import RunConfig, dump_config, load_config
 
 RUNS_DIR = Path("runs")
+_UMASK = os.umask(0)
+os.umask(_UMASK)  # read once: the only way to learn the umask is to set it
 CHECKPOINTS_KEPT = 2
 
 
@@ -33,11 +35,13 @@ CHECKPOINTS_KEPT = 2
 def atomic_path(target: Path):  # noqa: ANN201 - generator context manager
     """Yield a temporary path beside `target`; move it over `target` only if the block succeeds."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    # The temporary name keeps the target's suffix: writers such as imageio's pick the format by it.
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; give outputs the usual permissions
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():

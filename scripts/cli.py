@@ -53,7 +53,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_render(args: argparse.Namespace) -> int:
     from neuroleg.agents.report import render_video
 
-    print(f"video: {render_video(RunDir(args.run), Path(args.out), episodes=args.episodes)}")
+    try:
+        print(f"video: {render_video(RunDir(args.run), Path(args.out), episodes=args.episodes)}")
+    except RuntimeError as err:  # a missing video extra
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -158,7 +162,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    # Overrides may follow options too (`train hop_ppo --name x seed=3`): argparse stops its
+    # positional list at the first option, so gather the key=value leftovers here.
+    overrides = [a for a in extra if "=" in a and not a.startswith("-")]
+    if len(overrides) != len(extra) or (overrides and args.command != "train"):
+        parser.error(f"unrecognized arguments: {' '.join(a for a in extra if a not in overrides) or ' '.join(extra)}")
+    if overrides:
+        args.overrides = [*args.overrides, *overrides]
     try:
         return int(args.func(args))
     except (ConfigError, FileNotFoundError, FileExistsError, ValueError) as err:

@@ -258,8 +258,10 @@ def test_smoke_trains_every_task_and_writes_a_complete_run(tmp_path: Path) -> No
     ):
         assert key in result["policy"]
     assert (tmp_path / "smoke_hop" / "report" / "activation.png").is_file()
-    assert cli_main(["render", str(tmp_path / "smoke_posture"), "--out", str(tmp_path / "p.gif")]) == 0
-    assert (tmp_path / "p.gif").stat().st_size > 1000
+    for video in ("p.gif", "p.mp4"):  # mp4 through imageio-ffmpeg (the video extra, installed by make test)
+        assert cli_main(["render", str(tmp_path / "smoke_posture"), "--out", str(tmp_path / video)]) == 0
+        assert (tmp_path / video).stat().st_size > 1000
+    assert not list(tmp_path.glob(".p.*"))  # no temporary files left behind
 
 
 def test_cli_reports_bad_input_with_exit_code_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -350,3 +352,36 @@ def test_demo_command_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixt
         "report/learning_curves.png",
     ):
         assert (run / needed).is_file(), needed
+
+
+def test_overrides_may_follow_options(tmp_path: Path) -> None:
+    argv = [
+        "train",
+        SMOKE,
+        "--name",
+        "late",
+        "--runs-dir",
+        str(tmp_path),
+        "total_timesteps=128",
+        "seed=4",
+        "--no-progress",
+        "--no-eval",
+    ]
+    assert cli_main(argv) == 0
+    cfg = load_config(tmp_path / "late" / "config.yaml")
+    assert cfg.total_timesteps == 128 and cfg.seed == 4
+    with pytest.raises(SystemExit):
+        cli_main(["evaluate", str(tmp_path / "late"), "seed=4"])
+
+
+def test_atomic_writes_leave_nothing_half_written(tmp_path: Path) -> None:
+    from neuroleg.agents.runs import atomic_path, write_text_atomic
+
+    target = tmp_path / "result.json"
+    write_text_atomic(target, "good")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("crash mid-write")
+    assert target.read_text() == "good"
+    assert [p.name for p in tmp_path.iterdir()] == ["result.json"]
+    assert target.stat().st_mode & 0o044  # readable by others, as the umask allows
