@@ -109,6 +109,18 @@ def cmd_curves(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    from neuroleg.agents.validation import validate
+
+    checks, page = validate(Path(args.out))
+    for c in checks:
+        sim = "-" if c.simulated is None else f"{c.simulated:g}"
+        print(f"{c.status:>8}  {c.quantity}: {sim} (published {c.published}; {c.source})")
+    failed = [c for c in checks if c.status == "fail"]
+    print(f"report: {page}\n{len(failed)} check(s) failed")
+    return 1 if failed else 0
+
+
 def cmd_learning(args: argparse.Namespace) -> int:
     from neuroleg.agents.learning import learning_table
 
@@ -153,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("curves", help="plot the muscle and motor-unit curves of the model")
     p.add_argument("--out", default="physiology_curves.png")
     p.set_defaults(func=cmd_curves)
+    p = sub.add_parser("validate", help="the model against published figures; exits 1 when a check fails")
+    p.add_argument("--out", default="validation", help="folder for validation.md and validation.json")
+    p.set_defaults(func=cmd_validate)
     p = sub.add_parser("learning", help="train each task's default config and tabulate it against baselines")
     p.add_argument("--runs-dir", default="runs/learning")
     p.add_argument("--tasks", nargs="+", default=list(TASK_CONFIG), choices=list(TASK_CONFIG))
