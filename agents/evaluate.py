@@ -206,6 +206,14 @@ def evaluate_run(
     }
     for name in baselines:
         result["baselines"][name] = summarise(run_episodes(cfg, baseline_policy(name, seed), n, seed), cfg)
+    from .optimize import applies_to, stored_ceiling
+
+    ceiling = stored_ceiling(cfg.env.task)
+    if ceiling is not None and applies_to(cfg.env.env_kwargs()) and ceiling.score > 0:
+        # "How well did RL coordinate the muscles": the score as a fraction of the best open-loop control.
+        result["ceiling"] = {"score": ceiling.score, "energy_per_unit_j": ceiling.energy_per_unit_j}
+        for summary in (result["policy"], *result["baselines"].values()):
+            summary["fraction_of_ceiling"] = summary["task_score"]["mean"] / ceiling.score
     result = _finite(result)
     write_json_atomic(run.evaluation_path, result)
     first = policy_records[0]
@@ -235,4 +243,9 @@ def format_table(result: dict[str, Any]) -> str:
         )
     cci = result["policy"]["cci"]
     lines.append("co-contraction (policy): " + ", ".join(f"{k} {v:.1f}" for k, v in cci.items()))
+    if "ceiling" in result:
+        lines.append(
+            f"optimal-control ceiling: score {result['ceiling']['score']:.3f}; policy reaches "
+            f"{result['policy']['fraction_of_ceiling']:.0%} of it"
+        )
     return "\n".join(lines)

@@ -15,6 +15,7 @@ from neuroleg.agents.pipeline import smoke, train_and_evaluate
 from neuroleg.agents.runs import RunDir
 
 DEMO_CONFIG = "posture_ppo"
+MUSCLES = ("HFL", "GLU", "HAM", "RF", "VAS", "BFSH", "GAS", "SOL", "TA")
 DEMO_TIMESTEPS = 150_000
 
 
@@ -121,6 +122,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_optimize(args: argparse.Namespace) -> int:
+    from neuroleg.agents.optimize import ceiling_filename, optimize
+
+    out = Path(args.out) if args.out else Path("ceilings") / ceiling_filename(args.task)
+    start = time.perf_counter()
+    c = optimize(args.task, generations=args.generations, population=args.population, seed=args.seed, out=out)
+    print(
+        f"{args.task} ceiling: score {c.score:.4f}, energy per unit {c.energy_per_unit_j:.0f} J "
+        f"({c.evaluations} evaluations, {time.perf_counter() - start:.0f} s) -> {out}"
+    )
+    print("onsets (s): " + ", ".join(f"{m} {t:.3f}" for m, t in zip(MUSCLES, c.onsets_s, strict=True)))
+    print("levels:     " + ", ".join(f"{m} {v:.2f}" for m, v in zip(MUSCLES, c.levels, strict=True)))
+    return 0
+
+
 def cmd_learning(args: argparse.Namespace) -> int:
     from neuroleg.agents.learning import learning_table
 
@@ -168,6 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="the model against published figures; exits 1 when a check fails")
     p.add_argument("--out", default="validation", help="folder for validation.md and validation.json")
     p.set_defaults(func=cmd_validate)
+    p = sub.add_parser("optimize", help="the optimal open-loop stimulation (the ceiling) of a task")
+    p.add_argument("task", choices=["SquatJump"])
+    p.add_argument("--generations", type=int, default=60)
+    p.add_argument("--population", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="JSON file (default ceilings/<model>_v<version>_<task>.json)")
+    p.set_defaults(func=cmd_optimize)
     p = sub.add_parser("learning", help="train each task's default config and tabulate it against baselines")
     p.add_argument("--runs-dir", default="runs/learning")
     p.add_argument("--tasks", nargs="+", default=list(TASK_CONFIG), choices=list(TASK_CONFIG))

@@ -385,3 +385,17 @@ def test_atomic_writes_leave_nothing_half_written(tmp_path: Path) -> None:
     assert target.read_text() == "good"
     assert [p.name for p in tmp_path.iterdir()] == ["result.json"]
     assert target.stat().st_mode & 0o044  # readable by others, as the umask allows
+
+
+def test_squat_jump_evaluation_reports_fraction_of_ceiling(tmp_path: Path) -> None:
+    from neuroleg.agents.evaluate import evaluate_run, format_table
+
+    cfg = load_config(resolve_config("squatjump_smoke"), ["total_timesteps=128"])
+    run = RunDir.create(cfg, tmp_path, "sj")
+    train(cfg, run, progress=False)
+    result = evaluate_run(run, episodes=1, baselines=("zero",))
+    assert result["ceiling"]["score"] > 0
+    assert result["policy"]["fraction_of_ceiling"] == pytest.approx(
+        result["policy"]["task_score"]["mean"] / result["ceiling"]["score"]
+    )
+    assert "optimal-control ceiling" in format_table(result)

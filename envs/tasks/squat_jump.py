@@ -15,6 +15,10 @@ SQUAT_SHANK_RAD = np.radians(-26.0)
 # the squat before pushing off.
 PREACTIVATION_S = 0.1
 HEIGHT_REWARD_PER_M = 10.0
+# A squat jump has no countermovement: trials whose CoM dips more than this below its starting
+# height after release are invalid (score 0), as in jump testing (e.g. Bobbert et al. 1996 keep
+# squat jumps without a visible dip). 3 cm is our threshold.
+COUNTERMOVEMENT_TOLERANCE_M = 0.03
 FALL_HIP_HEIGHT_FRACTION = 0.45  # hip below this fraction of its standing height = fallen
 
 
@@ -24,7 +28,8 @@ def squat_pose() -> np.ndarray:
 
 
 class SquatJumpTask(Task):
-    """Score: jump height (m), CoM apex above its standing height (0 until takeoff)."""
+    """Score: jump height (m), CoM apex above its standing height (0 until takeoff). A dip of the
+    CoM more than 3 cm below its start ends the trial as a countermovement (score 0)."""
 
     name = "SquatJump"
     unit = "jump"
@@ -49,10 +54,13 @@ class SquatJumpTask(Task):
         self._takeoff_v = 0.0
         self._height = 0.0
         self._done = False
+        self._countermovement = False
+        self._start_com = 0.0
         return InitialPose(q=q, pelvis_z=hip_z + 1e-4, lock_pelvis_s=PREACTIVATION_S)
 
     def start(self, snap: Snapshot) -> None:
         self._potential = ballistic_apex(snap.com[1], snap.com_velocity[1]) - self._stand_com
+        self._start_com = snap.com[1]
 
     def observation(self, snap: Snapshot) -> np.ndarray:
         return np.array(
@@ -80,17 +88,21 @@ class SquatJumpTask(Task):
             terminated = True  # apex reached: the jump is complete
         if snap.pelvis[1] < FALL_HIP_HEIGHT_FRACTION * self._stand_hip:
             terminated = True
+        if not self._airborne and snap.com[1] < self._start_com - COUNTERMOVEMENT_TOLERANCE_M:
+            self._countermovement = True
+            terminated = True  # not a squat jump any more
         return {"height": reward}, terminated
 
     def units_completed(self) -> float:
         return 1.0 if self._done else 0.0
 
     def score(self) -> float:
-        return max(self._height, 0.0) if self._airborne else 0.0
+        return max(self._height, 0.0) if self._airborne and not self._countermovement else 0.0
 
     def metrics(self) -> dict[str, float]:
         return {
             "jump_height_m": self.score(),
             "takeoff_velocity_m_s": self._takeoff_v,
             "flight_time_s": 2 * self._takeoff_v / GRAVITY_M_S2,
+            "countermovement": float(self._countermovement),
         }
