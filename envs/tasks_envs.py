@@ -9,7 +9,8 @@ from .tasks import HopTask, PedalTask, PostureTask, SquatJumpTask
 class PostureEnv(LegEnv):
     """Posture (skill). Pelvis fixed; reach and hold a target ankle position and foot angle.
     Task argument: tolerance_m (0.03). Task observation: target (x, z, foot angle) relative to the
-    hip, and its error. Score: fraction of time on target. Unit: one reach."""
+    hip, and its error. Score: precision, the mean of 1 - error / 0.10 m over the episode; time within
+    tolerance_m is in info. Unit: one reach."""
 
     task_class = PostureTask
 
@@ -17,7 +18,8 @@ class PostureEnv(LegEnv):
 class SquatJumpEnv(LegEnv):
     """SquatJump (power). Pelvis on a vertical rail carrying the trunk; one leg stands for two.
     Task observation: time since release, CoM height above standing, airborne flag, ground force / BW.
-    Score: jump height (m). Unit: one jump. Ends at the apex of the flight."""
+    Score: jump height (m). Unit: one jump. Ends at the apex of the flight, or as an invalid trial
+    (score 0, info countermovement = 1) when the CoM dips more than 3 cm below its start."""
 
     task_class = SquatJumpTask
 
