@@ -55,14 +55,16 @@ def model_fingerprint(model_path: str | None = None) -> tuple[str, int, str]:
     return model.name, model.version, hashlib.sha256(text).hexdigest()
 
 
-def rollout(task: str, onsets: np.ndarray, levels: np.ndarray, seed: int = 0) -> dict[str, Any]:
+def rollout(
+    task: str, onsets: np.ndarray, levels: np.ndarray, seed: int = 0, env_kwargs: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """One episode of open-loop stimulation; the final info plus `task_return`, the sum of the
     task's reward terms (energy excluded)."""
     import gymnasium as gym
 
     import neuroleg.envs  # noqa: F401
 
-    env = gym.make(f"neuroleg/{task}-v0")
+    env = gym.make(f"neuroleg/{task}-v0", **(env_kwargs or {}))
     env.reset(seed=seed)
     dt = env.unwrapped.dt
     info: dict[str, Any] = {}
@@ -77,8 +79,18 @@ def rollout(task: str, onsets: np.ndarray, levels: np.ndarray, seed: int = 0) ->
     return {**info, "task_return": task_return}
 
 
-def optimize(task: str, generations: int = 60, population: int = 16, seed: int = 0, out: Path | None = None) -> Ceiling:
-    """CMA-ES over 9 onsets (s) and 9 levels (0..1), maximising the task score."""
+def optimize(
+    task: str,
+    generations: int = 60,
+    population: int = 16,
+    seed: int = 0,
+    out: Path | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+    candidates: list[tuple[list[float], list[float]]] | None = None,
+) -> Ceiling:
+    """CMA-ES over 9 onsets (s) and 9 levels (0..1), maximising the task score (for the body
+    `env_kwargs` describes, e.g. a recruitment limit; the default body otherwise). `candidates`
+    are (onsets, levels) controls evaluated too, so the result is never worse than any of them."""
     import cma
 
     if task not in OPTIMIZABLE:
@@ -91,7 +103,7 @@ def optimize(task: str, generations: int = 60, population: int = 16, seed: int =
 
     def cost(x: np.ndarray) -> float:
         onsets, levels = decode(np.asarray(x))
-        info = rollout(task, onsets, levels)
+        info = rollout(task, onsets, levels, env_kwargs=env_kwargs)
         # Most early candidates never take off (score 0, a flat landscape for CMA-ES): the task's
         # dense height progress breaks the ties; once airborne the score dominates.
         return -float(info["task_score"]) - PROGRESS_WEIGHT * float(info["task_return"])
@@ -107,12 +119,15 @@ def optimize(task: str, generations: int = 60, population: int = 16, seed: int =
         SEED_SIGMA,
         {"bounds": [0.0, 1.0], "popsize": population, "seed": seed + 1, "maxiter": generations, "verbose": -9},
     )
-    es.inject([x0])  # CMA-ES samples around its mean without evaluating it: make the seed a candidate
+    # CMA-ES samples around its mean without evaluating it: make the seed (and any given control,
+    # e.g. the one optimised for another body) candidates, so the result is never worse than them.
+    extra = [np.concatenate([np.asarray(on) / ONSET_MAX_S, np.asarray(lv)]) for on, lv in (candidates or [])]
+    es.inject([x0, *extra])
     while not es.stop():
         xs = es.ask()
         es.tell(xs, [cost(x) for x in xs])
     onsets, levels = decode(np.asarray(es.result.xbest))
-    best = rollout(task, onsets, levels)
+    best = rollout(task, onsets, levels, env_kwargs=env_kwargs)
     name, version, digest = model_fingerprint()
     ceiling = Ceiling(
         task,
@@ -121,8 +136,8 @@ def optimize(task: str, generations: int = 60, population: int = 16, seed: int =
         digest,
         float(best["task_score"]),
         float(best["energy_per_unit_j"]),
-        onsets.round(4).tolist(),
-        levels.round(4).tolist(),
+        onsets.tolist(),
+        levels.tolist(),
         int(es.result.evaluations),
         seed,
     )

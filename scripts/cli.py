@@ -137,6 +137,19 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_experiment(args: argparse.Namespace) -> int:
+    from neuroleg.agents import experiments
+
+    out = Path(args.out)
+    if args.name == "recruitment":
+        rows = experiments.recruitment_limit_experiment(out, generations=args.generations)
+    else:
+        rows = experiments.rate_coding_experiment(out)
+    print(experiments._table(rows))
+    print(f"written to {out}")
+    return 0
+
+
 def cmd_learning(args: argparse.Namespace) -> int:
     from neuroleg.agents.learning import learning_table
 
@@ -191,6 +204,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="JSON file (default ceilings/<model>_v<version>_<task>.json)")
     p.set_defaults(func=cmd_optimize)
+    p = sub.add_parser("experiment", help="a coordination experiment: recruitment (limit) or rate-coding")
+    p.add_argument("name", choices=["recruitment", "rate-coding"])
+    p.add_argument("--out", default="experiments")
+    p.add_argument("--generations", type=int, default=40, help="CMA-ES generations per optimisation")
+    p.set_defaults(func=cmd_experiment)
     p = sub.add_parser("learning", help="train each task's default config and tabulate it against baselines")
     p.add_argument("--runs-dir", default="runs/learning")
     p.add_argument("--tasks", nargs="+", default=list(TASK_CONFIG), choices=list(TASK_CONFIG))

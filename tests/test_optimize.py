@@ -24,7 +24,7 @@ def test_a_short_optimisation_never_does_worse_than_its_seed(tmp_path: Path) -> 
     stored = json.loads(out.read_text())
     assert stored["score"] == c.score and stored["model_sha256"] == model_fingerprint()[2]
     again = rollout("SquatJump", np.array(c.onsets_s), np.array(c.levels))
-    assert again["task_score"] == pytest.approx(c.score, abs=1e-3)  # stored rounded to 4 decimals
+    assert again["task_score"] == pytest.approx(c.score, abs=1e-9)  # the stored control reproduces it
     with pytest.raises(ValueError, match="SquatJump"):
         optimize("Hop", generations=1, population=4)
 
@@ -33,7 +33,7 @@ def test_the_packaged_ceiling_is_for_this_model_and_reproduces() -> None:
     c = stored_ceiling("SquatJump")
     assert c is not None, "run `neuroleg optimize SquatJump` and store it under envs/models/ceilings/"
     info = rollout("SquatJump", np.array(c.onsets_s), np.array(c.levels))
-    assert info["task_score"] == pytest.approx(c.score, abs=2e-3)
+    assert info["task_score"] == pytest.approx(c.score, abs=1e-9)
     assert info["countermovement"] == 0.0
     assert applies_to({"recruitment_limit": 1.0}) and not applies_to({"recruitment_limit": 0.85})
 

@@ -1,0 +1,142 @@
+"""Coordination experiments: scripted, reproducible, each writing a table (JSON, Markdown) and a plot.
+
+1. Recruitment limit: squat-jump height and energy per jump for untrained to elite motor-unit
+   profiles, with control re-optimised for each, against the untrained control kept as it was
+   (Bobbert & van Soest 1994: stronger muscles jump lower until control is re-optimised).
+3. Rate coding and synchronization: rate of force development in a rapid isometric contraction.
+(2, the energy-weight Pareto curve, and 4, the cost of added co-contraction, are not built yet.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .optimize import optimize, rollout
+from .runs import atomic_path, write_json_atomic, write_text_atomic
+
+# Voluntary activation: untrained ~0.85-0.9, trained/exceptional 0.97 +- 0.023 (Kooistra et al. 2007).
+RECRUITMENT_LIMITS = (0.85, 0.90, 0.95, 1.0)
+RATE_SCALES = (0.8, 1.0, 1.3)
+SYNCHRONIZATIONS = (0.0, 0.5, 1.0)
+RFD_WINDOWS_S = (0.05, 0.1)  # RFD over 0-50 and 0-100 ms, as measured in explosive-strength studies
+RFD_DURATION_S = 0.3
+RFD_DRIVES = (0.7, 1.0)  # a submaximal and a maximal rapid contraction
+RFD_MUSCLE = "VAS"
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    keys = list(rows[0])
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    for r in rows:
+        lines.append("| " + " | ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in r.values()) + " |")
+    return "\n".join(lines)
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def recruitment_limit_experiment(
+    out: Path, limits: tuple[float, ...] = RECRUITMENT_LIMITS, generations: int = 40, population: int = 12
+) -> list[dict[str, Any]]:
+    out.mkdir(parents=True, exist_ok=True)
+    untrained = optimize("SquatJump", generations, population, env_kwargs={"recruitment_limit": limits[0]})
+    old = (untrained.onsets_s, untrained.levels)
+    rows = []
+    for limit in limits:
+        kw = {"recruitment_limit": limit}
+        kept = rollout("SquatJump", np.array(old[0]), np.array(old[1]), env_kwargs=kw)
+        best = (
+            untrained
+            if limit == limits[0]
+            else optimize("SquatJump", generations, population, env_kwargs=kw, candidates=[old])
+        )
+        rows.append(
+            {
+                "recruitment_limit": limit,
+                "jump_m_reoptimised": best.score,
+                "energy_per_jump_j_reoptimised": best.energy_per_unit_j,
+                "jump_m_untrained_control": float(kept["task_score"]),
+                "energy_per_jump_j_untrained_control": float(kept["energy_per_unit_j"]),
+            }
+        )
+    write_json_atomic(out / "recruitment_limit.json", rows)
+    write_text_atomic(out / "recruitment_limit.md", "# Recruitment limit and squat jump\n\n" + _table(rows) + "\n")
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    x = [r["recruitment_limit"] for r in rows]
+    ax.plot(x, [r["jump_m_reoptimised"] * 100 for r in rows], "o-", label="control re-optimised")
+    ax.plot(x, [r["jump_m_untrained_control"] * 100 for r in rows], "s--", label="untrained control kept")
+    ax.set_xlabel("recruitment limit (voluntary activation)")
+    ax.set_ylabel("squat jump height (cm)")
+    ax.legend(fontsize=8)
+    with atomic_path(out / "recruitment_limit.png") as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return rows
+
+
+def isometric_force_rise(
+    rate_scale: float, synchronization: float, drive: float, duration_s: float = RFD_DURATION_S
+) -> tuple[np.ndarray, np.ndarray]:
+    """(time s, force N) of the RFD muscle in a rapid isometric contraction at optimal length."""
+    from neuroleg.envs.physiology import MotorUnitPool, MuscleModel, load_model
+
+    p = load_model().muscles
+    i = p.names.index(RFD_MUSCLE)
+    pool = MotorUnitPool.create(p, rate_scale=rate_scale, synchronization=synchronization)
+    mm = MuscleModel(p, 0.001, synchronization=pool.synchronization)
+    l_mtu = p.l_opt + p.l_slack * 1.04  # fiber at l_opt when the tendon carries F_max
+    state = mm.equilibrium_state(np.zeros(p.n), l_mtu)
+    u = pool.recruit(np.full(p.n, drive)).force_fraction
+    steps = round(duration_s / mm.dt)
+    force = np.empty(steps + 1)
+    force[0] = 0.0
+    v = np.zeros(p.n)
+    for k in range(steps):
+        state, out = mm.step(state, u, l_mtu, v)
+        force[k + 1] = out.force[i]
+    force -= force[0]
+    return np.arange(steps + 1) * mm.dt, force
+
+
+def rate_coding_experiment(out: Path) -> list[dict[str, Any]]:
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    curves = {}
+    for drive in RFD_DRIVES:
+        for scale in RATE_SCALES:
+            for sync in SYNCHRONIZATIONS:
+                t, f = isometric_force_rise(scale, sync, drive)
+                row: dict[str, Any] = {"drive": drive, "rate_scale": scale, "synchronization": sync}
+                for w in RFD_WINDOWS_S:
+                    row[f"rfd_0_{round(w * 1000)}ms_n_per_s"] = float(np.interp(w, t, f) / w)
+                row["peak_force_n"] = float(f.max())
+                rows.append(row)
+                curves[(drive, scale, sync)] = (t, f)
+    write_json_atomic(out / "rate_coding.json", rows)
+    write_text_atomic(
+        out / "rate_coding.md", f"# Rate coding, synchronization and RFD ({RFD_MUSCLE})\n\n" + _table(rows) + "\n"
+    )
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(RFD_DRIVES), figsize=(10, 3.5), sharey=True)
+    for ax, drive in zip(np.atleast_1d(axes), RFD_DRIVES, strict=True):
+        for (d, scale, sync), (t, f) in curves.items():
+            if d == drive and (scale == 1.0 or sync == 0.0):
+                ax.plot(t * 1000, f, label=f"rate x{scale}, sync {sync}")
+        ax.set_title(f"drive {drive}", fontsize=9)
+        ax.set_xlabel("time (ms)")
+    np.atleast_1d(axes)[0].set_ylabel(f"{RFD_MUSCLE} force (N)")
+    np.atleast_1d(axes)[-1].legend(fontsize=7)
+    with atomic_path(out / "rate_coding.png") as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return rows

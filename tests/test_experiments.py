@@ -1,0 +1,32 @@
+"""The coordination experiments, run at small budgets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from neuroleg.agents import experiments
+
+
+def test_recruitment_experiment_reoptimised_control_never_loses(tmp_path: Path) -> None:
+    rows = experiments.recruitment_limit_experiment(tmp_path, limits=(0.85, 1.0), generations=2, population=4)
+    assert [r["recruitment_limit"] for r in rows] == [0.85, 1.0]
+    for r in rows:  # the kept control is one of the candidates, so re-optimising cannot do worse
+        assert r["jump_m_reoptimised"] >= r["jump_m_untrained_control"] - 1e-9
+    assert rows[0]["jump_m_reoptimised"] == rows[0]["jump_m_untrained_control"]
+    assert json.loads((tmp_path / "recruitment_limit.json").read_text()) == rows
+    assert (tmp_path / "recruitment_limit.png").stat().st_size > 1000
+
+
+def test_rate_coding_experiment(tmp_path: Path) -> None:
+    rows = experiments.rate_coding_experiment(tmp_path)
+    by = {(r["drive"], r["rate_scale"], r["synchronization"]): r for r in rows}
+    # synchronization shortens the activation time constant: faster early force rise, same plateau
+    assert by[(1.0, 1.0, 1.0)]["rfd_0_50ms_n_per_s"] > by[(1.0, 1.0, 0.0)]["rfd_0_50ms_n_per_s"]
+    assert np.isclose(by[(1.0, 1.0, 1.0)]["peak_force_n"], by[(1.0, 1.0, 0.0)]["peak_force_n"], rtol=1e-3)
+    # lower peak discharge rates cost force and RFD at full drive
+    assert by[(1.0, 0.8, 0.0)]["peak_force_n"] < by[(1.0, 1.0, 0.0)]["peak_force_n"]
+    assert by[(1.0, 0.8, 0.0)]["rfd_0_50ms_n_per_s"] < by[(1.0, 1.0, 0.0)]["rfd_0_50ms_n_per_s"]
+    assert (tmp_path / "rate_coding.md").is_file() and (tmp_path / "rate_coding.png").is_file()
