@@ -140,3 +140,45 @@ def rate_coding_experiment(out: Path) -> list[dict[str, Any]]:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
     return rows
+
+
+COACTIVATION_LEVELS = (0.0, 0.1, 0.2, 0.3)  # drive added to every muscle of an agonist/antagonist pair
+
+
+def cocontraction_experiment(
+    run_path: Path, out: Path, levels: tuple[float, ...] = COACTIVATION_LEVELS, episodes: int = 3, seed: int = 10_000
+) -> list[dict[str, Any]]:
+    """A trained policy with extra co-activation of its antagonist pairs: what it costs per unit of task."""
+    from neuroleg.envs.physiology import MUSCLE_NAMES, antagonist_pairs, load_model
+
+    from .evaluate import model_policy, run_episodes, summarise
+    from .runs import RunDir
+
+    run = RunDir(run_path)
+    cfg = run.config()
+    policy = model_policy(run, cfg)
+    paired = {m for _, a, b in antagonist_pairs(load_model()) for m in (a, b)}
+    mask = np.array([1.0 if m in paired else 0.0 for m in MUSCLE_NAMES])
+    rows = []
+    for level in levels:
+
+        def with_coactivation(obs: np.ndarray, start: bool, level: float = level) -> np.ndarray:
+            return np.clip(policy(obs, start) + level * mask, 0.0, 1.0)
+
+        s = summarise(run_episodes(cfg, with_coactivation, episodes, seed), cfg)
+        rows.append(
+            {
+                "added_coactivation": level,
+                "task_score": s["task_score"]["mean"],
+                "energy_per_unit_j": s["energy_per_unit_j"]["mean"],
+                "metabolic_energy_j": s["metabolic_energy_j"]["mean"],
+                "mean_cci": float(np.mean(list(s["cci"].values()))),
+            }
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out / "cocontraction.json", rows)
+    write_text_atomic(
+        out / "cocontraction.md",
+        f"# Added co-contraction: {cfg.env.task} policy of {run.path.name}\n\n" + _table(rows) + "\n",
+    )
+    return rows

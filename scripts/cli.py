@@ -143,8 +143,13 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.name == "recruitment":
         rows = experiments.recruitment_limit_experiment(out, generations=args.generations)
-    else:
+    elif args.name == "rate-coding":
         rows = experiments.rate_coding_experiment(out)
+    else:
+        if not args.run:
+            print("error: the cocontraction experiment needs --run RUN (a trained run folder)", file=sys.stderr)
+            return 2
+        rows = experiments.cocontraction_experiment(Path(args.run), out)
     print(experiments._table(rows))
     print(f"written to {out}")
     return 0
@@ -204,8 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="JSON file (default ceilings/<model>_v<version>_<task>.json)")
     p.set_defaults(func=cmd_optimize)
-    p = sub.add_parser("experiment", help="a coordination experiment: recruitment (limit) or rate-coding")
-    p.add_argument("name", choices=["recruitment", "rate-coding"])
+    p = sub.add_parser("experiment", help="a coordination experiment: recruitment, rate-coding or cocontraction")
+    p.add_argument("name", choices=["recruitment", "rate-coding", "cocontraction"])
+    p.add_argument("--run", help="a trained run folder (cocontraction)")
     p.add_argument("--out", default="experiments")
     p.add_argument("--generations", type=int, default=40, help="CMA-ES generations per optimisation")
     p.set_defaults(func=cmd_experiment)

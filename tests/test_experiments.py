@@ -30,3 +30,16 @@ def test_rate_coding_experiment(tmp_path: Path) -> None:
     assert by[(1.0, 0.8, 0.0)]["peak_force_n"] < by[(1.0, 1.0, 0.0)]["peak_force_n"]
     assert by[(1.0, 0.8, 0.0)]["rfd_0_50ms_n_per_s"] < by[(1.0, 1.0, 0.0)]["rfd_0_50ms_n_per_s"]
     assert (tmp_path / "rate_coding.md").is_file() and (tmp_path / "rate_coding.png").is_file()
+
+
+def test_added_cocontraction_costs_energy(tmp_path: Path) -> None:
+    from neuroleg.agents.config import load_config, resolve_config
+    from neuroleg.agents.runs import RunDir
+    from neuroleg.agents.train import train
+
+    cfg = load_config(resolve_config("pedal_smoke"), ["total_timesteps=128"])
+    run = RunDir.create(cfg, tmp_path, "pedal")
+    train(cfg, run, progress=False)
+    rows = experiments.cocontraction_experiment(run.path, tmp_path / "exp", levels=(0.0, 0.3), episodes=1)
+    assert rows[1]["metabolic_energy_j"] > rows[0]["metabolic_energy_j"]
+    assert rows[1]["mean_cci"] > rows[0]["mean_cci"]
