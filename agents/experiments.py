@@ -182,3 +182,52 @@ def cocontraction_experiment(
         f"# Added co-contraction: {cfg.env.task} policy of {run.path.name}\n\n" + _table(rows) + "\n",
     )
     return rows
+
+
+ENERGY_WEIGHTS = (0.0, 0.05, 0.2)
+
+
+def energy_weight_experiment(
+    task: str, out: Path, weights: tuple[float, ...] = ENERGY_WEIGHTS, timesteps: int = 150_000, episodes: int = 5
+) -> list[dict[str, Any]]:
+    """Train the task's default PPO config at each energy weight: task score against energy per unit."""
+    from .config import TASK_CONFIG, load_config, resolve_config
+    from .evaluate import evaluate_run
+    from .runs import RunDir
+    from .train import train
+
+    rows = []
+    for w in weights:
+        cfg = load_config(
+            resolve_config(f"{TASK_CONFIG[task]}_ppo"),
+            [f"env.energy_weight={w}", f"total_timesteps={timesteps}", f"eval_episodes={episodes}"],
+        )
+        run = RunDir.create(cfg, out / "runs", f"{TASK_CONFIG[task]}_ew{w:g}")
+        train(cfg, run, progress=False)
+        res = evaluate_run(run, baselines=())
+        p = res["policy"]
+        rows.append(
+            {
+                "energy_weight": w,
+                "task_score": p["task_score"]["mean"],
+                "energy_per_unit_j": p["energy_per_unit_j"]["mean"],
+                "metabolic_energy_j": p["metabolic_energy_j"]["mean"],
+            }
+        )
+    name = f"energy_weight_{TASK_CONFIG[task]}"
+    write_json_atomic(out / f"{name}.json", rows)
+    write_text_atomic(
+        out / f"{name}.md", f"# Energy weight: {task}, PPO, {timesteps} steps each\n\n" + _table(rows) + "\n"
+    )
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.plot([r["energy_per_unit_j"] for r in rows], [r["task_score"] for r in rows], "o-")
+    for r in rows:
+        ax.annotate(f"w={r['energy_weight']:g}", (r["energy_per_unit_j"], r["task_score"]), fontsize=8)
+    ax.set_xlabel("energy per unit of task (J)")
+    ax.set_ylabel("task score")
+    ax.set_title(task, fontsize=9)
+    with atomic_path(out / f"{name}.png") as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return rows

@@ -145,6 +145,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         rows = experiments.recruitment_limit_experiment(out, generations=args.generations)
     elif args.name == "rate-coding":
         rows = experiments.rate_coding_experiment(out)
+    elif args.name == "energy-weight":
+        rows = experiments.energy_weight_experiment(args.task, out, timesteps=args.timesteps)
     else:
         if not args.run:
             print("error: the cocontraction experiment needs --run RUN (a trained run folder)", file=sys.stderr)
@@ -209,9 +211,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="JSON file (default ceilings/<model>_v<version>_<task>.json)")
     p.set_defaults(func=cmd_optimize)
-    p = sub.add_parser("experiment", help="a coordination experiment: recruitment, rate-coding or cocontraction")
-    p.add_argument("name", choices=["recruitment", "rate-coding", "cocontraction"])
+    p = sub.add_parser(
+        "experiment", help="a coordination experiment: recruitment, rate-coding, cocontraction, energy-weight"
+    )
+    p.add_argument("name", choices=["recruitment", "rate-coding", "cocontraction", "energy-weight"])
     p.add_argument("--run", help="a trained run folder (cocontraction)")
+    p.add_argument("--task", default="Pedal", choices=list(TASK_CONFIG), help="task (energy-weight)")
+    p.add_argument("--timesteps", type=int, default=150_000, help="training steps per energy weight")
     p.add_argument("--out", default="experiments")
     p.add_argument("--generations", type=int, default=40, help="CMA-ES generations per optimisation")
     p.set_defaults(func=cmd_experiment)

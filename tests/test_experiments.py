@@ -43,3 +43,11 @@ def test_added_cocontraction_costs_energy(tmp_path: Path) -> None:
     rows = experiments.cocontraction_experiment(run.path, tmp_path / "exp", levels=(0.0, 0.3), episodes=1)
     assert rows[1]["metabolic_energy_j"] > rows[0]["metabolic_energy_j"]
     assert rows[1]["mean_cci"] > rows[0]["mean_cci"]
+
+
+def test_energy_weight_experiment_trains_one_run_per_weight(tmp_path: Path) -> None:
+    rows = experiments.energy_weight_experiment("Posture", tmp_path, weights=(0.0, 1.0), timesteps=256, episodes=1)
+    assert [r["energy_weight"] for r in rows] == [0.0, 1.0]
+    assert all(np.isfinite(r["energy_per_unit_j"]) for r in rows)
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["posture_ew0", "posture_ew1"]
+    assert (tmp_path / "energy_weight_posture.png").is_file()
