@@ -14,11 +14,12 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-TASK_NAMES = ("Posture", "SquatJump", "Hop", "Pedal")
+from neuroleg.envs.physiology.model import MUSCLE_NAMES
+
 TASK_CONFIG = {"Posture": "posture", "SquatJump": "squatjump", "Hop": "hop", "Pedal": "pedal"}  # file prefixes
 ALGORITHMS = ("ppo", "sac", "td3", "tqc", "recurrent_ppo")
-MUSCLE_NAMES = ("HFL", "GLU", "HAM", "RF", "VAS", "BFSH", "GAS", "SOL", "TA")
 PER_MUSCLE_RANGES = {"recruitment_limit": (0.5, 1.0), "rate_scale": (0.5, 2.0), "synchronization": (0.0, 1.0)}
+ON_POLICY_ALGORITHMS = ("ppo", "recurrent_ppo")
 ON_POLICY_FIELDS = ("n_steps", "n_epochs", "gae_lambda", "clip_range", "ent_coef")
 OFF_POLICY_FIELDS = ("buffer_size", "learning_starts", "tau", "train_freq", "gradient_steps", "action_noise_std")
 
@@ -37,7 +38,7 @@ class _Strict(BaseModel):
 
 
 Fraction = Annotated[float, Field(ge=0.5, le=1.0)]
-PerMuscle = float | dict[Literal["HFL", "GLU", "HAM", "RF", "VAS", "BFSH", "GAS", "SOL", "TA"], float]
+PerMuscle = float | dict[Literal[MUSCLE_NAMES], float]  # type: ignore[valid-type]
 
 
 class PostureArgs(_Strict):
@@ -190,7 +191,7 @@ def _inapplicable(algo: Any) -> list[tuple[str, str]]:
     name = algo.get("name", "ppo")
     if name not in ALGORITHMS:
         return []
-    wrong = OFF_POLICY_FIELDS if name in ("ppo", "recurrent_ppo") else ON_POLICY_FIELDS
+    wrong = OFF_POLICY_FIELDS if name in ON_POLICY_ALGORITHMS else ON_POLICY_FIELDS
     if name in ("sac", "tqc"):
         wrong = (*wrong, "action_noise_std")
     return [(f"algo.{f}", f"does not apply to {name}") for f in wrong if algo.get(f) is not None]

@@ -27,10 +27,9 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv,
 from torch import nn
 
 from .analysis import above_floor, co_contraction_index
-from .config import RunConfig
+from .config import ON_POLICY_ALGORITHMS, RunConfig
 from .runs import RunDir, save_with, write_json_atomic
 
-ON_POLICY = ("ppo", "recurrent_ppo")
 CLIP_OBS = 10.0  # VecNormalize clipping, SB3 default
 
 
@@ -84,7 +83,7 @@ def algorithm_kwargs(cfg: RunConfig, n_actions: int) -> dict[str, Any]:
         "net_arch": list(a.policy.net_arch),
         "activation_fn": {"tanh": nn.Tanh, "relu": nn.ReLU}[a.policy.activation],
     }
-    if a.name in ON_POLICY:
+    if a.name in ON_POLICY_ALGORITHMS:
         policy_kwargs["ortho_init"] = a.policy.ortho_init
     if a.name != "td3":
         policy_kwargs["log_std_init"] = a.policy.log_std_init
@@ -165,7 +164,7 @@ class EpisodeMetrics(BaseCallback):
                 self.recent[key] = value
             self.logger.record("time/total_timesteps_metrics", self.num_timesteps)
             self.window = []
-            if self.cfg.algo.name not in ON_POLICY:
+            if self.cfg.algo.name not in ON_POLICY_ALGORITHMS:
                 self.logger.dump(self.num_timesteps)  # off-policy algorithms dump rarely on their own
         return True
 

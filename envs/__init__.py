@@ -9,27 +9,16 @@ from __future__ import annotations
 import gymnasium
 
 from .leg_env import CONTROL_DT_S
+from .tasks import TASKS
 
-ENV_IDS: dict[str, str] = {
-    "Posture": "neuroleg/Posture-v0",
-    "SquatJump": "neuroleg/SquatJump-v0",
-    "Hop": "neuroleg/Hop-v0",
-    "Pedal": "neuroleg/Pedal-v0",
-}
-_ENTRY = {
-    "Posture": ("PostureEnv", 2.0),
-    "SquatJump": ("SquatJumpEnv", 1.2),
-    "Hop": ("HopEnv", 5.0),
-    "Pedal": ("PedalEnv", 5.0),
-}
+ENV_IDS: dict[str, str] = {task: f"neuroleg/{task}-v0" for task in TASKS}
 
 for _task, _env_id in ENV_IDS.items():
     if _env_id not in gymnasium.registry:
-        _cls, _seconds = _ENTRY[_task]
         gymnasium.register(
             id=_env_id,
-            entry_point=f"neuroleg.envs.tasks_envs:{_cls}",
-            max_episode_steps=round(_seconds / CONTROL_DT_S),
+            entry_point=f"neuroleg.envs.tasks_envs:{_task}Env",  # one LegEnv subclass per task
+            max_episode_steps=round(TASKS[_task].episode_seconds / CONTROL_DT_S),
         )
 
 __all__ = ["ENV_IDS"]

@@ -318,7 +318,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         pool = self.pool
         if self._compiled is None or not isinstance(pool, MotorUnitPool):
             return pool.recruit(drive)
-        from .fast_step import recruit
+        from .fast_step import R_AT_LIMIT, R_FAST, R_FORCE, R_RATE, R_RECRUITED, R_SLOW, recruit
 
         out = np.empty((6, pool.recruitment_limit.size))
         recruit(
@@ -333,7 +333,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
             pool.normaliser,
             out,
         )
-        return Recruitment(out[0], out[1], out[2], out[3], out[4], out[5] > 0.5)
+        return Recruitment(out[R_FORCE], out[R_SLOW], out[R_FAST], out[R_RECRUITED], out[R_RATE], out[R_AT_LIMIT] > 0.5)
 
     def _simulate(self, rec: Recruitment) -> bool:
         """FRAME_SKIP physics steps with muscles and metabolics at every step; True if unstable."""
@@ -468,6 +468,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         gross = muscle_energy + self.basal_w * self._t
         units = self.task.units_completed()
         per_unit = gross / max(units, 1.0)
+        oxygen_per_unit = float(energy_to_oxygen_ml(per_unit))
         rec = self._recruit
         info: dict[str, Any] = {
             "metabolic_energy_j": gross,
@@ -479,7 +480,8 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
             "task_units": units,
             "energy_per_unit_j": per_unit,
             "energy_per_unit_j_per_kg": per_unit / self.body_mass,
-            "oxygen_per_unit_ml_per_kg": float(energy_to_oxygen_ml(per_unit)) / self.body_mass,
+            "oxygen_per_unit_ml": oxygen_per_unit,
+            "oxygen_per_unit_ml_per_kg": oxygen_per_unit / self.body_mass,
             "task_score": float(self.task.score()),
             "effort_a2": float(self._effort[0]),
             "effort_a3": float(self._effort[1]),
@@ -491,7 +493,6 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
             "unstable": self._unstable,
             "time_s": self._t,
         }
-        info["oxygen_per_unit_ml"] = float(energy_to_oxygen_ml(per_unit))
         for name, value in self.task.metrics().items():
             info[name] = float(value)
         if "vertical_travel_m" in info:

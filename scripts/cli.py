@@ -13,9 +13,9 @@ import numpy as np
 from neuroleg.agents.config import TASK_CONFIG, ConfigError, load_config, resolve_config
 from neuroleg.agents.pipeline import smoke, train_and_evaluate
 from neuroleg.agents.runs import RunDir
+from neuroleg.envs.physiology.model import MUSCLE_NAMES
 
 DEMO_CONFIG = "posture_ppo"
-MUSCLES = ("HFL", "GLU", "HAM", "RF", "VAS", "BFSH", "GAS", "SOL", "TA")
 DEMO_TIMESTEPS = 150_000
 
 
@@ -132,8 +132,8 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         f"{args.task} ceiling: score {c.score:.4f}, energy per unit {c.energy_per_unit_j:.0f} J "
         f"({c.evaluations} evaluations, {time.perf_counter() - start:.0f} s) -> {out}"
     )
-    print("onsets (s): " + ", ".join(f"{m} {t:.3f}" for m, t in zip(MUSCLES, c.onsets_s, strict=True)))
-    print("levels:     " + ", ".join(f"{m} {v:.2f}" for m, v in zip(MUSCLES, c.levels, strict=True)))
+    print("onsets (s): " + ", ".join(f"{m} {t:.3f}" for m, t in zip(MUSCLE_NAMES, c.onsets_s, strict=True)))
+    print("levels:     " + ", ".join(f"{m} {v:.2f}" for m, v in zip(MUSCLE_NAMES, c.levels, strict=True)))
     return 0
 
 

@@ -143,6 +143,7 @@ class LegBody:
             spec.pelvis
         ]
         n_p = len(self.pelvis_dofs)
+        self._pelvis_index = [{"x": 0, "z": 1, "pitch": 2}[dof] for dof in self.pelvis_dofs]  # into (x, z, pitch)
         leg_scale = float(spec.legs)
         trunk = segs["trunk"]
         masses, positions, inertial, parents, types, axes, inertias, shapes = [], [], [], [], [], [], [], []
@@ -313,9 +314,8 @@ class LegBody:
         n_p = len(self.pelvis_dofs)
         pelvis = np.array([0.0, self.spec.hip_height, 0.0])
         pelvis_v = np.zeros(3)
-        for k, dof in enumerate(self.pelvis_dofs):
-            idx = {"x": 0, "z": 1, "pitch": 2}[dof]
-            pelvis[idx], pelvis_v[idx] = pos[k], vel[k]
+        pelvis[self._pelvis_index] = pos[:n_p]
+        pelvis_v[self._pelvis_index] = vel[:n_p]
         return BodyState(pos[n_p:], vel[n_p:], pelvis, pelvis_v)
 
     def read_joints(self) -> tuple[np.ndarray, np.ndarray]:
@@ -363,10 +363,6 @@ class LegBody:
         return -(soft + hard_torque) * float(self.spec.legs)
 
     # -- kinematics and contact ----------------------------------------------------------------
-    def segment_points(self, q: np.ndarray, hip: tuple[float, float] = (0.0, 0.0)) -> dict[str, np.ndarray]:
-        """Planar (x, z) of hip, knee, ankle, heel and toe for joint angles q (no simulator call)."""
-        return forward_kinematics(self.model, q, hip)
-
     def contact_force(self) -> float:
         """Total normal force of the ground on the foot (N)."""
         points = self.client.getContactPoints(self.body_id, self.ground, self.foot_link, -1)

@@ -10,15 +10,17 @@ from ..body.leg import BodySpec, LegBody, PelvisMode
 from .base import InitialPose, Snapshot, Task, standing_com_height
 
 START_Q = np.radians([8.0, 15.0, 7.0])  # slightly flexed stance, foot flat
-# Grabowski & Herr 2009: preferred hopping 2.0-2.6 Hz.
+# Allowed targets; Grabowski & Herr 2009 report preferred hopping at 2.0-2.6 Hz.
 FREQUENCY_RANGE_HZ = (1.0, 4.0)
 HEIGHT_RANGE_M = (0.02, 0.4)
+# Reward design (not physiology): a bonus per hop scaled by its quality, and a dense term for
+# following a sinusoidal CoM reference at the target frequency (weight, width in m).
 HOP_BONUS = 5.0
 TRACK_WEIGHT = 0.5
 TRACK_SCALE_M = 0.05
 HEIGHT_TOLERANCE = 0.3  # relative; hop quality exp(-(err / tol)^2)
-PERIOD_TOLERANCE = 0.2
-FALL_HIP_HEIGHT_FRACTION = 0.6
+PERIOD_TOLERANCE = 0.2  # relative, likewise for the hop period
+FALL_HIP_HEIGHT_FRACTION = 0.6  # hip below this fraction of its standing height = fallen
 
 
 class HopTask(Task):

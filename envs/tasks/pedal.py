@@ -9,12 +9,12 @@ import numpy as np
 from ..body.leg import BodySpec, CrankSpec, LegBody, PelvisMode, leg_inverse_kinematics
 from .base import InitialPose, Snapshot, Task
 
-SEAT_HIP_HEIGHT_M = 1.2
+SEAT_HIP_HEIGHT_M = 1.2  # hip above the floor; the crank sits 0.78 m below it (CrankSpec)
 FOOT_PITCH_ON_PEDAL_RAD = math.radians(-15.0)  # slight toe-down, typical of seated pedalling
 CADENCE_RANGE_RPM = (30.0, 130.0)
 POWER_RANGE_W = (5.0, 400.0)
 CADENCE_BAND = 0.10  # score counts time within +-10 % of the target cadence
-CADENCE_REWARD_SCALE = 0.15
+CADENCE_REWARD_SCALE = 0.15  # reward design: relative cadence error at which the reward falls to 1/e
 RPM_PER_RAD_S = 60.0 / (2.0 * math.pi)
 
 

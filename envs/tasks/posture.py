@@ -15,7 +15,7 @@ START_Q = np.radians([5.0, 10.0, 0.0])
 # A foot-angle error of 1 rad counts like this many metres of ankle-position error.
 PITCH_ERROR_M_PER_RAD = 0.05
 ERROR_SCALE_M = 0.10  # tracking reward is -error / ERROR_SCALE_M
-ON_TARGET_BONUS = 1.0
+ON_TARGET_BONUS = 1.0  # reward design: per step held within the tolerance
 HANG_HEIGHT_M = 1.2  # hip height: the foot hangs clear of the ground
 
 

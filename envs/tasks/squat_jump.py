@@ -14,7 +14,7 @@ SQUAT_SHANK_RAD = np.radians(-26.0)
 # Static start: the pelvis is held this long while the muscles pre-activate, as a jumper holds
 # the squat before pushing off.
 PREACTIVATION_S = 0.1
-HEIGHT_REWARD_PER_M = 10.0
+HEIGHT_REWARD_PER_M = 10.0  # reward design: per m of predicted apex gained (potential-based)
 # A squat jump has no countermovement: trials whose CoM dips more than this below its starting
 # height after release are invalid (score 0), as in jump testing (e.g. Bobbert et al. 1996 keep
 # squat jumps without a visible dip). 3 cm is our threshold.
