@@ -179,7 +179,8 @@ def substep(
         ln = l_new / l_opt
         fl = _force_length(ln)
         f_ce = a * fl * _force_velocity(v_ce / v_scale) * f_max
-        force = f_ce + (_pe(ln) - _be(ln)) * f_max
+        # A tendon cannot push: when the buckling element outweighs the fiber the MTU is slack.
+        force = max(f_ce + (_pe(ln) - _be(ln)) * f_max, 0.0)
         state[0, i] = a
         state[1, i] = l_new
         out[O_FORCE, i] = force

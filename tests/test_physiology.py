@@ -121,6 +121,18 @@ def test_elastic_tendon_converges_at_one_millisecond() -> None:
     np.testing.assert_allclose(work(0.001), work(0.00005), rtol=0.02)
 
 
+@pytest.mark.parametrize("elastic", [True, False])
+def test_a_slack_musculotendon_unit_never_pushes(elastic: bool) -> None:
+    # far shorter than slack tendon + shortest fiber: the buckling element must not turn into a push
+    model = ph.MuscleModel(P, 0.001, elastic_tendon=elastic)
+    l_mtu = 0.5 * (P.l_slack + P.l_opt)
+    state = model.equilibrium_state(np.full(N, 1.0), l_mtu)
+    for _ in range(20):
+        state, out = model.step(state, np.ones(N), l_mtu, np.zeros(N))
+        assert np.all(out.force >= 0.0)
+    assert np.any(mus.buckling(out.fiber_length_norm) > 0)  # the case the clamp exists for
+
+
 def test_bad_time_step_rejected() -> None:
     with pytest.raises(ValueError, match="dt"):
         ph.MuscleModel(P, 0.05)

@@ -97,6 +97,13 @@ def tendon_force(strain: np.ndarray) -> np.ndarray:
     return x * x
 
 
+def mtu_force(f_ce: np.ndarray, l_norm: np.ndarray, f_max: np.ndarray) -> np.ndarray:
+    """Force the musculotendon unit transmits (N): contractile plus passive elements, never
+    negative, since a tendon cannot push (when the buckling element outweighs the fiber, the MTU
+    is slack)."""
+    return np.maximum(f_ce + (parallel_elastic(l_norm) - buckling(l_norm)) * f_max, 0.0)
+
+
 class MuscleState(NamedTuple):
     activation: np.ndarray  # 0..1
     fiber_length: np.ndarray  # m
@@ -170,7 +177,7 @@ class MuscleModel:
             ln = l_ce / p.l_opt
             fl = force_length(ln)
             f_ce = a * fl * force_velocity(v_mtu / self._v_scale) * p.f_max  # type: ignore[attr-defined]
-            force = f_ce + (parallel_elastic(ln) - buckling(ln)) * p.f_max
+            force = mtu_force(f_ce, ln, p.f_max)
             return MuscleState(a, l_ce), MuscleOutput(force, f_ce, v_mtu, ln, fl)
 
         l_ce = state.fiber_length
@@ -207,5 +214,5 @@ class MuscleModel:
         ln = l_new / l_opt
         fl = force_length(ln)
         f_ce = a * fl * force_velocity(v_ce / self._v_scale) * p.f_max  # type: ignore[attr-defined]
-        force = f_ce + (parallel_elastic(ln) - buckling(ln)) * p.f_max
+        force = mtu_force(f_ce, ln, p.f_max)
         return MuscleState(a, l_new), MuscleOutput(force, f_ce, v_ce, ln, fl)
