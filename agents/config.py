@@ -96,7 +96,9 @@ class EnvConfig(_Strict):
 
     @property
     def env_id(self) -> str:
-        return f"neuroleg/{self.task}-v0"
+        from neuroleg.envs import ENV_IDS  # local: importing the envs loads pybullet
+
+        return ENV_IDS[self.task]
 
 
 class PolicyConfig(_Strict):

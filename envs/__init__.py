@@ -1,7 +1,7 @@
 """Body, tasks and Gymnasium environments of neuroleg.
 
-Importing this package registers `neuroleg/<Task>-v0` for every task (Gymnasium 1.x has no plugin
-auto-registration: import it before `gymnasium.make`).
+Importing this package registers `neuroleg/<Task>-v<ENV_VERSION>` for every task (Gymnasium 1.x has
+no plugin auto-registration: import it before `gymnasium.make`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ import gymnasium
 from .leg_env import CONTROL_DT_S
 from .tasks import TASKS
 
-ENV_IDS: dict[str, str] = {task: f"neuroleg/{task}-v0" for task in TASKS}
+# Bumped on any change of behaviour (README, "Version history"): v1 = model file version 2.
+ENV_VERSION = 1
+ENV_IDS: dict[str, str] = {task: f"neuroleg/{task}-v{ENV_VERSION}" for task in TASKS}
 
 for _task, _env_id in ENV_IDS.items():
     if _env_id not in gymnasium.registry:
@@ -21,4 +23,4 @@ for _task, _env_id in ENV_IDS.items():
             max_episode_steps=round(TASKS[_task].episode_seconds / CONTROL_DT_S),
         )
 
-__all__ = ["ENV_IDS"]
+__all__ = ["ENV_IDS", "ENV_VERSION"]

@@ -99,7 +99,7 @@ def main() -> None:
 def compiled_rows(repeats: int) -> list[tuple[str, float]]:
     import gymnasium as gym
 
-    import neuroleg.envs  # noqa: F401
+    from neuroleg.envs import ENV_IDS
     from neuroleg.envs.fast_step import substep
 
     rows = []
@@ -107,7 +107,7 @@ def compiled_rows(repeats: int) -> list[tuple[str, float]]:
     out, acc, eff, tau = np.zeros((5, 9)), np.zeros((5, 9)), np.zeros(2), np.zeros(3)
     for elastic in (True, False):
         for mu in (True, False):
-            env = gym.make("neuroleg/Hop-v0", elastic_tendon=elastic, motor_units=mu).unwrapped
+            env = gym.make(ENV_IDS["Hop"], elastic_tendon=elastic, motor_units=mu).unwrapped
             env.reset(seed=0)
             cp = env._compiled
             rec = env.pool.recruit(np.full(9, 0.4))

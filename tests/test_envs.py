@@ -213,6 +213,20 @@ def test_squat_jump_extensor_push_leaves_the_ground() -> None:
     assert info["jump_height_m"] == 0.0
 
 
+def test_standing_body_rises_onto_its_toes() -> None:
+    """Any adult can rise onto the toes of both feet; the Geyer & Herr plantarflexors (model file v1)
+    stalled at 20 deg of plantarflexion with the body's weight on the forefoot."""
+    env = gym.make(ENV_IDS["Hop"])
+    env.reset(seed=0)
+    drive = np.zeros(9, np.float32)
+    drive[[MUSCLE_NAMES.index(m) for m in ("SOL", "GAS", "VAS", "GLU")]] = 1.0
+    lowest_ankle = 0.0
+    for _ in range(15):
+        env.step(drive)
+        lowest_ankle = min(lowest_ankle, float(env.unwrapped.body.read().q[2]))
+    assert np.degrees(lowest_ankle) < -35.0  # plantarflexion is negative in the simulator
+
+
 def test_pedal_counts_revolutions_and_external_work() -> None:
     env = gym.make(ENV_IDS["Pedal"])
     env.reset(seed=0)

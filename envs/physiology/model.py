@@ -67,6 +67,7 @@ class _JointAttachment(_Strict):
 
 class _Muscle(_Strict):
     f_max_n: float = Field(gt=0, le=20000)
+    f_max_source: str | None = None  # where F_max comes from, when not from `source`
     v_max_lopt_per_s: float = Field(gt=0, le=30)
     l_opt_m: float = Field(gt=0, le=0.5)
     l_slack_m: float = Field(gt=0, le=1.0)
@@ -144,9 +145,9 @@ class _ModelFile(_Strict):
             problems.append(f"muscles must be exactly {list(MUSCLE_NAMES)}, got {sorted(self.muscles)}")
         known = set(self.sources)
         for name, m in self.muscles.items():
-            for key in ("source", "slow_twitch_source", "geometry_source"):
+            for key in ("source", "f_max_source", "slow_twitch_source", "geometry_source"):
                 ref = getattr(m, key)
-                if ref not in known:
+                if ref is not None and ref not in known:
                     problems.append(f"muscles.{name}.{key}: unknown source {ref!r} (known: {sorted(known)})")
         for name, s in self.body.segments.items():
             if s.source not in known:

@@ -14,10 +14,13 @@ START_Q = np.radians([8.0, 15.0, 7.0])  # slightly flexed stance, foot flat
 FREQUENCY_RANGE_HZ = (1.0, 4.0)
 HEIGHT_RANGE_M = (0.02, 0.4)
 # Reward design (not physiology): a bonus per hop scaled by its quality, and a dense term for
-# following a sinusoidal CoM reference at the target frequency (weight, width in m).
+# following a sinusoidal CoM reference at the target frequency, in height and in vertical velocity
+# (weight, widths in m and m/s). Tracking the height alone paid a policy for standing still on its toes
+# at the reference's mean height; the velocity term pays only for moving with the reference.
 HOP_BONUS = 5.0
 TRACK_WEIGHT = 0.5
 TRACK_SCALE_M = 0.05
+TRACK_SCALE_M_S = 0.25
 HEIGHT_TOLERANCE = 0.3  # relative; hop quality exp(-(err / tol)^2)
 PERIOD_TOLERANCE = 0.2  # relative, likewise for the hop period
 FALL_HIP_HEIGHT_FRACTION = 0.6  # hip below this fraction of its standing height = fallen
@@ -68,8 +71,11 @@ class HopTask(Task):
         self._t = 0.0
         return InitialPose(q=q, pelvis_z=self._stand_hip + 1e-4)
 
-    def _reference(self, t: float) -> float:
-        return self._stand_com + 0.5 * self.height * (1.0 - math.cos(2 * math.pi * self.frequency * t))
+    def _reference(self, t: float) -> tuple[float, float]:
+        """CoM height (m) and vertical velocity (m/s) of the sinusoidal reference at time t."""
+        omega = 2 * math.pi * self.frequency
+        z = self._stand_com + 0.5 * self.height * (1.0 - math.cos(omega * t))
+        return z, 0.5 * self.height * omega * math.sin(omega * t)
 
     def observation(self, snap: Snapshot) -> np.ndarray:
         phase = 2 * math.pi * self.frequency * snap.t
@@ -112,7 +118,10 @@ class HopTask(Task):
                 )
                 self._quality += quality
                 hop_reward = HOP_BONUS * quality
-        track = TRACK_WEIGHT * math.exp(-(((z - self._reference(snap.t)) / TRACK_SCALE_M) ** 2))
+        z_ref, vz_ref = self._reference(snap.t)
+        track = TRACK_WEIGHT * math.exp(
+            -(((z - z_ref) / TRACK_SCALE_M) ** 2) - (((vz - vz_ref) / TRACK_SCALE_M_S) ** 2)
+        )
         fallen = snap.pelvis[1] < FALL_HIP_HEIGHT_FRACTION * self._stand_hip
         return {"hop": hop_reward, "track": track}, fallen
 
