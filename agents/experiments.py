@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimize import optimize, rollout
+from .optimize import ceiling_control, optimize, rollout
 from .runs import atomic_path, write_json_atomic, write_text_atomic
 
 # Voluntary activation: untrained ~0.85-0.9, trained/exceptional 0.97 +- 0.023 (Kooistra et al. 2007).
@@ -49,11 +49,11 @@ def recruitment_limit_experiment(
 ) -> list[dict[str, Any]]:
     out.mkdir(parents=True, exist_ok=True)
     untrained = optimize("SquatJump", generations, population, env_kwargs={"recruitment_limit": limits[0]})
-    old = (untrained.onsets_s, untrained.levels)
+    old = ceiling_control(untrained)
     rows = []
     for limit in limits:
         kw = {"recruitment_limit": limit}
-        kept = rollout("SquatJump", np.array(old[0]), np.array(old[1]), env_kwargs=kw)
+        kept = rollout("SquatJump", old, env_kwargs=kw)
         best = (
             untrained
             if limit == limits[0]

@@ -1,16 +1,22 @@
 """The optimal-control ceiling: the best open-loop stimulation of this body for a task.
 
-As Bobbert & van Soest (1994) did for jumping, each muscle switches from rest to a stimulation
-level at its own onset time; CMA-ES (pycma) searches the onset times and levels. The result is
-stored with the model version (name, version and a hash of the model file), and evaluations of
-trained policies report their score as a fraction of it.
+SquatJump: as Bobbert & van Soest (1994) did for jumping, each muscle switches from rest to a
+stimulation level at its own onset time, and here also back to rest after its own window (with
+onsets only, a trained PPO policy jumped higher than the "optimum"). Pedal: each muscle is on at its
+level over its own window of crank angle, every revolution (crank-angle-timed excitations, as in
+Raasch et al. 1997); the search minimises metabolic energy per revolution while holding the target
+cadence. CMA-ES (pycma) searches the onsets, levels and windows. The result is stored with the
+model version (name, version and a hash of the model file), and evaluations of trained policies
+report their score as a fraction of it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -19,13 +25,21 @@ import numpy as np
 
 from .runs import write_json_atomic
 
-ONSET_MAX_S = 0.6  # latest onset after the episode starts (the squat is held 0.1 s, the push lasts ~0.3 s)
+ONSET_MAX_S = 0.6  # SquatJump: latest onset (the squat is held 0.1 s, the push lasts ~0.3 s)
+WINDOW_MAX_S = 1.0  # SquatJump: longest stimulation (longer than any jump: on until the end)
 REST_DRIVE = 0.0
 PROGRESS_WEIGHT = 1e-3  # tie-breaker weight of the task's dense reward against its score
 SEED_EXTENSORS = ("GLU", "HAM", "VAS", "GAS", "SOL")
 SEED_ONSET_FRACTION = 0.02  # of ONSET_MAX_S
 SEED_SIGMA = 0.2
-OPTIMIZABLE = ("SquatJump",)  # Hop cannot hop yet and Pedal needs a cyclic pattern: not built
+# Pedal: energy per revolution (gross, J) that costs as much as losing the whole score; large
+# enough that holding cadence always comes first (a revolution costs a few hundred J).
+PEDAL_ENERGY_SCALE_J = 1e4
+# Pedal seed: (onset, window) in revolutions from top dead centre, for the downstroke extensors
+# (hip and knee, first half turn) and the upstroke hip flexor; levels SEED_PEDAL_LEVEL.
+SEED_PEDAL_WINDOWS = {"GLU": (0.0, 0.4), "VAS": (0.95, 0.4), "HFL": (0.55, 0.35)}
+SEED_PEDAL_LEVEL = 0.3
+OPTIMIZABLE = ("SquatJump", "Pedal")  # Hop: this body cannot hop yet (README)
 CEILINGS_DIR = "models/ceilings"
 
 
@@ -35,12 +49,33 @@ class Ceiling:
     model: str
     model_version: int
     model_sha256: str
-    score: float  # the task's score (SquatJump: jump height, m)
+    score: float  # the task's score (SquatJump: jump height, m; Pedal: time at cadence)
     energy_per_unit_j: float
-    onsets_s: list[float]
+    onsets: list[float]  # SquatJump: s after the start; Pedal: crank angle, revolutions from top dead centre
     levels: list[float]
+    windows: list[float]  # how long each muscle stays on: SquatJump s, Pedal revolutions
     evaluations: int
     seed: int
+    metrics: dict[str, float] = field(default_factory=dict)  # the task's info at the optimum
+
+    @property
+    def cyclic(self) -> bool:
+        return self.task == "Pedal"
+
+
+@dataclass(frozen=True)
+class Stimulation:
+    """An open-loop control: each muscle at its level from its onset for its window, in time
+    (s, once) or, when `cyclic`, in crank angle (revolutions, every turn)."""
+
+    onsets: np.ndarray
+    levels: np.ndarray
+    windows: np.ndarray
+    cyclic: bool = False
+
+    def drive(self, t: float, crank_rev: float) -> np.ndarray:
+        since = np.mod(crank_rev - self.onsets, 1.0) if self.cyclic else t - self.onsets
+        return np.where((since >= 0.0) & (since < self.windows), self.levels, REST_DRIVE).astype(np.float32)
 
 
 def model_fingerprint(model_path: str | None = None) -> tuple[str, int, str]:
@@ -55,28 +90,57 @@ def model_fingerprint(model_path: str | None = None) -> tuple[str, int, str]:
     return model.name, model.version, hashlib.sha256(text).hexdigest()
 
 
-def rollout(
-    task: str, onsets: np.ndarray, levels: np.ndarray, seed: int = 0, env_kwargs: dict[str, Any] | None = None
-) -> dict[str, Any]:
+def rollout(task: str, control: Stimulation, seed: int = 0, env_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
     """One episode of open-loop stimulation; the final info plus `task_return`, the sum of the
     task's reward terms (energy excluded)."""
     import gymnasium as gym
 
-    import neuroleg.envs  # noqa: F401
+    from neuroleg.envs import ENV_IDS
 
-    env = gym.make(f"neuroleg/{task}-v0", **(env_kwargs or {}))
-    env.reset(seed=seed)
+    env = gym.make(ENV_IDS[task], **(env_kwargs or {}))
+    _, info = env.reset(seed=seed)
     dt = env.unwrapped.dt
-    info: dict[str, Any] = {}
     task_return = 0.0
     for k in range(env.spec.max_episode_steps or 1000):
-        drive = np.where(k * dt >= onsets, levels, REST_DRIVE).astype(np.float32)
-        _, _, term, trunc, info = env.step(drive)
+        crank_rev = info.get("crank_angle_rad", 0.0) / (2 * math.pi)
+        _, _, term, trunc, info = env.step(control.drive(k * dt, crank_rev))
         task_return += sum(v for key, v in info.items() if key.startswith("reward_") and key != "reward_energy")
         if term or trunc:
             break
     env.close()
     return {**info, "task_return": task_return}
+
+
+def _seed_control(task: str) -> Stimulation:
+    """The obvious solution the search starts from, so the ceiling is at least it."""
+    from neuroleg.envs.physiology import MUSCLE_NAMES
+
+    n = len(MUSCLE_NAMES)
+    if task == "SquatJump":  # every extensor on at once, until the end
+        push = np.array([1.0 if m in SEED_EXTENSORS else 0.0 for m in MUSCLE_NAMES])
+        return Stimulation(np.full(n, SEED_ONSET_FRACTION * ONSET_MAX_S), np.clip(push, 0.05, 0.95), np.full(n, 0.95))
+    onsets = np.array([SEED_PEDAL_WINDOWS.get(m, (0.0, 0.0))[0] for m in MUSCLE_NAMES])
+    windows = np.array([SEED_PEDAL_WINDOWS.get(m, (0.0, 0.0))[1] for m in MUSCLE_NAMES])
+    levels = np.where(windows > 0, SEED_PEDAL_LEVEL, 0.05)
+    return Stimulation(onsets, levels, np.maximum(windows, 0.05), cyclic=True)
+
+
+def _codec(task: str, n: int) -> tuple[Callable[[np.ndarray], Stimulation], Callable[[Stimulation], np.ndarray]]:
+    """Map CMA-ES's [0, 1] search box (onsets, levels, windows) to a control and back."""
+    onset_scale, window_scale = (ONSET_MAX_S, WINDOW_MAX_S) if task == "SquatJump" else (1.0, 1.0)
+    cyclic = task == "Pedal"
+    return (
+        lambda z: Stimulation(z[:n] * onset_scale, z[n : 2 * n], z[2 * n :] * window_scale, cyclic),
+        lambda c: np.concatenate([c.onsets / onset_scale, c.levels, c.windows / window_scale]),
+    )
+
+
+def _cost(task: str, info: dict[str, Any]) -> float:
+    if task == "SquatJump":
+        # Most early candidates never take off (score 0, a flat landscape for CMA-ES): the task's
+        # dense height progress breaks the ties; once airborne the score dominates.
+        return -float(info["task_score"]) - PROGRESS_WEIGHT * float(info["task_return"])
+    return -float(info["task_score"]) + float(info["energy_per_unit_j"]) / PEDAL_ENERGY_SCALE_J
 
 
 def optimize(
@@ -86,34 +150,24 @@ def optimize(
     seed: int = 0,
     out: Path | None = None,
     env_kwargs: dict[str, Any] | None = None,
-    candidates: list[tuple[list[float], list[float]]] | None = None,
+    candidates: list[Stimulation] | None = None,
 ) -> Ceiling:
-    """CMA-ES over 9 onsets (s) and 9 levels (0..1), maximising the task score (for the body
-    `env_kwargs` describes, e.g. a recruitment limit; the default body otherwise). `candidates`
-    are (onsets, levels) controls evaluated too, so the result is never worse than any of them."""
+    """CMA-ES over each muscle's onset, level and window (of time, or of the revolution for Pedal):
+    SquatJump maximises jump height, Pedal holds cadence on the least energy per revolution (for
+    the body `env_kwargs` describes, e.g. a recruitment limit; the default body otherwise).
+    `candidates` are controls evaluated too, so the result is never worse than any of them."""
     import cma
 
     if task not in OPTIMIZABLE:
         raise ValueError(f"optimize supports {list(OPTIMIZABLE)} so far, got {task!r}")
-    n = 9
-
-    def decode(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        z = np.clip(x, 0.0, 1.0)
-        return z[:n] * ONSET_MAX_S, z[n:]
-
-    def cost(x: np.ndarray) -> float:
-        onsets, levels = decode(np.asarray(x))
-        info = rollout(task, onsets, levels, env_kwargs=env_kwargs)
-        # Most early candidates never take off (score 0, a flat landscape for CMA-ES): the task's
-        # dense height progress breaks the ties; once airborne the score dominates.
-        return -float(info["task_score"]) - PROGRESS_WEIGHT * float(info["task_return"])
-
-    # Start from the obvious solution, every extensor on at once (the search then tunes onsets
-    # and levels around it, as Bobbert & van Soest optimised timing), so the ceiling is at least it.
     from neuroleg.envs.physiology import MUSCLE_NAMES
 
-    push = np.array([1.0 if m in SEED_EXTENSORS else 0.0 for m in MUSCLE_NAMES])
-    x0 = np.concatenate([np.full(n, SEED_ONSET_FRACTION), np.clip(push, 0.05, 0.95)])
+    decode, encode = _codec(task, len(MUSCLE_NAMES))
+
+    def cost(x: np.ndarray) -> float:
+        return _cost(task, rollout(task, decode(np.clip(x, 0.0, 1.0)), env_kwargs=env_kwargs))
+
+    x0 = encode(_seed_control(task))
     es = cma.CMAEvolutionStrategy(
         x0,
         SEED_SIGMA,
@@ -121,13 +175,12 @@ def optimize(
     )
     # CMA-ES samples around its mean without evaluating it: make the seed (and any given control,
     # e.g. the one optimised for another body) candidates, so the result is never worse than them.
-    extra = [np.concatenate([np.asarray(on) / ONSET_MAX_S, np.asarray(lv)]) for on, lv in (candidates or [])]
-    es.inject([x0, *extra])
+    es.inject([x0, *(encode(c) for c in candidates or [])])
     while not es.stop():
         xs = es.ask()
         es.tell(xs, [cost(x) for x in xs])
-    onsets, levels = decode(np.asarray(es.result.xbest))
-    best = rollout(task, onsets, levels, env_kwargs=env_kwargs)
+    control = decode(np.clip(np.asarray(es.result.xbest), 0.0, 1.0))
+    best = rollout(task, control, env_kwargs=env_kwargs)
     name, version, digest = model_fingerprint()
     ceiling = Ceiling(
         task,
@@ -136,14 +189,20 @@ def optimize(
         digest,
         float(best["task_score"]),
         float(best["energy_per_unit_j"]),
-        onsets.tolist(),
-        levels.tolist(),
+        control.onsets.tolist(),
+        control.levels.tolist(),
+        control.windows.tolist(),
         int(es.result.evaluations),
         seed,
+        {k: float(v) for k, v in best.items() if isinstance(v, (int, float)) and not isinstance(v, bool)},
     )
     if out is not None:
         write_json_atomic(out, asdict(ceiling))
     return ceiling
+
+
+def ceiling_control(c: Ceiling) -> Stimulation:
+    return Stimulation(np.asarray(c.onsets), np.asarray(c.levels), np.asarray(c.windows), c.cyclic)
 
 
 # The ceiling is optimised for the default body: these settings change it.

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from neuroleg.agents.config import TASK_CONFIG, ConfigError, load_config, resolve_config
+from neuroleg.agents.optimize import OPTIMIZABLE
 from neuroleg.agents.pipeline import smoke, train_and_evaluate
 from neuroleg.agents.runs import RunDir
 from neuroleg.envs.physiology.model import MUSCLE_NAMES
@@ -132,8 +133,10 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         f"{args.task} ceiling: score {c.score:.4f}, energy per unit {c.energy_per_unit_j:.0f} J "
         f"({c.evaluations} evaluations, {time.perf_counter() - start:.0f} s) -> {out}"
     )
-    print("onsets (s): " + ", ".join(f"{m} {t:.3f}" for m, t in zip(MUSCLE_NAMES, c.onsets_s, strict=True)))
-    print("levels:     " + ", ".join(f"{m} {v:.2f}" for m, v in zip(MUSCLE_NAMES, c.levels, strict=True)))
+    unit = "rev" if c.cyclic else "s"
+    print(f"onsets ({unit}):  " + ", ".join(f"{m} {t:.3f}" for m, t in zip(MUSCLE_NAMES, c.onsets, strict=True)))
+    print(f"windows ({unit}): " + ", ".join(f"{m} {w:.3f}" for m, w in zip(MUSCLE_NAMES, c.windows, strict=True)))
+    print("levels:        " + ", ".join(f"{m} {v:.2f}" for m, v in zip(MUSCLE_NAMES, c.levels, strict=True)))
     return 0
 
 
@@ -205,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="validation", help="folder for validation.md and validation.json")
     p.set_defaults(func=cmd_validate)
     p = sub.add_parser("optimize", help="the optimal open-loop stimulation (the ceiling) of a task")
-    p.add_argument("task", choices=["SquatJump"])
+    p.add_argument("task", choices=list(OPTIMIZABLE))
     p.add_argument("--generations", type=int, default=60)
     p.add_argument("--population", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)

@@ -9,37 +9,62 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import neuroleg.envs  # noqa: F401
-from neuroleg.agents.optimize import applies_to, model_fingerprint, optimize, rollout, stored_ceiling
+from neuroleg.agents.optimize import (
+    Stimulation,
+    applies_to,
+    ceiling_control,
+    model_fingerprint,
+    optimize,
+    rollout,
+    stored_ceiling,
+)
+from neuroleg.envs import ENV_IDS
 from neuroleg.envs.physiology import MUSCLE_NAMES
 
 EXTENSORS = np.array([1.0 if m in ("GLU", "HAM", "VAS", "GAS", "SOL") else 0.0 for m in MUSCLE_NAMES])
 
 
 def test_a_short_optimisation_never_does_worse_than_its_seed(tmp_path: Path) -> None:
-    seed_info = rollout("SquatJump", np.full(9, 0.012), np.clip(EXTENSORS, 0.05, 0.95))
+    seed_info = rollout("SquatJump", Stimulation(np.full(9, 0.012), np.clip(EXTENSORS, 0.05, 0.95), np.full(9, 0.95)))
     out = tmp_path / "ceiling.json"
     c = optimize("SquatJump", generations=2, population=4, out=out)
     assert c.score >= seed_info["task_score"] - 1e-12
     stored = json.loads(out.read_text())
     assert stored["score"] == c.score and stored["model_sha256"] == model_fingerprint()[2]
-    again = rollout("SquatJump", np.array(c.onsets_s), np.array(c.levels))
+    again = rollout("SquatJump", ceiling_control(c))
     assert again["task_score"] == pytest.approx(c.score, abs=1e-9)  # the stored control reproduces it
     with pytest.raises(ValueError, match="SquatJump"):
         optimize("Hop", generations=1, population=4)
 
 
-def test_the_packaged_ceiling_is_for_this_model_and_reproduces() -> None:
-    c = stored_ceiling("SquatJump")
-    assert c is not None, "run `neuroleg optimize SquatJump` and store it under envs/models/ceilings/"
-    info = rollout("SquatJump", np.array(c.onsets_s), np.array(c.levels))
+def test_pedal_search_keeps_cadence_and_prefers_less_energy() -> None:
+    c = optimize("Pedal", generations=1, population=4)
+    assert c.cyclic and len(c.windows) == 9
+    again = rollout("Pedal", ceiling_control(c))
+    assert again["task_score"] == pytest.approx(c.score, abs=1e-9)
+    assert c.metrics["gross_efficiency"] == pytest.approx(again["gross_efficiency"])
+    # the crank-angle pattern fires a muscle inside its window only, wrapping past top dead centre
+    stim = Stimulation(np.full(9, 0.9), np.full(9, 0.5), np.full(9, 0.2), cyclic=True)
+    assert stim.drive(0.0, 0.95)[0] == 0.5 and stim.drive(0.0, 3.05)[0] == 0.5 and stim.drive(0.0, 0.5)[0] == 0.0
+    # in time, a muscle is on from its onset for its window only
+    once = Stimulation(np.full(9, 0.125), np.full(9, 0.5), np.full(9, 0.25))
+    assert [once.drive(t, 0.0)[0] for t in (0.0625, 0.125, 0.3, 0.375)] == [0.0, 0.5, 0.5, 0.0]
+
+
+@pytest.mark.parametrize("task", ["SquatJump", "Pedal"])
+def test_the_packaged_ceilings_are_for_this_model_and_reproduce(task: str) -> None:
+    c = stored_ceiling(task)
+    assert c is not None, f"run `neuroleg optimize {task}` and store it under envs/models/ceilings/"
+    info = rollout(task, ceiling_control(c))
     assert info["task_score"] == pytest.approx(c.score, abs=1e-9)
-    assert info["countermovement"] == 0.0
+    assert info["energy_per_unit_j"] == pytest.approx(c.energy_per_unit_j)
+    if task == "SquatJump":
+        assert info["countermovement"] == 0.0
     assert applies_to({"recruitment_limit": 1.0}) and not applies_to({"recruitment_limit": 0.85})
 
 
 def test_a_countermovement_is_not_a_squat_jump() -> None:
-    env = gym.make("neuroleg/SquatJump-v0")
+    env = gym.make(ENV_IDS["SquatJump"])
     env.reset(seed=0)
     for _ in range(60):  # no drive: the jumper sinks out of the squat
         _, _, term, trunc, info = env.step(np.zeros(9, np.float32))

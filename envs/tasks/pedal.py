@@ -100,7 +100,12 @@ class PedalTask(Task):
         return self._on_time / self._elapsed if self._elapsed > 0 else 0.0
 
     def metrics(self) -> dict[str, float]:
-        return {"cadence_rpm": self._cadence_rpm(), "external_work_j": self._work, "external_power_w": self._power}
+        return {
+            "cadence_rpm": self._cadence_rpm(),
+            "external_work_j": self._work,
+            "external_power_w": self._power,
+            "crank_angle_rad": self._angle % (2 * math.pi),  # from top dead centre, in the pedalling direction
+        }
 
     def _cadence_rpm(self) -> float:
         return (self._angle - self._start_angle) / self._elapsed * RPM_PER_RAD_S if self._elapsed > 0 else 0.0
