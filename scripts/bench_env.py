@@ -1,8 +1,9 @@
 """Benchmark: environment speed against its bare physics and against Gymnasium's Hopper-v5.
 
 For each task, in one run on one core: env steps per second and simulated seconds per wall
-second; the same for PyBullet's physics alone over the same 1 ms substeps (the floor this
-design can reach); and Hopper-v5 (MuJoCo), which users would pick instead. Targets: env cost at
+second; the same for PyBullet's physics alone replaying the joint torques the environment applied
+(the same 1 ms substeps, motion and contacts: the floor this design can reach); and Hopper-v5
+(MuJoCo), which users would pick instead. Only time inside step() counts (resets excluded). Targets: env cost at
 most 1.3x its bare physics; at least as many simulated seconds per wall second as Hopper-v5.
 """
 
@@ -18,51 +19,83 @@ import numpy as np
 
 import neuroleg.envs  # noqa: F401 - registers the ids
 from neuroleg.envs import ENV_IDS
-from neuroleg.envs.leg_env import PHYSICS_DT_S
+from neuroleg.envs.leg_env import CONTROL_DT_S
 
 TARGET_ENV_OVER_PHYSICS = 1.3
 
 
-def time_env(env: gym.Env, policy: Callable[[], np.ndarray], seconds: float) -> tuple[float, float]:
-    """(env steps per wall second, simulated seconds per wall second) of `env` under `policy`."""
+def time_env(env: gym.Env, policy: Callable[[], np.ndarray], seconds: float) -> tuple[int, float]:
+    """(control steps, wall seconds spent inside step()) of `env` under `policy` for about `seconds`."""
     env.reset(seed=0)
-    steps, start = 0, time.perf_counter()
+    steps, wall, start = 0, 0.0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        _, _, term, trunc, _ = env.step(policy())
+        action = policy()
+        t0 = time.perf_counter()
+        _, _, term, trunc, _ = env.step(action)
+        wall += time.perf_counter() - t0
         steps += 1
         if term or trunc:
             env.reset()
-    wall = time.perf_counter() - start
-    dt = env.unwrapped.dt
-    env.close()
-    return steps / wall, steps * dt / wall
+    return steps, wall
 
 
-def bench_env(env_id: str, seconds: float) -> tuple[float, float]:
-    rng = np.random.default_rng(0)
-    return time_env(gym.make(env_id), lambda: rng.random(9).astype(np.float32) * 0.3, seconds)
+def random_drive(seed: int = 0) -> Callable[[], np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return lambda: rng.random(9).astype(np.float32) * 0.3
 
 
-def bench_bare_physics(env_id: str, seconds: float) -> float:
-    """Simulated s per wall s of the same body stepping with fixed torques (no muscles, no task)."""
-    env = gym.make(env_id).unwrapped
+def bench_env(env_id: str, seconds: float) -> tuple[int, float]:
+    env = gym.make(env_id)
+    try:
+        return time_env(env, random_drive(), seconds)
+    finally:
+        env.close()
+
+
+def bench_bare_physics(env_id: str, steps: int) -> float:
+    """Wall seconds PyBullet alone takes to replay the joint torques the environment applied over
+    its first `steps` control steps: the same motion and contacts, with the same per-substep joint
+    read, and no muscles, metabolics or task."""
+    env = gym.make(env_id)
+    body = env.unwrapped.body
+    record: list[tuple[np.ndarray, float] | None] = []  # None marks an episode reset
+    apply = body.step
+
+    def recording_step(torques: np.ndarray, crank_torque: float = 0.0) -> None:
+        record.append((torques.copy(), crank_torque))
+        apply(torques, crank_torque)
+
+    body.step = recording_step  # type: ignore[method-assign]
+    policy = random_drive()
     env.reset(seed=0)
-    body = env.body
-    torques = np.zeros(3)
+    for _ in range(steps):
+        _, _, term, trunc, _ = env.step(policy())
+        if term or trunc:
+            record.append(None)
+            env.reset()
+    recorded_end = body.read_joints()[0]
+    body.step = apply  # type: ignore[method-assign]
+    env.reset(seed=0)  # the same initial states, in the same order, as the recording
     crank = body.crank_id is not None
-    substeps, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        for _ in range(env.frame_skip):
+    wall, i = 0.0, 0
+    while True:
+        t0 = time.perf_counter()
+        while i < len(record) and (entry := record[i]) is not None:
             body.read_joints()  # the one read any controller needs
             if crank:
                 body.crank_state()
-            body.step(torques)
-        substeps += env.frame_skip
-        if substeps % 2000 == 0:
-            env.reset()
-    wall = time.perf_counter() - start
+            apply(*entry)
+            i += 1
+        wall += time.perf_counter() - t0
+        if i >= len(record):
+            break
+        i += 1
+        env.reset()
+    replayed_end = body.read_joints()[0]
     env.close()
-    return substeps * PHYSICS_DT_S / wall
+    if not np.allclose(replayed_end, recorded_end, atol=1e-9):
+        raise RuntimeError(f"{env_id}: the replay drifted from the recorded motion; the comparison is void")
+    return wall
 
 
 def bench_hopper(seconds: float) -> tuple[float, float] | None:
@@ -71,7 +104,11 @@ def bench_hopper(seconds: float) -> tuple[float, float] | None:
     except Exception as err:  # mujoco missing: say so rather than fail
         print(f"Hopper-v5 unavailable ({type(err).__name__}: {err}); install the 'bench' extra")
         return None
-    return time_env(env, env.action_space.sample, seconds)
+    env.action_space.seed(0)
+    steps, wall = time_env(env, env.action_space.sample, seconds)
+    dt = env.unwrapped.dt
+    env.close()
+    return steps / wall, steps * dt / wall
 
 
 def main() -> None:
@@ -88,11 +125,12 @@ def main() -> None:
     if hopper:
         print(f"{'Hopper-v5 (MuJoCo)':<24}{hopper[0]:>10.0f}{hopper[1]:>10.1f}")
     for task, env_id in ENV_IDS.items():
-        sps, sim = bench_env(env_id, args.seconds)
-        bare = bench_bare_physics(env_id, args.seconds)
-        ratio = bare / sim
+        steps, wall = bench_env(env_id, args.seconds)
+        bare_wall = bench_bare_physics(env_id, steps)
+        simulated = steps * CONTROL_DT_S
+        sim, bare = simulated / wall, simulated / bare_wall
         vs = f"{sim / hopper[1]:.2f}x" if hopper else "n/a"
-        print(f"{task:<24}{sps:>10.0f}{sim:>10.2f}{bare:>17.2f}{ratio:>17.2f}x{vs:>14}")
+        print(f"{task:<24}{steps / wall:>10.0f}{sim:>10.2f}{bare:>17.2f}{wall / bare_wall:>17.2f}x{vs:>14}")
     print(f"targets: env/physics cost <= {TARGET_ENV_OVER_PHYSICS}x; sim s/s >= Hopper-v5's (1.00x)")
 
 
