@@ -33,6 +33,7 @@ SUMMARISED_INFO = (
     "takeoff_velocity_m_s",
     "hop_count",
     "hop_height_m",
+    "hop_flight_height_m",
     "energy_per_vertical_m_j",
     "cadence_rpm",
     "precision_m",

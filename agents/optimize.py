@@ -5,9 +5,10 @@ stimulation level at its own onset time, and here also back to rest after its ow
 onsets only, a trained PPO policy jumped higher than the "optimum"). Pedal: each muscle is on at its
 level over its own window of crank angle, every revolution (crank-angle-timed excitations, as in
 Raasch et al. 1997); the search minimises metabolic energy per revolution while holding the target
-cadence. CMA-ES (pycma) searches the onsets, levels and windows. The result is stored with the
-model version (name, version and a hash of the model file), and evaluations of trained policies
-report their score as a fraction of it.
+cadence. Hop: each muscle at its level over its own window of every hop cycle at the target
+frequency; the search maximises the hop score. CMA-ES (pycma) searches the onsets, levels and
+windows. The result is stored with the model version (name, version and a hash of the model file),
+and evaluations of trained policies report their score as a fraction of it.
 """
 
 from __future__ import annotations
@@ -35,11 +36,23 @@ SEED_SIGMA = 0.2
 # Pedal: energy per revolution (gross, J) that costs as much as losing the whole score; large
 # enough that holding cadence always comes first (a revolution costs a few hundred J).
 PEDAL_ENERGY_SCALE_J = 1e4
-# Pedal seed: (onset, window) in revolutions from top dead centre, for the downstroke extensors
-# (hip and knee, first half turn) and the upstroke hip flexor; levels SEED_PEDAL_LEVEL.
-SEED_PEDAL_WINDOWS = {"GLU": (0.0, 0.4), "VAS": (0.95, 0.4), "HFL": (0.55, 0.35)}
-SEED_PEDAL_LEVEL = 0.3
-OPTIMIZABLE = ("SquatJump", "Pedal")  # Hop: this body cannot hop yet (README)
+# Cyclic seeds: (onset, window, level) per muscle, in cycles (Pedal: revolutions from top dead
+# centre; Hop: periods from the start). Pedal: the downstroke hip and knee extensors and the upstroke
+# hip flexor. Hop: ankle and knee extensors push through the first part of the cycle, the tibialis
+# lifts the toes in flight.
+SEED_CYCLIC = {
+    "Pedal": {"GLU": (0.0, 0.4, 0.3), "VAS": (0.95, 0.4, 0.3), "HFL": (0.55, 0.35, 0.3)},
+    "Hop": {
+        "SOL": (0.0, 0.4, 0.8),
+        "GAS": (0.0, 0.4, 0.8),
+        "VAS": (0.9, 0.5, 0.5),
+        "GLU": (0.9, 0.5, 0.3),
+        "TA": (0.45, 0.4, 0.3),
+    },
+}
+SEED_OFF = (0.0, 0.05, 0.05)  # muscles a seed leaves (almost) silent
+OPTIMIZABLE = ("SquatJump", "Pedal", "Hop")
+CYCLIC = ("Pedal", "Hop")
 CEILINGS_DIR = "models/ceilings"
 
 
@@ -49,32 +62,32 @@ class Ceiling:
     model: str
     model_version: int
     model_sha256: str
-    score: float  # the task's score (SquatJump: jump height, m; Pedal: time at cadence)
+    score: float  # the task's score (SquatJump: jump height, m; Pedal: time at cadence; Hop: hop quality)
     energy_per_unit_j: float
-    onsets: list[float]  # SquatJump: s after the start; Pedal: crank angle, revolutions from top dead centre
+    onsets: list[float]  # SquatJump: s after the start; Pedal: revolutions from top dead centre; Hop: periods
     levels: list[float]
-    windows: list[float]  # how long each muscle stays on: SquatJump s, Pedal revolutions
+    windows: list[float]  # how long each muscle stays on, in the onsets' unit
     evaluations: int
     seed: int
     metrics: dict[str, float] = field(default_factory=dict)  # the task's info at the optimum
 
     @property
     def cyclic(self) -> bool:
-        return self.task == "Pedal"
+        return self.task in CYCLIC
 
 
 @dataclass(frozen=True)
 class Stimulation:
     """An open-loop control: each muscle at its level from its onset for its window, in time
-    (s, once) or, when `cyclic`, in crank angle (revolutions, every turn)."""
+    (s, once) or, when `cyclic`, in cycles (every crank revolution or hop period)."""
 
     onsets: np.ndarray
     levels: np.ndarray
     windows: np.ndarray
     cyclic: bool = False
 
-    def drive(self, t: float, crank_rev: float) -> np.ndarray:
-        since = np.mod(crank_rev - self.onsets, 1.0) if self.cyclic else t - self.onsets
+    def drive(self, t: float, cycles: float) -> np.ndarray:
+        since = np.mod(cycles - self.onsets, 1.0) if self.cyclic else t - self.onsets
         return np.where((since >= 0.0) & (since < self.windows), self.levels, REST_DRIVE).astype(np.float32)
 
 
@@ -92,7 +105,7 @@ def model_fingerprint(model_path: str | None = None) -> tuple[str, int, str]:
 
 def rollout(task: str, control: Stimulation, seed: int = 0, env_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
     """One episode of open-loop stimulation; the final info plus `task_return`, the sum of the
-    task's reward terms (energy excluded)."""
+    task's reward terms (energy excluded), and `force_impulse_n_s`, the muscles' summed force impulse."""
     import gymnasium as gym
 
     from neuroleg.envs import ENV_IDS
@@ -100,18 +113,21 @@ def rollout(task: str, control: Stimulation, seed: int = 0, env_kwargs: dict[str
     env = gym.make(ENV_IDS[task], **(env_kwargs or {}))
     _, info = env.reset(seed=seed)
     dt = env.unwrapped.dt
+    frequency = getattr(env.unwrapped.task, "frequency", 0.0)  # Hop's target, Hz
     task_return = 0.0
     for k in range(env.spec.max_episode_steps or 1000):
-        crank_rev = info.get("crank_angle_rad", 0.0) / (2 * math.pi)
-        _, _, term, trunc, info = env.step(control.drive(k * dt, crank_rev))
+        t = k * dt
+        cycles = info["crank_angle_rad"] / (2 * math.pi) if task == "Pedal" else t * frequency
+        _, _, term, trunc, info = env.step(control.drive(t, cycles))
         task_return += sum(v for key, v in info.items() if key.startswith("reward_") and key != "reward_energy")
         if term or trunc:
             break
+    impulse = float(env.unwrapped.energy_breakdown()["force_impulse"].sum())
     env.close()
-    return {**info, "task_return": task_return}
+    return {**info, "task_return": task_return, "force_impulse_n_s": impulse}
 
 
-def _seed_control(task: str) -> Stimulation:
+def seed_control(task: str) -> Stimulation:
     """The obvious solution the search starts from, so the ceiling is at least it."""
     from neuroleg.envs.physiology import MUSCLE_NAMES
 
@@ -119,16 +135,14 @@ def _seed_control(task: str) -> Stimulation:
     if task == "SquatJump":  # every extensor on at once, until the end
         push = np.array([1.0 if m in SEED_EXTENSORS else 0.0 for m in MUSCLE_NAMES])
         return Stimulation(np.full(n, SEED_ONSET_FRACTION * ONSET_MAX_S), np.clip(push, 0.05, 0.95), np.full(n, 0.95))
-    onsets = np.array([SEED_PEDAL_WINDOWS.get(m, (0.0, 0.0))[0] for m in MUSCLE_NAMES])
-    windows = np.array([SEED_PEDAL_WINDOWS.get(m, (0.0, 0.0))[1] for m in MUSCLE_NAMES])
-    levels = np.where(windows > 0, SEED_PEDAL_LEVEL, 0.05)
-    return Stimulation(onsets, levels, np.maximum(windows, 0.05), cyclic=True)
+    onsets, windows, levels = np.array([SEED_CYCLIC[task].get(m, SEED_OFF) for m in MUSCLE_NAMES]).T
+    return Stimulation(onsets, levels, windows, cyclic=True)
 
 
 def _codec(task: str, n: int) -> tuple[Callable[[np.ndarray], Stimulation], Callable[[Stimulation], np.ndarray]]:
     """Map CMA-ES's [0, 1] search box (onsets, levels, windows) to a control and back."""
     onset_scale, window_scale = (ONSET_MAX_S, WINDOW_MAX_S) if task == "SquatJump" else (1.0, 1.0)
-    cyclic = task == "Pedal"
+    cyclic = task in CYCLIC
     return (
         lambda z: Stimulation(z[:n] * onset_scale, z[n : 2 * n], z[2 * n :] * window_scale, cyclic),
         lambda c: np.concatenate([c.onsets / onset_scale, c.levels, c.windows / window_scale]),
@@ -136,9 +150,9 @@ def _codec(task: str, n: int) -> tuple[Callable[[np.ndarray], Stimulation], Call
 
 
 def _cost(task: str, info: dict[str, Any]) -> float:
-    if task == "SquatJump":
-        # Most early candidates never take off (score 0, a flat landscape for CMA-ES): the task's
-        # dense height progress breaks the ties; once airborne the score dominates.
+    if task != "Pedal":
+        # Most early candidates never leave the ground (score 0, a flat landscape for CMA-ES): the
+        # task's dense terms break the ties; once airborne the score dominates.
         return -float(info["task_score"]) - PROGRESS_WEIGHT * float(info["task_return"])
     return -float(info["task_score"]) + float(info["energy_per_unit_j"]) / PEDAL_ENERGY_SCALE_J
 
@@ -152,9 +166,10 @@ def optimize(
     env_kwargs: dict[str, Any] | None = None,
     candidates: list[Stimulation] | None = None,
 ) -> Ceiling:
-    """CMA-ES over each muscle's onset, level and window (of time, or of the revolution for Pedal):
-    SquatJump maximises jump height, Pedal holds cadence on the least energy per revolution (for
-    the body `env_kwargs` describes, e.g. a recruitment limit; the default body otherwise).
+    """CMA-ES over each muscle's onset, level and window (of time, or of the cycle for Pedal and
+    Hop): SquatJump maximises jump height, Hop its score, Pedal holds cadence on the least energy
+    per revolution (for the body `env_kwargs` describes, e.g. a recruitment limit; the default body
+    otherwise).
     `candidates` are controls evaluated too, so the result is never worse than any of them."""
     import cma
 
@@ -167,7 +182,7 @@ def optimize(
     def cost(x: np.ndarray) -> float:
         return _cost(task, rollout(task, decode(np.clip(x, 0.0, 1.0)), env_kwargs=env_kwargs))
 
-    x0 = encode(_seed_control(task))
+    x0 = encode(seed_control(task))
     es = cma.CMAEvolutionStrategy(
         x0,
         SEED_SIGMA,

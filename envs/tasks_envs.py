@@ -27,7 +27,9 @@ class SquatJumpEnv(LegEnv):
 class HopEnv(LegEnv):
     """Hop (endurance, stretch-shortening cycle). Task arguments: target_frequency_hz (2.2),
     target_height_m (0.08). Task observation: phase sin/cos, CoM height, airborne flag, ground
-    force / BW, target height. Score: hop quality per target hop. Unit: one hop."""
+    force / BW, target height. Score: hop quality per target hop. Unit: one hop. Reward terms: hop
+    (a bonus per landing, scaled by the hop's quality), track (following a sinusoidal CoM reference
+    in height and velocity), flight (per step airborne), energy."""
 
     task_class = HopTask
 

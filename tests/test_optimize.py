@@ -34,7 +34,7 @@ def test_a_short_optimisation_never_does_worse_than_its_seed(tmp_path: Path) -> 
     again = rollout("SquatJump", ceiling_control(c))
     assert again["task_score"] == pytest.approx(c.score, abs=1e-9)  # the stored control reproduces it
     with pytest.raises(ValueError, match="SquatJump"):
-        optimize("Hop", generations=1, population=4)
+        optimize("Posture", generations=1, population=4)
 
 
 def test_pedal_search_keeps_cadence_and_prefers_less_energy() -> None:

@@ -17,19 +17,23 @@ HEIGHT_RANGE_M = (0.02, 0.4)
 # following a sinusoidal CoM reference at the target frequency, in height and in vertical velocity
 # (weight, widths in m and m/s). Tracking the height alone paid a policy for standing still on its toes
 # at the reference's mean height; the velocity term pays only for moving with the reference.
+# A learner that tracked the reference bounced 8 cm on its toes at 2.2 Hz without ever leaving the
+# ground (the toe follows a rising body as the ankle plantarflexes): flight itself is paid per
+# control step airborne.
 HOP_BONUS = 5.0
 TRACK_WEIGHT = 0.5
 TRACK_SCALE_M = 0.05
 TRACK_SCALE_M_S = 0.25
+FLIGHT_WEIGHT = 0.5
 HEIGHT_TOLERANCE = 0.3  # relative; hop quality exp(-(err / tol)^2)
 PERIOD_TOLERANCE = 0.2  # relative, likewise for the hop period
 FALL_HIP_HEIGHT_FRACTION = 0.6  # hip below this fraction of its standing height = fallen
 
 
 class HopTask(Task):
-    """Unit = one hop (takeoff to landing). Score: sum of hop qualities / target hops so far,
-    hop quality exp(-(dh/(0.3 h*))^2 - (dT/(0.2 T*))^2) with h the CoM rise in flight, T the time
-    between takeoffs."""
+    """Unit = one hop (a flight, counted at landing). Score: sum of hop qualities / target hops so
+    far, hop quality exp(-(dh/(0.3 h*))^2 - (dT/(0.2 T*))^2) with h the CoM's rise from the lowest
+    point of the stance before takeoff to the flight's apex, T the time between takeoffs."""
 
     name = "Hop"
     unit = "hop"
@@ -67,6 +71,7 @@ class HopTask(Task):
         self._quality = 0.0
         self._travel = 0.0
         self._last_height = 0.0
+        self._last_flight = 0.0
         self._last_period = 0.0
         self._t = 0.0
         return InitialPose(q=q, pelvis_z=self._stand_hip + 1e-4)
@@ -108,8 +113,12 @@ class HopTask(Task):
             if snap.contact_force > 0.0:
                 self._airborne = False
                 self._hops += 1
-                self._last_height = self._apex - self._takeoff_z
-                self._travel += self._apex - self._low
+                # The hop's height is the CoM's rise from the lowest point of its stance to the apex,
+                # the peak-to-peak excursion the reference asks for; most of it happens in contact,
+                # while the ankle plantarflexes (flight alone is hop_flight_height_m).
+                self._last_height = self._apex - self._low
+                self._last_flight = self._apex - self._takeoff_z
+                self._travel += self._last_height
                 self._low = z
                 period = self._last_period if self._last_period > 0 else 1.0 / self.frequency
                 quality = math.exp(
@@ -122,8 +131,9 @@ class HopTask(Task):
         track = TRACK_WEIGHT * math.exp(
             -(((z - z_ref) / TRACK_SCALE_M) ** 2) - (((vz - vz_ref) / TRACK_SCALE_M_S) ** 2)
         )
+        flight = FLIGHT_WEIGHT if self._airborne else 0.0
         fallen = snap.pelvis[1] < FALL_HIP_HEIGHT_FRACTION * self._stand_hip
-        return {"hop": hop_reward, "track": track}, fallen
+        return {"hop": hop_reward, "track": track, "flight": flight}, fallen
 
     def units_completed(self) -> float:
         return float(self._hops)
@@ -135,6 +145,7 @@ class HopTask(Task):
         return {
             "hop_count": float(self._hops),
             "hop_height_m": self._last_height,
+            "hop_flight_height_m": self._last_flight,
             "hop_period_s": self._last_period,
             "vertical_travel_m": self._travel,
         }
