@@ -133,7 +133,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         f"{args.task} ceiling: score {c.score:.4f}, energy per unit {c.energy_per_unit_j:.0f} J "
         f"({c.evaluations} evaluations, {time.perf_counter() - start:.0f} s) -> {out}"
     )
-    unit = "rev" if c.cyclic else "s"
+    unit = "cycles" if c.cyclic else "s"
     print(f"onsets ({unit}):  " + ", ".join(f"{m} {t:.3f}" for m, t in zip(MUSCLE_NAMES, c.onsets, strict=True)))
     print(f"windows ({unit}): " + ", ".join(f"{m} {w:.3f}" for m, w in zip(MUSCLE_NAMES, c.windows, strict=True)))
     print("levels:        " + ", ".join(f"{m} {v:.2f}" for m, v in zip(MUSCLE_NAMES, c.levels, strict=True)))

@@ -51,7 +51,7 @@ def test_pedal_search_keeps_cadence_and_prefers_less_energy() -> None:
     assert [once.drive(t, 0.0)[0] for t in (0.0625, 0.125, 0.3, 0.375)] == [0.0, 0.5, 0.5, 0.0]
 
 
-@pytest.mark.parametrize("task", ["SquatJump", "Pedal"])
+@pytest.mark.parametrize("task", ["SquatJump", "Pedal", "Hop"])
 def test_the_packaged_ceilings_are_for_this_model_and_reproduce(task: str) -> None:
     c = stored_ceiling(task)
     assert c is not None, f"run `neuroleg optimize {task}` and store it under envs/models/ceilings/"
