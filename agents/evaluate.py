@@ -210,7 +210,7 @@ def evaluate_run(
     from .optimize import applies_to, stored_ceiling
 
     ceiling = stored_ceiling(cfg.env.task)
-    if ceiling is not None and applies_to(cfg.env.env_kwargs()) and ceiling.score > 0:
+    if ceiling is not None and applies_to(cfg.env.task, cfg.env.env_kwargs()) and ceiling.score > 0:
         # "How well did RL coordinate the muscles": the score as a fraction of the best open-loop control.
         result["ceiling"] = {"score": ceiling.score, "energy_per_unit_j": ceiling.energy_per_unit_j}
         for summary in (result["policy"], *result["baselines"].values()):

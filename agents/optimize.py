@@ -220,7 +220,7 @@ def ceiling_control(c: Ceiling) -> Stimulation:
     return Stimulation(np.asarray(c.onsets), np.asarray(c.levels), np.asarray(c.windows), c.cyclic)
 
 
-# The ceiling is optimised for the default body: these settings change it.
+# Stored ceilings are optimised for the default body and task: these settings change them.
 _BODY_DEFAULTS = {
     "recruitment_limit": 1.0,
     "rate_scale": 1.0,
@@ -230,9 +230,16 @@ _BODY_DEFAULTS = {
 }
 
 
-def applies_to(env_kwargs: dict[str, Any]) -> bool:
-    """Whether a run's environment has the body the stored ceiling was optimised for."""
-    return all(env_kwargs.get(k, v) == v for k, v in _BODY_DEFAULTS.items())
+def applies_to(task: str, env_kwargs: dict[str, Any]) -> bool:
+    """Whether a run's environment has the body and task targets the stored ceiling was optimised
+    for (a Hop ceiling at 2.2 Hz says nothing about hopping at 2.6 Hz)."""
+    import inspect
+
+    from neuroleg.envs.tasks import TASKS
+
+    params = inspect.signature(TASKS[task].__init__).parameters.values()
+    task_defaults = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+    return all(env_kwargs.get(k, v) == v for k, v in {**_BODY_DEFAULTS, **task_defaults}.items())
 
 
 def stored_ceiling(task: str) -> Ceiling | None:

@@ -60,7 +60,9 @@ def test_the_packaged_ceilings_are_for_this_model_and_reproduce(task: str) -> No
     assert info["energy_per_unit_j"] == pytest.approx(c.energy_per_unit_j)
     if task == "SquatJump":
         assert info["countermovement"] == 0.0
-    assert applies_to({"recruitment_limit": 1.0}) and not applies_to({"recruitment_limit": 0.85})
+    assert applies_to(task, {"recruitment_limit": 1.0}) and not applies_to(task, {"recruitment_limit": 0.85})
+    if task == "Hop":
+        assert applies_to(task, {"target_frequency_hz": 2.2}) and not applies_to(task, {"target_frequency_hz": 2.6})
 
 
 def test_a_countermovement_is_not_a_squat_jump() -> None:
