@@ -193,7 +193,7 @@ def metabolic_checks(model: Any) -> list[Check]:
 
 
 def squat_jump_check() -> Check:
-    """Jump height from a maximal extensor push (the optimised ceiling is not built yet)."""
+    """Jump height from a maximal extensor push (all extensors fully on from the start)."""
     import gymnasium as gym
 
     from neuroleg.envs import ENV_IDS

@@ -13,6 +13,7 @@ import argparse
 import os
 import time
 from collections.abc import Callable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -58,40 +59,50 @@ def bench_bare_physics(env_id: str, steps: int) -> float:
     read, and no muscles, metabolics or task."""
     env = gym.make(env_id)
     body = env.unwrapped.body
-    record: list[tuple[np.ndarray, float] | None] = []  # None marks an episode reset
-    apply = body.step
+    # What the environment did to the body, in order: ("step", torques, crank torque), ("lock",
+    # locked) for the pelvis holds of a static start, ("reset",) between episodes.
+    record: list[tuple[Any, ...]] = []
+    apply, lock = body.step, body.lock_pelvis
 
     def recording_step(torques: np.ndarray, crank_torque: float = 0.0) -> None:
-        record.append((torques.copy(), crank_torque))
+        record.append(("step", torques.copy(), crank_torque))
         apply(torques, crank_torque)
 
-    body.step = recording_step  # type: ignore[method-assign]
+    def recording_lock(locked: bool, *args: Any) -> None:
+        record.append(("lock", locked, *args))
+        lock(locked, *args)
+
+    body.step, body.lock_pelvis = recording_step, recording_lock  # type: ignore[method-assign]
     policy = random_drive()
     env.reset(seed=0)
     for _ in range(steps):
         _, _, term, trunc, _ = env.step(policy())
         if term or trunc:
-            record.append(None)
+            record.append(("reset",))
             env.reset()
     recorded_end = body.read_joints()[0]
-    body.step = apply  # type: ignore[method-assign]
+    body.step, body.lock_pelvis = apply, lock  # type: ignore[method-assign]
     env.reset(seed=0)  # the same initial states, in the same order, as the recording
+    read = body.read_joints
     crank = body.crank_id is not None
     wall, i = 0.0, 0
-    while True:
+    while i < len(record):
         t0 = time.perf_counter()
-        while i < len(record) and (entry := record[i]) is not None:
-            body.read_joints()  # the one read any controller needs
+        while i < len(record) and record[i][0] == "step":
+            read()  # the one read any controller needs
             if crank:
                 body.crank_state()
-            apply(*entry)
+            apply(record[i][1], record[i][2])
             i += 1
         wall += time.perf_counter() - t0
-        if i >= len(record):
-            break
-        i += 1
-        env.reset()
-    replayed_end = body.read_joints()[0]
+        if i < len(record):
+            event = record[i]
+            if event[0] == "reset":
+                env.reset()
+            else:
+                lock(*event[1:])
+            i += 1
+    replayed_end = read()[0]
     env.close()
     if not np.allclose(replayed_end, recorded_end, atol=1e-9):
         raise RuntimeError(f"{env_id}: the replay drifted from the recorded motion; the comparison is void")

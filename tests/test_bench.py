@@ -8,7 +8,7 @@ from neuroleg.envs import ENV_IDS
 from neuroleg.scripts.bench_env import bench_bare_physics, bench_env
 
 
-@pytest.mark.parametrize("task", ["Posture", "Hop", "Pedal"])
+@pytest.mark.parametrize("task", ["Posture", "SquatJump", "Hop", "Pedal"])
 def test_bare_physics_replays_the_environment_motion(task: str) -> None:
     steps, wall = bench_env(ENV_IDS[task], seconds=0.3)
     assert steps > 0 and wall > 0
