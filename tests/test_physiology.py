@@ -384,8 +384,8 @@ def test_bhargava_matches_published_formula(u: float, v: float, ln: float) -> No
 
 
 def test_muscle_mass_from_specific_tension() -> None:
-    i = P.names.index("SOL")
-    assert ph.muscle_mass(P)[i] == pytest.approx(4000 / 0.25e6 * 1059.7 * 0.04)
+    i = P.names.index("TA")  # F_max 800 N, l_opt 0.06 m in the model file
+    assert ph.muscle_mass(P)[i] == pytest.approx(800 / 0.25e6 * 1059.7 * 0.06)
 
 
 # Geyer's single Hill curve gives slow-twitch-rich muscles more force at speed than Umberger's
