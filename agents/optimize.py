@@ -4,11 +4,12 @@ SquatJump: as Bobbert & van Soest (1994) did for jumping, each muscle switches f
 stimulation level at its own onset time, and here also back to rest after its own window (with
 onsets only, a trained PPO policy jumped higher than the "optimum"). Pedal: each muscle is on at its
 level over its own window of crank angle, every revolution (crank-angle-timed excitations, as in
-Raasch et al. 1997); the search minimises metabolic energy per revolution while holding the target
-cadence. Hop: each muscle at its level over its own window of every hop cycle at the target
-frequency; the search maximises the hop score. CMA-ES (pycma) searches the onsets, levels and
-windows. The result is stored with the model version (name, version and a hash of the model file),
-and evaluations of trained policies report their score as a fraction of it.
+Raasch et al. 1997); the search maximises gross efficiency (the foot's work on the crank per
+metabolic energy) while holding the target cadence. Hop: each muscle at its level over its own
+window of every hop cycle at the target frequency; the search maximises the hop score. CMA-ES
+(pycma) searches the onsets, levels and windows. The result is stored with the model version (name,
+version and a hash of the model file) and the task's targets, and evaluations of trained policies
+report their score as a fraction of it.
 """
 
 from __future__ import annotations
@@ -33,9 +34,12 @@ PROGRESS_WEIGHT = 1e-3  # tie-breaker weight of the task's dense reward against 
 SEED_EXTENSORS = ("GLU", "HAM", "VAS", "GAS", "SOL")
 SEED_ONSET_FRACTION = 0.02  # of ONSET_MAX_S
 SEED_SIGMA = 0.2
-# Pedal: energy per revolution (gross, J) that costs as much as losing the whole score; large
-# enough that holding cadence always comes first (a revolution costs a few hundred J).
-PEDAL_ENERGY_SCALE_J = 1e4
+# Pedal: weight of the inverse gross efficiency (metabolic energy / work of the foot on the crank,
+# ~5-10) against the score; small enough that holding cadence always comes first. Energy per
+# revolution alone rewarded coasting on the flywheel, which can hold cadence for a 5 s episode.
+PEDAL_INVERSE_EFFICIENCY_WEIGHT = 0.01
+PEDAL_WORKLESS_RATIO = 1e3  # the inverse efficiency charged when the foot did no net work
+PEDAL_CYCLE_KEYS = ("pedal_work_j", "muscle_energy_j", "metabolic_energy_j")
 # Cyclic seeds: (onset, window, level) per muscle, in cycles (Pedal: revolutions from top dead
 # centre; Hop: periods from the start). Pedal: the downstroke hip and knee extensors and the upstroke
 # hip flexor. Hop: ankle and knee extensors push through the first part of the cycle, the tibialis
@@ -70,6 +74,7 @@ class Ceiling:
     evaluations: int
     seed: int
     metrics: dict[str, float] = field(default_factory=dict)  # the task's info at the optimum
+    task_args: dict[str, float] = field(default_factory=dict)  # the task's targets it was optimised for
 
     @property
     def cyclic(self) -> bool:
@@ -105,7 +110,10 @@ def model_fingerprint(model_path: str | None = None) -> tuple[str, int, str]:
 
 def rollout(task: str, control: Stimulation, seed: int = 0, env_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
     """One episode of open-loop stimulation; the final info plus `task_return`, the sum of the
-    task's reward terms (energy excluded), and `force_impulse_n_s`, the muscles' summed force impulse."""
+    task's reward terms (energy excluded), `force_impulse_n_s`, the muscles' summed force impulse,
+    and for Pedal `cycle_<name>`: the growth of pedal_work_j, muscle_energy_j and metabolic_energy_j
+    between the first and last completed revolution (the same crank angle, so that the leg's and the
+    counterweight's potential and elastic energy cancel), with `cycle_revolutions`."""
     import gymnasium as gym
 
     from neuroleg.envs import ENV_IDS
@@ -115,16 +123,25 @@ def rollout(task: str, control: Stimulation, seed: int = 0, env_kwargs: dict[str
     dt = env.unwrapped.dt
     frequency = getattr(env.unwrapped.task, "frequency", 0.0)  # Hop's target, Hz
     task_return = 0.0
+    at_revolutions: list[dict[str, Any]] = []
     for k in range(env.spec.max_episode_steps or 1000):
         t = k * dt
         cycles = info["crank_angle_rad"] / (2 * math.pi) if task == "Pedal" else t * frequency
+        units = info["task_units"]
         _, _, term, trunc, info = env.step(control.drive(t, cycles))
         task_return += sum(v for key, v in info.items() if key.startswith("reward_") and key != "reward_energy")
+        if task == "Pedal" and info["task_units"] > units:
+            at_revolutions.append(info)
         if term or trunc:
             break
+    extra: dict[str, float] = {}
+    if len(at_revolutions) >= 2:
+        first, last = at_revolutions[0], at_revolutions[-1]
+        extra = {f"cycle_{key}": last[key] - first[key] for key in PEDAL_CYCLE_KEYS}
+        extra["cycle_revolutions"] = last["task_units"] - first["task_units"]
     impulse = float(env.unwrapped.energy_breakdown()["force_impulse"].sum())
     env.close()
-    return {**info, "task_return": task_return, "force_impulse_n_s": impulse}
+    return {**info, **extra, "task_return": task_return, "force_impulse_n_s": impulse}
 
 
 def seed_control(task: str) -> Stimulation:
@@ -154,7 +171,11 @@ def _cost(task: str, info: dict[str, Any]) -> float:
         # Most early candidates never leave the ground (score 0, a flat landscape for CMA-ES): the
         # task's dense terms break the ties; once airborne the score dominates.
         return -float(info["task_score"]) - PROGRESS_WEIGHT * float(info["task_return"])
-    return -float(info["task_score"]) + float(info["energy_per_unit_j"]) / PEDAL_ENERGY_SCALE_J
+    # over whole revolutions: within an unfinished one, the leg's falling weight and stretched
+    # tendons lend work the search would learn to borrow
+    work = float(info.get("cycle_pedal_work_j", 0.0))
+    ratio = float(info["cycle_metabolic_energy_j"]) / work if work > 0 else PEDAL_WORKLESS_RATIO
+    return -float(info["task_score"]) + PEDAL_INVERSE_EFFICIENCY_WEIGHT * ratio
 
 
 def optimize(
@@ -167,8 +188,8 @@ def optimize(
     candidates: list[Stimulation] | None = None,
 ) -> Ceiling:
     """CMA-ES over each muscle's onset, level and window (of time, or of the cycle for Pedal and
-    Hop): SquatJump maximises jump height, Hop its score, Pedal holds cadence on the least energy
-    per revolution (for the body `env_kwargs` describes, e.g. a recruitment limit; the default body
+    Hop): SquatJump maximises jump height, Hop its score, Pedal holds cadence at the best gross
+    efficiency (for the body `env_kwargs` describes, e.g. a recruitment limit; the default body
     otherwise).
     `candidates` are controls evaluated too, so the result is never worse than any of them."""
     import cma
@@ -210,6 +231,7 @@ def optimize(
         int(es.result.evaluations),
         seed,
         {k: float(v) for k, v in best.items() if isinstance(v, (int, float)) and not isinstance(v, bool)},
+        {**task_defaults(task), **{k: v for k, v in (env_kwargs or {}).items() if k in task_defaults(task)}},
     )
     if out is not None:
         write_json_atomic(out, asdict(ceiling))
@@ -233,23 +255,29 @@ _BODY_DEFAULTS = {
 def applies_to(task: str, env_kwargs: dict[str, Any]) -> bool:
     """Whether a run's environment has the body and task targets the stored ceiling was optimised
     for (a Hop ceiling at 2.2 Hz says nothing about hopping at 2.6 Hz)."""
+    return all(env_kwargs.get(k, v) == v for k, v in {**_BODY_DEFAULTS, **task_defaults(task)}.items())
+
+
+def task_defaults(task: str) -> dict[str, Any]:
+    """The task's keyword arguments and their defaults (its targets: frequency, cadence...)."""
     import inspect
 
     from neuroleg.envs.tasks import TASKS
 
     params = inspect.signature(TASKS[task].__init__).parameters.values()
-    task_defaults = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
-    return all(env_kwargs.get(k, v) == v for k, v in {**_BODY_DEFAULTS, **task_defaults}.items())
+    return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
 
 
 def stored_ceiling(task: str) -> Ceiling | None:
-    """The packaged ceiling for `task`, if one exists for the current model file (hash-checked)."""
+    """The packaged ceiling for `task`, if one exists for the current model file (hash-checked) and
+    the task's current default targets (a changed default invalidates it too)."""
     name, version, digest = model_fingerprint()
     ref = resources.files("neuroleg.envs").joinpath(f"{CEILINGS_DIR}/{name}_v{version}_{task.lower()}.json")
     if not ref.is_file():
         return None
     data = json.loads(ref.read_text())
-    return Ceiling(**data) if data.get("model_sha256") == digest else None
+    current = data.get("model_sha256") == digest and data.get("task_args") == task_defaults(task)
+    return Ceiling(**data) if current else None
 
 
 def ceiling_filename(task: str) -> str:

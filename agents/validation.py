@@ -32,6 +32,11 @@ HOP_FREQUENCIES_HZ = (2.0, 2.2, 2.4, 2.6)
 HOP_IMPULSE_R2 = 0.92
 HOP_IMPULSE_R2_MIN = 0.8
 HOP_MIN_HOPS = 4  # a condition counts when the pattern hops at least this often in the 5 s episode
+# Passive stretch-shorten cycles (MTU length +- amplitude at 1 Hz, activation at its floor): tissue
+# without drive can store and return energy or absorb it, never do net work (energy conservation).
+PASSIVE_CYCLE_AMPLITUDES_M = (0.01, 0.02)
+PASSIVE_CYCLE_HZ = 1.0
+PASSIVE_WORK_TOLERANCE_J = 1e-3
 MUSCLE_EFFICIENCY_MAX = 0.5  # upper end of measured muscle efficiency, ~0.3-0.5
 # Geyer & Herr 2010 anchor points.
 CURVE_TOLERANCE = 1e-9
@@ -192,6 +197,38 @@ def metabolic_checks(model: Any) -> list[Check]:
     return checks
 
 
+def passive_work_check(model: Any, elastic_tendon: bool = True) -> Check:
+    """Net work nine passive musculotendon units do on the skeleton per stretch-shorten cycle."""
+    from neuroleg.envs.physiology import MuscleModel
+    from neuroleg.envs.physiology import muscle as mus
+
+    p, dt = model.muscles, 0.001
+    worst = -math.inf
+    for amp in PASSIVE_CYCLE_AMPLITUDES_M:
+        mm = MuscleModel(p, dt, elastic_tendon=elastic_tendon)
+        l0 = p.l_opt + p.l_slack
+        state = mm.equilibrium_state(np.full(p.n, mus.ACTIVATION_MIN), l0)
+        steps = round(1.0 / PASSIVE_CYCLE_HZ / dt)
+        work = 0.0
+        for k in range(3 * steps):  # the first cycle settles; the next two are measured
+            w = 2 * math.pi * PASSIVE_CYCLE_HZ
+            v = amp * w * math.cos(w * k * dt) * np.ones(p.n)
+            state, out = mm.step(state, np.zeros(p.n), l0 + amp * math.sin(w * k * dt), v)
+            if k >= steps:
+                work += float(np.sum(-out.force * v)) * dt
+        worst = max(worst, work / 2)
+    tendon = "elastic" if elastic_tendon else "rigid"
+    amps = "/".join(f"{a * 100:g}" for a in PASSIVE_CYCLE_AMPLITUDES_M)
+    return Check(
+        f"net work of the nine passive muscles per stretch cycle, {tendon} tendon",
+        round(worst, 3),
+        "<= 0 J",
+        "energy conservation",
+        "pass" if worst <= PASSIVE_WORK_TOLERANCE_J else "fail",
+        f"+-{amps} cm at {PASSIVE_CYCLE_HZ:g} Hz, the larger of the two",
+    )
+
+
 def squat_jump_check() -> Check:
     """Jump height from a maximal extensor push (all extensors fully on from the start)."""
     import gymnasium as gym
@@ -255,14 +292,20 @@ def pedalling_checks() -> list[Check]:
         note = "no ceiling stored for this model file: run `neuroleg optimize Pedal`"
         return [Check(quantity, None, f"{lo}-{hi} %", "Moseley & Jeukendrup 2001", "not run", note)]
     m = c.metrics
-    work, muscle = m["external_work_j"], m["muscle_energy_j"]
-    basal = m["metabolic_energy_j"] - muscle
+    if "cycle_pedal_work_j" not in m:
+        note = "the stored pattern completed fewer than two revolutions"
+        return [Check(quantity, None, f"{lo}-{hi} %", "Moseley & Jeukendrup 2001", "not run", note)]
+    # over whole revolutions (the same crank angle at both ends): the foot's work on the crank
+    work, muscle = m["cycle_pedal_work_j"], m["cycle_muscle_energy_j"]
+    basal = m["cycle_metabolic_energy_j"] - muscle
     # One leg pedals here and a person pedals with two, while the resting metabolism is the whole
     # body's: this leg is charged half of it, as it would be beside an identical other leg.
     gross = 100.0 * work / (muscle + basal / 2.0)
     note = (
-        f"one leg, {m['external_power_w']:.0f} W at {m['cadence_rpm']:.0f} rpm, time at cadence {c.score:.2f}; "
-        "half the body's resting metabolism; flywheel energy not corrected"
+        f"one counterweighted leg, {work / m['cycle_revolutions']:.0f} J per revolution at "
+        f"{m['cadence_rpm']:.0f} rpm over {m['cycle_revolutions']:.0f} whole revolutions, time at cadence "
+        f"{c.score:.2f}; half the body's resting metabolism; inflated while the elastic tendon makes work "
+        "(the passive-work check)"
     )
     return [
         Check(
@@ -274,7 +317,7 @@ def pedalling_checks() -> list[Check]:
             note,
         ),
         Check(
-            "pedalling muscle efficiency (external work / muscle energy), optimised stimulation",
+            "pedalling muscle efficiency (pedal work / muscle energy), optimised stimulation",
             round(100.0 * work / muscle, 2),
             f"delta efficiency {CYCLING_DELTA_EFFICIENCY_PCT} %",
             "Moseley & Jeukendrup 2001",
@@ -328,6 +371,7 @@ def validate(out: Path) -> tuple[list[Check], Path]:
         curve_checks()
         + torque_checks(model)
         + metabolic_checks(model)
+        + [passive_work_check(model), passive_work_check(model, elastic_tendon=False)]
         + [squat_jump_check(), ceiling_check()]
         + pedalling_checks()
         + [hopping_check()]

@@ -402,11 +402,13 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         )
 
     def _crank_resistance(self) -> tuple[float, float]:
-        """Ergometer brake for the coming physics step: (torque -c omega in N m, work done on it in J)."""
+        """Ergometer for the coming physics step: (brake torque -c omega plus the counterweight's
+        gravity, in N m; work done on the brake in J)."""
         spec = self.body.spec.crank
         assert spec is not None
-        _, omega = self.body.crank_state()
-        return -spec.damping_nms * omega, spec.damping_nms * omega * omega * PHYSICS_DT_S
+        angle, omega = self.body.crank_state()
+        torque = -spec.damping_nms * omega + spec.counterweight_torque(angle)
+        return torque, spec.damping_nms * omega * omega * PHYSICS_DT_S
 
     def _finish_control_step(
         self, state: MuscleState, force: np.ndarray, l_norm: np.ndarray, v_ce: np.ndarray, ext_work: float
@@ -503,8 +505,8 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
             info[name] = float(value)
         if "vertical_travel_m" in info:
             info["energy_per_vertical_m_j"] = gross / max(info["vertical_travel_m"], VERTICAL_TRAVEL_FLOOR_M)
-        if "external_work_j" in info:
-            info["gross_efficiency"] = info["external_work_j"] / gross if gross > 0 else 0.0
+        if "pedal_work_j" in info:
+            info["gross_efficiency"] = info["pedal_work_j"] / gross if gross > 0 else 0.0
         for name, value in terms.items():
             info[f"reward_{name}"] = float(value)
         return info

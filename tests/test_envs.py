@@ -149,6 +149,28 @@ def test_unknown_and_bad_arguments_are_named() -> None:
         gym.make(ENV_IDS["Hop"], target_frequency_hz=9.0)
     with pytest.raises(ValueError, match="target_cadence_rpm"):
         gym.make(ENV_IDS["Pedal"], target_cadence_rpm=500)
+    with pytest.raises(ValueError, match="counterweight_kg"):
+        gym.make(ENV_IDS["Pedal"], counterweight_kg=-1.0)
+
+
+def test_the_counterweight_stands_in_for_the_other_legs_weight() -> None:
+    from neuroleg.envs.body.leg import GRAVITY_M_S2, CrankSpec
+
+    crank = CrankSpec(counterweight_kg=10.0)
+    weight_moment = 10.0 * GRAVITY_M_S2 * crank.length
+    # pedal forward, the weight behind the axle holds the crank back; pedal behind, it helps
+    assert crank.counterweight_torque(np.pi / 2) == pytest.approx(-weight_moment)
+    assert crank.counterweight_torque(3 * np.pi / 2) == pytest.approx(weight_moment)
+    assert abs(crank.counterweight_torque(0.0)) < 1e-12 and CrankSpec().counterweight_torque(1.0) == 0.0
+    # without drive, the counterweighted crank coasts differently from a bare one (the torque acts)
+    finals = []
+    for kg in (0.0, 13.6):
+        env = gym.make(ENV_IDS["Pedal"], counterweight_kg=kg)
+        env.reset(seed=0)
+        for _ in range(25):
+            *_, info = env.step(np.zeros(9, np.float32))
+        finals.append(info["crank_angle_rad"])
+    assert finals[0] != pytest.approx(finals[1], abs=1e-3)
 
 
 @pytest.mark.parametrize("env_id", IDS)
@@ -371,11 +393,22 @@ def test_hop_and_pedal_report_their_economy() -> None:
     *_, info = hop.step(np.zeros(9, np.float32))
     assert info["energy_per_vertical_m_j"] >= 0
     pedal = gym.make(ENV_IDS["Pedal"])
-    pedal.reset(seed=0)
+    first, _ = pedal.reset(seed=0)
     for _ in range(50):
-        *_, info = pedal.step(np.zeros(9, np.float32))
-    assert 0 < info["gross_efficiency"] < 1
-    assert info["gross_efficiency"] == pytest.approx(info["external_work_j"] / info["metabolic_energy_j"])
+        last, *_, info = pedal.step(np.zeros(9, np.float32))
+    assert -1 < info["gross_efficiency"] < 1
+    assert info["gross_efficiency"] == pytest.approx(info["pedal_work_j"] / info["metabolic_energy_j"])
+    # the foot's work = the brake's work + the crank's gain in kinetic and counterweight energy
+    task = pedal.unwrapped.task
+    crank, omega = task.crank, task.omega
+    inertia = crank.inertia + crank.counterweight_kg * crank.length**2
+
+    def crank_energy(obs: np.ndarray) -> float:
+        angle, w = np.arctan2(obs[45], obs[46]), obs[47] * omega
+        return 0.5 * inertia * w**2 - crank.counterweight_kg * 9.81 * crank.length * np.cos(angle)
+
+    gain = crank_energy(last) - crank_energy(first)
+    assert info["pedal_work_j"] == pytest.approx(info["external_work_j"] + gain, rel=1e-4, abs=1e-3)
     assert info["oxygen_per_unit_ml"] == pytest.approx(info["energy_per_unit_j"] / 20.1)
 
 

@@ -65,6 +65,14 @@ def test_the_packaged_ceilings_are_for_this_model_and_reproduce(task: str) -> No
         assert applies_to(task, {"target_frequency_hz": 2.2}) and not applies_to(task, {"target_frequency_hz": 2.6})
 
 
+def test_a_changed_task_default_invalidates_the_stored_ceiling(monkeypatch: pytest.MonkeyPatch) -> None:
+    import neuroleg.agents.optimize as opt
+
+    assert stored_ceiling("Hop") is not None
+    monkeypatch.setattr(opt, "task_defaults", lambda task: {"target_frequency_hz": 2.4, "target_height_m": 0.08})
+    assert stored_ceiling("Hop") is None
+
+
 def test_a_countermovement_is_not_a_squat_jump() -> None:
     env = gym.make(ENV_IDS["SquatJump"])
     env.reset(seed=0)

@@ -66,6 +66,12 @@ class CrankSpec:
     inertia: float = CRANK_INERTIA_KG_M2
     pedal_x: float = 0.12  # pedal spindle along the foot from the ankle (m), under the ball
     damping_nms: float = 0.0  # resistance torque -damping * omega
+    counterweight_kg: float = 0.0  # a point mass on the opposite crank arm, at crank length
+
+    def counterweight_torque(self, angle: float) -> float:
+        """Gravity's torque (N m, + = pedalling direction) of the counterweight at crank angle
+        `angle` (rad from top dead centre): it sits at -length (sin, cos), potential -m g L cos."""
+        return -self.counterweight_kg * GRAVITY_M_S2 * self.length * math.sin(angle)
 
 
 @dataclass(frozen=True)
@@ -259,7 +265,8 @@ class LegBody:
         c.changeDynamics(
             self.crank_id,
             0,
-            localInertiaDiagonal=[crank.inertia] * 3,
+            # the counterweight adds its m L^2 about the axle; its gravity is applied per step
+            localInertiaDiagonal=[crank.inertia + crank.counterweight_kg * crank.length**2] * 3,
             linearDamping=0.0,
             angularDamping=0.0,
             jointDamping=0.0,

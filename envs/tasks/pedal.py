@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..body.leg import BodySpec, CrankSpec, LegBody, PelvisMode, leg_inverse_kinematics
+from ..body.leg import GRAVITY_M_S2, BodySpec, CrankSpec, LegBody, PelvisMode, leg_inverse_kinematics
 from .base import InitialPose, Snapshot, Task
 
 SEAT_HIP_HEIGHT_M = 1.2  # hip above the floor; the crank sits 0.78 m below it (CrankSpec)
@@ -14,6 +14,11 @@ FOOT_PITCH_ON_PEDAL_RAD = math.radians(-15.0)  # slight toe-down, typical of sea
 CADENCE_RANGE_RPM = (30.0, 130.0)
 POWER_RANGE_W = (5.0, 400.0)
 CADENCE_BAND = 0.10  # score counts time within +-10 % of the target cadence
+# Counterweighted single-leg cycling: a mass on the opposite crank arm stands in for the other leg.
+# Asmussen et al. 2024 (PLoS One 19:e0304136) tested 0-13.6 kg (0-30 lb); heavier counterweights brought
+# single-leg cycling closer to double-leg cycling. Without one the hip flexors must lift the leg.
+COUNTERWEIGHT_KG = 13.6
+COUNTERWEIGHT_RANGE_KG = (0.0, 30.0)
 CADENCE_REWARD_SCALE = 0.15  # reward design: relative cadence error at which the reward falls to 1/e
 RPM_PER_RAD_S = 60.0 / (2.0 * math.pi)
 
@@ -28,7 +33,13 @@ class PedalTask(Task):
     episode_seconds = 5.0
     default_energy_weight = 0.05
 
-    def __init__(self, model, target_cadence_rpm: float = 60.0, target_power_w: float = 25.0) -> None:  # noqa: ANN001
+    def __init__(
+        self,
+        model,  # noqa: ANN001
+        target_cadence_rpm: float = 60.0,
+        target_power_w: float = 25.0,
+        counterweight_kg: float = COUNTERWEIGHT_KG,
+    ) -> None:
         super().__init__(model)
         lo, hi = CADENCE_RANGE_RPM
         if not (lo <= target_cadence_rpm <= hi):
@@ -36,9 +47,12 @@ class PedalTask(Task):
         lo, hi = POWER_RANGE_W
         if not (lo <= target_power_w <= hi):
             raise ValueError(f"target_power_w must be in [{lo}, {hi}] W, got {target_power_w}")
+        lo, hi = COUNTERWEIGHT_RANGE_KG
+        if not (lo <= counterweight_kg <= hi):
+            raise ValueError(f"counterweight_kg must be in [{lo}, {hi}] kg, got {counterweight_kg}")
         self.omega = target_cadence_rpm / RPM_PER_RAD_S
         self.power = target_power_w
-        self.crank = CrankSpec(damping_nms=target_power_w / self.omega**2)
+        self.crank = CrankSpec(damping_nms=target_power_w / self.omega**2, counterweight_kg=counterweight_kg)
 
     @property
     def observation_size(self) -> int:
@@ -69,7 +83,15 @@ class PedalTask(Task):
         self._elapsed = 0.0
         self._work = 0.0
         self._power = 0.0
+        self._crank_energy_start = self._crank_energy(angle, self.omega)
+        self._crank_energy_now = self._crank_energy_start
         return InitialPose(q=q, qd=qd, crank_angle=angle, crank_velocity=self.omega)
+
+    def _crank_energy(self, angle: float, omega: float) -> float:
+        """Kinetic energy of flywheel and counterweight plus the counterweight's potential energy (J)."""
+        c = self.crank
+        inertia = c.inertia + c.counterweight_kg * c.length**2
+        return 0.5 * inertia * omega**2 - c.counterweight_kg * GRAVITY_M_S2 * c.length * math.cos(angle)
 
     def observation(self, snap: Snapshot) -> np.ndarray:
         return np.array(
@@ -88,6 +110,7 @@ class PedalTask(Task):
         self._power = (snap.external_work - self._work) / dt if dt > 0 else 0.0
         self._work = snap.external_work
         self._angle = snap.crank_angle
+        self._crank_energy_now = self._crank_energy(snap.crank_angle, snap.crank_velocity)
         err = snap.crank_velocity / self.omega - 1.0
         if abs(err) <= CADENCE_BAND:
             self._on_time += dt
@@ -103,6 +126,9 @@ class PedalTask(Task):
         return {
             "cadence_rpm": self._cadence_rpm(),
             "external_work_j": self._work,
+            # what the foot did on the crank: the brake's work plus the crank's gain in energy (over
+            # 5 s the flywheel's store is as large as the brake's work, so it cannot be left out)
+            "pedal_work_j": self._work + self._crank_energy_now - self._crank_energy_start,
             "external_power_w": self._power,
             "crank_angle_rad": self._angle % (2 * math.pi),  # from top dead centre, in the pedalling direction
         }
