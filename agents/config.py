@@ -57,7 +57,7 @@ class HopArgs(_Strict):
 class PedalArgs(_Strict):
     target_cadence_rpm: float = Field(60.0, ge=30.0, le=130.0)
     target_power_w: float = Field(25.0, ge=5.0, le=400.0)
-    counterweight_kg: float = Field(13.6, ge=0.0, le=30.0)
+    counterweight_kg: float = Field(0.0, ge=0.0, le=30.0)
 
 
 TASK_ARGS: dict[str, type[_Strict]] = {

@@ -17,7 +17,6 @@ KNOWN_FAILURES = {
     "peak muscle efficiency in shortening (Umberger 2010)",
     "squat jump height, maximal extensor push",
     "squat jump height, optimised stimulation",
-    "pedalling gross efficiency at submaximal power, optimised stimulation",
     "net work of the nine passive muscles per stretch cycle, elastic tendon",
 }
 
