@@ -94,6 +94,9 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
     task's own arguments.
 
     ## Version history
+    v1: model file version 2 (Rajagopal 2016 plantarflexor strengths; a slack musculotendon unit
+        transmits no force); Hop tracks reference velocity, pays flight and measures a hop from the
+        stance's low point; Pedal reports the foot's work on the crank and can carry a counterweight.
     v0: first release.
     """
 
