@@ -68,10 +68,21 @@ class CrankSpec:
     damping_nms: float = 0.0  # resistance torque -damping * omega
     counterweight_kg: float = 0.0  # a point mass on the opposite crank arm, at crank length
 
+    @property
+    def total_inertia(self) -> float:
+        """Flywheel plus counterweight about the axle (kg m^2)."""
+        return self.inertia + self.counterweight_kg * self.length**2
+
     def counterweight_torque(self, angle: float) -> float:
         """Gravity's torque (N m, + = pedalling direction) of the counterweight at crank angle
         `angle` (rad from top dead centre): it sits at -length (sin, cos), potential -m g L cos."""
         return -self.counterweight_kg * GRAVITY_M_S2 * self.length * math.sin(angle)
+
+    def energy(self, angle: float, omega: float) -> float:
+        """Kinetic energy of the crank plus the counterweight's potential energy (J)."""
+        return 0.5 * self.total_inertia * omega**2 - self.counterweight_kg * GRAVITY_M_S2 * self.length * math.cos(
+            angle
+        )
 
 
 @dataclass(frozen=True)
@@ -265,8 +276,8 @@ class LegBody:
         c.changeDynamics(
             self.crank_id,
             0,
-            # the counterweight adds its m L^2 about the axle; its gravity is applied per step
-            localInertiaDiagonal=[crank.inertia + crank.counterweight_kg * crank.length**2] * 3,
+            # the counterweight's gravity is applied per step (LegEnv's ergometer torque)
+            localInertiaDiagonal=[crank.total_inertia] * 3,
             linearDamping=0.0,
             angularDamping=0.0,
             jointDamping=0.0,

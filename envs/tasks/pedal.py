@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..body.leg import GRAVITY_M_S2, BodySpec, CrankSpec, LegBody, PelvisMode, leg_inverse_kinematics
+from ..body.leg import BodySpec, CrankSpec, LegBody, PelvisMode, leg_inverse_kinematics
 from .base import InitialPose, Snapshot, Task
 
 SEAT_HIP_HEIGHT_M = 1.2  # hip above the floor; the crank sits 0.78 m below it (CrankSpec)
@@ -85,15 +85,9 @@ class PedalTask(Task):
         self._elapsed = 0.0
         self._work = 0.0
         self._power = 0.0
-        self._crank_energy_start = self._crank_energy(angle, self.omega)
+        self._crank_energy_start = self.crank.energy(angle, self.omega)
         self._crank_energy_now = self._crank_energy_start
         return InitialPose(q=q, qd=qd, crank_angle=angle, crank_velocity=self.omega)
-
-    def _crank_energy(self, angle: float, omega: float) -> float:
-        """Kinetic energy of flywheel and counterweight plus the counterweight's potential energy (J)."""
-        c = self.crank
-        inertia = c.inertia + c.counterweight_kg * c.length**2
-        return 0.5 * inertia * omega**2 - c.counterweight_kg * GRAVITY_M_S2 * c.length * math.cos(angle)
 
     def observation(self, snap: Snapshot) -> np.ndarray:
         return np.array(
@@ -112,7 +106,7 @@ class PedalTask(Task):
         self._power = (snap.external_work - self._work) / dt if dt > 0 else 0.0
         self._work = snap.external_work
         self._angle = snap.crank_angle
-        self._crank_energy_now = self._crank_energy(snap.crank_angle, snap.crank_velocity)
+        self._crank_energy_now = self.crank.energy(snap.crank_angle, snap.crank_velocity)
         err = snap.crank_velocity / self.omega - 1.0
         if abs(err) <= CADENCE_BAND:
             self._on_time += dt
