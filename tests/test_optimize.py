@@ -37,7 +37,7 @@ def test_a_short_optimisation_never_does_worse_than_its_seed(tmp_path: Path) -> 
         optimize("Posture", generations=1, population=4)
 
 
-def test_pedal_search_keeps_cadence_and_prefers_less_energy() -> None:
+def test_pedal_search_returns_a_cyclic_control_that_reproduces() -> None:
     c = optimize("Pedal", generations=1, population=4)
     assert c.cyclic and len(c.windows) == 9
     again = rollout("Pedal", ceiling_control(c))
