@@ -12,6 +12,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from neuroleg.envs.physiology.model import MUSCLE_NAMES
+
 from .analysis import motor_unit_summary, pair_cci, synergies
 from .config import RunConfig
 from .runs import RunDir, atomic_path, write_json_atomic
@@ -109,11 +111,11 @@ def run_episodes(
 def baseline_policy(name: str, seed: int) -> Policy:
     rng = np.random.default_rng(seed)
     if name == "zero":
-        return lambda obs, start: np.zeros(9)
+        return lambda obs, start: np.zeros(len(MUSCLE_NAMES))
     if name == "random":
-        return lambda obs, start: rng.random(9)
+        return lambda obs, start: rng.random(len(MUSCLE_NAMES))
     if name == "cocontraction":
-        return lambda obs, start: np.full(9, COCONTRACTION_DRIVE)
+        return lambda obs, start: np.full(len(MUSCLE_NAMES), COCONTRACTION_DRIVE)
     raise ValueError(f"unknown baseline {name!r}; allowed: {list(BASELINES)}")
 
 
@@ -141,7 +143,7 @@ def model_policy(run: RunDir, cfg: RunConfig) -> Policy:
 
 
 def summarise(records: list[EpisodeRecord], cfg: RunConfig) -> dict[str, Any]:
-    from neuroleg.envs.physiology import MUSCLE_NAMES, antagonist_pairs, load_model
+    from neuroleg.envs.physiology import antagonist_pairs, load_model
 
     infos = [r.info for r in records]
 

@@ -3,8 +3,9 @@
 1. Recruitment limit: squat-jump height and energy per jump for untrained to elite motor-unit
    profiles, with control re-optimised for each, against the untrained control kept as it was
    (Bobbert & van Soest 1994: stronger muscles jump lower until control is re-optimised).
+2. Energy weight: task score against energy per unit as the reward's energy weight varies.
 3. Rate coding and synchronization: rate of force development in a rapid isometric contraction.
-(2, the energy-weight Pareto curve, and 4, the cost of added co-contraction, are not built yet.)
+4. Co-contraction: energy per unit of a trained policy with added antagonist co-activation.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from .optimize import ceiling_control, optimize, rollout
-from .runs import atomic_path, write_json_atomic, write_text_atomic
+from .report import pyplot, save_figure
+from .runs import write_json_atomic, write_text_atomic
 
 # Voluntary activation: untrained ~0.85-0.9, trained/exceptional 0.97 +- 0.023 (Kooistra et al. 2007).
 RECRUITMENT_LIMITS = (0.85, 0.90, 0.95, 1.0)
@@ -27,21 +29,12 @@ RFD_DRIVES = (0.7, 1.0)  # a submaximal and a maximal rapid contraction
 RFD_MUSCLE = "VAS"
 
 
-def _table(rows: list[dict[str, Any]]) -> str:
+def markdown_table(rows: list[dict[str, Any]]) -> str:
     keys = list(rows[0])
     lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
     for r in rows:
         lines.append("| " + " | ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in r.values()) + " |")
     return "\n".join(lines)
-
-
-def _plt() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def recruitment_limit_experiment(
@@ -69,8 +62,10 @@ def recruitment_limit_experiment(
             }
         )
     write_json_atomic(out / "recruitment_limit.json", rows)
-    write_text_atomic(out / "recruitment_limit.md", "# Recruitment limit and squat jump\n\n" + _table(rows) + "\n")
-    plt = _plt()
+    write_text_atomic(
+        out / "recruitment_limit.md", "# Recruitment limit and squat jump\n\n" + markdown_table(rows) + "\n"
+    )
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.5))
     x = [r["recruitment_limit"] for r in rows]
     ax.plot(x, [r["jump_m_reoptimised"] * 100 for r in rows], "o-", label="control re-optimised")
@@ -78,9 +73,7 @@ def recruitment_limit_experiment(
     ax.set_xlabel("recruitment limit (voluntary activation)")
     ax.set_ylabel("squat jump height (cm)")
     ax.legend(fontsize=8)
-    with atomic_path(out / "recruitment_limit.png") as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, out / "recruitment_limit.png")
     return rows
 
 
@@ -124,9 +117,10 @@ def rate_coding_experiment(out: Path) -> list[dict[str, Any]]:
                 curves[(drive, scale, sync)] = (t, f)
     write_json_atomic(out / "rate_coding.json", rows)
     write_text_atomic(
-        out / "rate_coding.md", f"# Rate coding, synchronization and RFD ({RFD_MUSCLE})\n\n" + _table(rows) + "\n"
+        out / "rate_coding.md",
+        f"# Rate coding, synchronization and RFD ({RFD_MUSCLE})\n\n" + markdown_table(rows) + "\n",
     )
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(RFD_DRIVES), figsize=(10, 3.5), sharey=True)
     for ax, drive in zip(np.atleast_1d(axes), RFD_DRIVES, strict=True):
         for (d, scale, sync), (t, f) in curves.items():
@@ -136,9 +130,7 @@ def rate_coding_experiment(out: Path) -> list[dict[str, Any]]:
         ax.set_xlabel("time (ms)")
     np.atleast_1d(axes)[0].set_ylabel(f"{RFD_MUSCLE} force (N)")
     np.atleast_1d(axes)[-1].legend(fontsize=7)
-    with atomic_path(out / "rate_coding.png") as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, out / "rate_coding.png")
     return rows
 
 
@@ -179,7 +171,7 @@ def cocontraction_experiment(
     write_json_atomic(out / "cocontraction.json", rows)
     write_text_atomic(
         out / "cocontraction.md",
-        f"# Added co-contraction: {cfg.env.task} policy of {run.path.name}\n\n" + _table(rows) + "\n",
+        f"# Added co-contraction: {cfg.env.task} policy of {run.path.name}\n\n" + markdown_table(rows) + "\n",
     )
     return rows
 
@@ -217,9 +209,9 @@ def energy_weight_experiment(
     name = f"energy_weight_{TASK_CONFIG[task]}"
     write_json_atomic(out / f"{name}.json", rows)
     write_text_atomic(
-        out / f"{name}.md", f"# Energy weight: {task}, PPO, {timesteps} steps each\n\n" + _table(rows) + "\n"
+        out / f"{name}.md", f"# Energy weight: {task}, PPO, {timesteps} steps each\n\n" + markdown_table(rows) + "\n"
     )
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.plot([r["energy_per_unit_j"] for r in rows], [r["task_score"] for r in rows], "o-")
     for r in rows:
@@ -227,7 +219,5 @@ def energy_weight_experiment(
     ax.set_xlabel("energy per unit of task (J)")
     ax.set_ylabel("task score")
     ax.set_title(task, fontsize=9)
-    with atomic_path(out / f"{name}.png") as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, out / f"{name}.png")
     return rows

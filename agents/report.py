@@ -18,7 +18,8 @@ JOINT_ACTION_PAIRS = (
 )
 
 
-def _plt() -> Any:
+def pyplot() -> Any:
+    """matplotlib.pyplot on the headless Agg backend."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -27,10 +28,11 @@ def _plt() -> Any:
     return plt
 
 
-def _save(fig: Any, path: Path) -> None:
+def save_figure(fig: Any, path: Path) -> None:
+    """Write `fig` as a PNG atomically and close it."""
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    _plt().close(fig)
+    pyplot().close(fig)
 
 
 def learning_curves(run: RunDir) -> dict[str, np.ndarray]:
@@ -51,7 +53,7 @@ def make_report(run: RunDir) -> Path:
 
     if not run.evaluation_path.is_file():
         raise FileNotFoundError(f"{run.path} has no evaluation.json: run `neuroleg evaluate {run.path}` first")
-    plt = _plt()
+    plt = pyplot()
     model = load_model()
     result = json.loads(run.evaluation_path.read_text())
     traj = np.load(run.path / "trajectory.npz")
@@ -73,7 +75,7 @@ def make_report(run: RunDir) -> Path:
         ax.legend(fontsize=7, loc="upper right", ncol=2)
     axes[-1].set_xlabel("time (s)")
     fig.suptitle("Muscle activation by joint (solid: flexion/dorsiflexion movers, dashed: extension movers)")
-    _save(fig, out / "activation.png")
+    save_figure(fig, out / "activation.png")
     figures.append(("Muscle activation (EMG-like), grouped by joint and role", "activation.png"))
 
     # 2. joint angles
@@ -83,7 +85,7 @@ def make_report(run: RunDir) -> Path:
     ax.set_xlabel("time (s)")
     ax.set_ylabel("angle (deg)")
     ax.legend(fontsize=8)
-    _save(fig, out / "joint_angles.png")
+    save_figure(fig, out / "joint_angles.png")
     figures.append(("Joint angles", "joint_angles.png"))
 
     # 3. energy split by muscle and by component
@@ -100,7 +102,7 @@ def make_report(run: RunDir) -> Path:
         bottom += vals
     ax.set_ylabel("energy per episode (J)")
     ax.legend(fontsize=8)
-    _save(fig, out / "energy_by_muscle.png")
+    save_figure(fig, out / "energy_by_muscle.png")
     figures.append(("Energy split by muscle and by heat/work component", "energy_by_muscle.png"))
 
     # 4. learning curves
@@ -116,7 +118,7 @@ def make_report(run: RunDir) -> Path:
         ok2 = np.isfinite(curves["energy/per_unit_j"])
         ax2.plot(steps[ok2], curves["energy/per_unit_j"][ok2], color="C3")
         ax2.set_ylabel("energy per unit (J)", color="C3")
-        _save(fig, out / "learning_curves.png")
+        save_figure(fig, out / "learning_curves.png")
         figures.append(("Learning curves: task score and energy per unit of task", "learning_curves.png"))
 
     # 5. co-contraction per pair, policy against baselines
@@ -128,7 +130,7 @@ def make_report(run: RunDir) -> Path:
     ax.set_xticks(np.arange(len(pairs)) + 0.4 - width / 2, pairs, rotation=20, fontsize=8)
     ax.set_ylabel("co-contraction index (%)")
     ax.legend(fontsize=8)
-    _save(fig, out / "cocontraction.png")
+    save_figure(fig, out / "cocontraction.png")
     figures.append(("Co-contraction index per agonist/antagonist pair (Falconer & Winter 1985)", "cocontraction.png"))
 
     from .evaluate import format_table
@@ -145,6 +147,8 @@ def render_video(run: RunDir, out: Path, episodes: int = 1, seed: int = 10_000) 
     """A video of the policy (muscles coloured by activation): .mp4 (imageio-ffmpeg) or .gif."""
     import imageio.v2 as imageio
 
+    from neuroleg.envs.leg_env import CONTROL_DT_S
+
     from .evaluate import model_policy, run_episodes
 
     suffix = out.suffix.lower()
@@ -153,7 +157,7 @@ def render_video(run: RunDir, out: Path, episodes: int = 1, seed: int = 10_000) 
     cfg = run.config()
     frames: list[np.ndarray] = []
     run_episodes(cfg, model_policy(run, cfg), episodes, seed, on_frame=frames.append)
-    fps = 50
+    fps = round(1 / CONTROL_DT_S)  # one frame per control step: real time
     with atomic_path(out) as tmp:
         if suffix == ".gif":
             imageio.mimsave(tmp, frames, format="GIF", duration=1000 / fps, loop=0)
@@ -170,7 +174,7 @@ def plot_physiology_curves(path: Path) -> Path:
     from neuroleg.envs.physiology import MotorUnitPool, load_model
     from neuroleg.envs.physiology import muscle as mus
 
-    plt = _plt()
+    plt = pyplot()
     model = load_model()
     p = model.muscles
     fig, axes = plt.subplots(2, 3, figsize=(12, 6.5))
@@ -216,5 +220,5 @@ def plot_physiology_curves(path: Path) -> Path:
         ax.legend(fontsize=8, title=field, title_fontsize=8)
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
     return path

@@ -26,6 +26,8 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecNormalize
 from torch import nn
 
+from neuroleg.envs.physiology.model import MUSCLE_NAMES
+
 from .analysis import above_floor, co_contraction_index
 from .config import ON_POLICY_ALGORITHMS, RunConfig
 from .runs import RunDir, save_with, write_json_atomic
@@ -140,7 +142,11 @@ class EpisodeMetrics(BaseCallback):
                 self._activations[i].append(info["activation"])
             if not done:
                 continue
-            acts = above_floor(np.array(self._activations[i])) if self._activations[i] else np.zeros((1, 9))
+            acts = (
+                above_floor(np.array(self._activations[i]))
+                if self._activations[i]
+                else np.zeros((1, len(MUSCLE_NAMES)))
+            )
             self._activations[i] = []
             muscle_e = max(info.get("muscle_energy_j", 0.0), 1e-9)
             row = {
@@ -253,8 +259,6 @@ def _pairs(model_names: tuple[str, ...]) -> list[tuple[str, int, int]]:
 
 def train(cfg: RunConfig, run: RunDir, resume: bool = False, progress: bool = True) -> BaseAlgorithm:
     """Train (or resume) into `run`. Ctrl-C / SIGTERM save a checkpoint and re-raise KeyboardInterrupt."""
-    from neuroleg.envs.physiology.model import MUSCLE_NAMES
-
     torch.set_num_threads(1)  # 2 cores: one for torch, the rest for the envs (engineering notes)
     algo_cls = algorithm_class(cfg.algo.name)
     ckpt = run.latest_checkpoint() if resume else None

@@ -21,7 +21,6 @@ DEMO_TIMESTEPS = 150_000
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-
     if args.resume:
         run = RunDir(args.resume)
         cfg = run.config()
@@ -73,14 +72,12 @@ def cmd_smoke(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """A short real training of Posture, its evaluation against baselines, and its report."""
-    from neuroleg.agents.report import make_report
+    from neuroleg.agents.report import make_report, plot_physiology_curves
 
     cfg = load_config(resolve_config(DEMO_CONFIG), [f"total_timesteps={args.timesteps}"])
     name = f"demo_{time.strftime('%Y%m%d_%H%M%S')}"
     path = train_and_evaluate(cfg, None, False, True, True, Path(args.runs_dir), name)
     run = RunDir(path)
-    from neuroleg.agents.report import plot_physiology_curves
-
     print(f"physiology curves: {plot_physiology_curves(run.path / 'physiology_curves.png')}")
     page = make_report(run)
     result = json.loads(run.evaluation_path.read_text())
@@ -155,7 +152,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
             print("error: the cocontraction experiment needs --run RUN (a trained run folder)", file=sys.stderr)
             return 2
         rows = experiments.cocontraction_experiment(Path(args.run), out)
-    print(experiments._table(rows))
+    print(experiments.markdown_table(rows))
     print(f"written to {out}")
     return 0
 

@@ -392,6 +392,10 @@ def test_hop_and_pedal_report_their_economy() -> None:
     hop.reset(seed=0)
     *_, info = hop.step(np.zeros(9, np.float32))
     assert info["energy_per_vertical_m_j"] >= 0
+    # energy per metre of vertical travel counts at least 1 cm of travel (no division by ~0)
+    assert info["energy_per_vertical_m_j"] == pytest.approx(
+        info["metabolic_energy_j"] / max(info["vertical_travel_m"], 0.01)
+    )
     pedal = gym.make(ENV_IDS["Pedal"], counterweight_kg=10.0)
     first, _ = pedal.reset(seed=0)
     for _ in range(50):

@@ -85,6 +85,14 @@ class Task(abc.ABC):
         return {}
 
 
+def check_range(name: str, value: float, allowed: tuple[float, float], unit: str = "") -> float:
+    """`value` if it lies in `allowed`, else a ValueError naming the argument and its range."""
+    lo, hi = allowed
+    if not (lo <= value <= hi):
+        raise ValueError(f"{name} must be in [{lo}, {hi}]{' ' + unit if unit else ''}, got {value}")
+    return value
+
+
 def ballistic_apex(z: float, vz: float) -> float:
     """Height a point reaches moving up at vz from z under gravity alone (m)."""
     return z + max(vz, 0.0) ** 2 / (2.0 * GRAVITY_M_S2)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..body.leg import BodySpec, LegBody, PelvisMode
-from .base import InitialPose, Snapshot, Task, standing_com_height
+from .base import InitialPose, Snapshot, Task, check_range, standing_com_height
 
 START_Q = np.radians([8.0, 15.0, 7.0])  # slightly flexed stance, foot flat
 # Allowed targets; Grabowski & Herr 2009 report preferred hopping at 2.0-2.6 Hz.
@@ -42,14 +42,8 @@ class HopTask(Task):
 
     def __init__(self, model, target_frequency_hz: float = 2.2, target_height_m: float = 0.08) -> None:  # noqa: ANN001
         super().__init__(model)
-        lo, hi = FREQUENCY_RANGE_HZ
-        if not (lo <= target_frequency_hz <= hi):
-            raise ValueError(f"target_frequency_hz must be in [{lo}, {hi}], got {target_frequency_hz}")
-        lo, hi = HEIGHT_RANGE_M
-        if not (lo <= target_height_m <= hi):
-            raise ValueError(f"target_height_m must be in [{lo}, {hi}] m, got {target_height_m}")
-        self.frequency = target_frequency_hz
-        self.height = target_height_m
+        self.frequency = check_range("target_frequency_hz", target_frequency_hz, FREQUENCY_RANGE_HZ, "Hz")
+        self.height = check_range("target_height_m", target_height_m, HEIGHT_RANGE_M, "m")
 
     @property
     def observation_size(self) -> int:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..body.leg import BodySpec, CrankSpec, LegBody, PelvisMode, leg_inverse_kinematics
-from .base import InitialPose, Snapshot, Task
+from .base import InitialPose, Snapshot, Task, check_range
 
 SEAT_HIP_HEIGHT_M = 1.2  # hip above the floor; the crank sits 0.78 m below it (CrankSpec)
 FOOT_PITCH_ON_PEDAL_RAD = math.radians(-15.0)  # slight toe-down, typical of seated pedalling
@@ -43,17 +43,9 @@ class PedalTask(Task):
         counterweight_kg: float = COUNTERWEIGHT_KG,
     ) -> None:
         super().__init__(model)
-        lo, hi = CADENCE_RANGE_RPM
-        if not (lo <= target_cadence_rpm <= hi):
-            raise ValueError(f"target_cadence_rpm must be in [{lo}, {hi}], got {target_cadence_rpm}")
-        lo, hi = POWER_RANGE_W
-        if not (lo <= target_power_w <= hi):
-            raise ValueError(f"target_power_w must be in [{lo}, {hi}] W, got {target_power_w}")
-        lo, hi = COUNTERWEIGHT_RANGE_KG
-        if not (lo <= counterweight_kg <= hi):
-            raise ValueError(f"counterweight_kg must be in [{lo}, {hi}] kg, got {counterweight_kg}")
-        self.omega = target_cadence_rpm / RPM_PER_RAD_S
-        self.power = target_power_w
+        self.omega = check_range("target_cadence_rpm", target_cadence_rpm, CADENCE_RANGE_RPM, "rpm") / RPM_PER_RAD_S
+        self.power = check_range("target_power_w", target_power_w, POWER_RANGE_W, "W")
+        check_range("counterweight_kg", counterweight_kg, COUNTERWEIGHT_RANGE_KG, "kg")
         self.crank = CrankSpec(damping_nms=target_power_w / self.omega**2, counterweight_kg=counterweight_kg)
 
     @property

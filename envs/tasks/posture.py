@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..body.leg import BodySpec, LegBody, PelvisMode, forward_kinematics
-from .base import InitialPose, Snapshot, Task
+from .base import InitialPose, Snapshot, Task, check_range
 
 # Target joint configurations are drawn from this box (rad): comfortable, reachable, and away from
 # the range-of-motion limits so that every target can be held without the soft limits.
@@ -16,6 +16,7 @@ START_Q = np.radians([5.0, 10.0, 0.0])
 PITCH_ERROR_M_PER_RAD = 0.05
 ERROR_SCALE_M = 0.10  # tracking reward is -error / ERROR_SCALE_M
 ON_TARGET_BONUS = 1.0  # reward design: per step held within the tolerance
+TOLERANCE_RANGE_M = (0.005, 0.2)  # allowed tolerance_m: from a fine reach to a coarse one
 HANG_HEIGHT_M = 1.2  # hip height: the foot hangs clear of the ground
 
 
@@ -33,9 +34,7 @@ class PostureTask(Task):
 
     def __init__(self, model, tolerance_m: float = 0.03) -> None:  # noqa: ANN001
         super().__init__(model)
-        if not (0.005 <= tolerance_m <= 0.2):
-            raise ValueError(f"tolerance_m must be in [0.005, 0.2] m, got {tolerance_m}")
-        self.tolerance = tolerance_m
+        self.tolerance = check_range("tolerance_m", tolerance_m, TOLERANCE_RANGE_M, "m")
         self.target = np.zeros(3)
         self._cached: tuple[Snapshot, np.ndarray] | None = None
 
