@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from neuroleg.envs import ENV_VERSION
+
 from .runs import write_json_atomic
 
 ONSET_MAX_S = 0.6  # SquatJump: latest onset (the squat is held 0.1 s, the push lasts ~0.3 s)
@@ -75,6 +77,9 @@ class Ceiling:
     seed: int
     metrics: dict[str, float] = field(default_factory=dict)  # the task's info at the optimum
     task_args: dict[str, float] = field(default_factory=dict)  # the task's targets it was optimised for
+    # The environments' version (ENV_VERSION): the simulation code changes results as much as the
+    # model file does (version 2 solves the fiber-tendon equilibrium; 0 = stored before it was kept).
+    env_version: int = 0
 
     @property
     def cyclic(self) -> bool:
@@ -232,6 +237,7 @@ def optimize(
         seed,
         {k: float(v) for k, v in best.items() if isinstance(v, (int, float)) and not isinstance(v, bool)},
         {**task_defaults(task), **{k: v for k, v in (env_kwargs or {}).items() if k in task_defaults(task)}},
+        ENV_VERSION,
     )
     if out is not None:
         write_json_atomic(out, asdict(ceiling))
@@ -269,14 +275,19 @@ def task_defaults(task: str) -> dict[str, Any]:
 
 
 def stored_ceiling(task: str) -> Ceiling | None:
-    """The packaged ceiling for `task`, if one exists for the current model file (hash-checked) and
-    the task's current default targets (a changed default invalidates it too)."""
+    """The packaged ceiling for `task`, if one exists for the current model file (hash-checked), the
+    current environment version and the task's current default targets (a changed default
+    invalidates it too)."""
     name, version, digest = model_fingerprint()
     ref = resources.files("neuroleg.envs").joinpath(f"{CEILINGS_DIR}/{name}_v{version}_{task.lower()}.json")
     if not ref.is_file():
         return None
     data = json.loads(ref.read_text())
-    current = data.get("model_sha256") == digest and data.get("task_args") == task_defaults(task)
+    current = (
+        data.get("model_sha256") == digest
+        and data.get("env_version", 0) == ENV_VERSION
+        and data.get("task_args") == task_defaults(task)
+    )
     return Ceiling(**data) if current else None
 
 

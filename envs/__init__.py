@@ -11,8 +11,9 @@ import gymnasium
 from .leg_env import CONTROL_DT_S
 from .tasks import TASKS
 
-# Bumped on any change of behaviour (README, "Version history"): v1 = model file version 2.
-ENV_VERSION = 1
+# Bumped on any change of behaviour (README, "Version history"): v2 = model file version 2 with the
+# fiber-tendon equilibrium solved each step.
+ENV_VERSION = 2
 ENV_IDS: dict[str, str] = {task: f"neuroleg/{task}-v{ENV_VERSION}" for task in TASKS}
 
 for _task, _env_id in ENV_IDS.items():

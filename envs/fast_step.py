@@ -50,6 +50,7 @@ _REF = mus.TENDON_REF_STRAIN
 _AMIN = mus.ACTIVATION_MIN
 _MINCAP = mus.MIN_ACTIVE_CAPACITY
 _LMIN, _LMAX = mus.L_CE_MIN, mus.L_CE_MAX
+_TOLF, _TOLM, _MAXIT = mus.FIBER_TOL_FORCE, mus.FIBER_TOL_M, mus.FIBER_MAX_ITER
 _ARMLIM = ARM_ANGLE_LIMIT_RAD
 _S = met.UMB_AEROBIC_SCALE
 _BHA_L = met.BHA_MAINT_L
@@ -73,6 +74,52 @@ def _force_velocity(v: float) -> float:
         return (1.0 + v) / (1.0 - _K * v)
     vc = min(v, 1.0)
     return _N + (_N - 1.0) * (vc - 1.0) / (_ECC * _K * vc + 1.0) + (v - vc) / _Y
+
+
+@njit(cache=True)
+def _force_velocity_slope(v: float) -> float:
+    if v <= -1.0 or v >= _VLIM:
+        return 0.0
+    if v < 0.0:
+        d = 1.0 - _K * v
+        return (_K + 1.0) / (d * d)
+    if v < 1.0:
+        d = _D * v + 1.0
+        return (_N - 1.0) * (_D + 1.0) / (d * d)
+    return 1.0 / _Y
+
+
+@njit(cache=True)
+def _solve_fiber(l_ce: float, l_mtu_end: float, a: float, l_opt: float, l_slack: float, dt_vs: float) -> float:
+    """MuscleModel._solve_fiber for one muscle: backward-Euler fiber length by bracketed Newton."""
+    lo = _LMIN * l_opt
+    hi = _LMAX * l_opt
+    x = min(max(l_ce, lo), hi)
+    for _ in range(_MAXIT):
+        ln = x / l_opt
+        dl = ln - 1.0
+        strain = (l_mtu_end - x) / l_slack - 1.0
+        v = (x - l_ce) / dt_vs
+        fl = _force_length(ln)
+        fv = _force_velocity(v)
+        sp = max(strain, 0.0) / _REF
+        r = sp * sp - a * fl * fv - _pe(ln) + _be(ln)
+        if abs(r) < _TOLF:
+            return x
+        if r > 0.0:
+            lo = x
+        else:
+            hi = x
+        if hi - lo < _TOLM:
+            return x
+        k_se = 2.0 * max(strain, 0.0) / (_REF * _REF) / l_slack
+        dfl = fl * _FL_EXP * 3.0 * abs(dl) * dl / (_W * _W * _W) / l_opt
+        k_pe = 2.0 * max(dl, 0.0) / (_W * _W) / l_opt
+        k_be = 2.0 * max((1.0 - _W) - ln, 0.0) / ((_W / 2.0) * (_W / 2.0)) / l_opt
+        dr = -k_se - a * (dfl * fv + fl * _force_velocity_slope(v) / dt_vs) - k_pe - k_be
+        newton = x - r / dr if dr < 0.0 else lo - 1.0
+        x = newton if lo < newton < hi else 0.5 * (lo + hi)
+    return x
 
 
 @njit(cache=True)
@@ -143,44 +190,22 @@ def substep(
         k = mp[M_KACT, i] if ex > a else sc[S_KDEACT]
         a = max(a + (ex - a) * k, _AMIN)
         f_max, l_opt, l_slack, v_scale = mp[M_FMAX, i], mp[M_LOPT, i], mp[M_LSLACK, i], mp[M_VSCALE, i]
+        l_end = l_mtu[i] + v_mtu[i] * dt
         if not elastic:
             l_new = l_mtu[i] - l_slack
             v_ce = v_mtu[i]
         else:
-            l_ce = state[1, i]
-            ln = l_ce / l_opt
-            fl = _force_length(ln)
-            strain = (l_mtu[i] + v_mtu[i] * dt - l_ce) / l_slack - 1.0
-            sp = max(strain, 0.0) / _REF
-            f_se = sp * sp
-            dl = ln - 1.0
-            capacity = max(a * fl, _MINCAP)
-            f_ce_norm = f_se - _pe(ln) + _be(ln)
-            ratio = f_ce_norm / capacity
-            f = min(max(ratio, 0.0), _N + (_VLIM - 1.0) / _Y)
-            if f < 1.0:
-                sd = _K * f + 1.0
-                v = (f - 1.0) / sd
-                dv = (_K + 1.0) / (sd * sd)
-            else:
-                fc = min(f, _N)
-                ed = (fc - _N) * _D - (_N - 1.0)
-                v = (1.0 - fc) / ed + (f - fc) * _Y
-                dv = ((_N - 1.0) * (_D + 1.0)) / (ed * ed) if f < _N else _Y
-            k_se = (2.0 * strain / (_REF * _REF) if strain > 0.0 else 0.0) * (l_opt / l_slack)
-            k_pe = 2.0 * max(dl, 0.0) / (_W * _W)
-            k_be = 2.0 * max((1.0 - _W) - ln, 0.0) / ((_W / 2.0) * (_W / 2.0))
-            dfl = fl * _FL_EXP * 3.0 * abs(dl) * dl / (_W * _W * _W)
-            dratio = (-k_se - k_pe - k_be - ratio * a * dfl) / capacity
-            dv_dl = mp[M_VMAX, i] * dv * dratio
-            l_new = l_ce + dt * (v * v_scale) / max(1.0 - dt * dv_dl, 1.0)
-            l_new = min(max(l_new, _LMIN * l_opt), _LMAX * l_opt)
-            v_ce = (l_new - l_ce) / dt
+            l_new = _solve_fiber(state[1, i], l_end, a, l_opt, l_slack, dt * v_scale)
+            v_ce = (l_new - state[1, i]) / dt
         ln = l_new / l_opt
         fl = _force_length(ln)
         f_ce = a * fl * _force_velocity(v_ce / v_scale) * f_max
-        # A tendon cannot push: when the buckling element outweighs the fiber the MTU is slack.
-        force = max(f_ce + (_pe(ln) - _be(ln)) * f_max, 0.0)
+        if elastic:
+            sp = max((l_end - l_new) / l_slack - 1.0, 0.0) / _REF
+            force = sp * sp * f_max
+        else:
+            # A tendon cannot push: when the buckling element outweighs the fiber the MTU is slack.
+            force = max(f_ce + (_pe(ln) - _be(ln)) * f_max, 0.0)
         state[0, i] = a
         state[1, i] = l_new
         out[O_FORCE, i] = force
