@@ -17,6 +17,7 @@ import yaml
 
 from neuroleg.agents import analysis
 from neuroleg.agents.config import (
+    TASK_ARGS,
     ConfigError,
     apply_overrides,
     load_config,
@@ -399,3 +400,11 @@ def test_squat_jump_evaluation_reports_fraction_of_ceiling(tmp_path: Path) -> No
         result["policy"]["task_score"]["mean"] / result["ceiling"]["score"]
     )
     assert "optimal-control ceiling" in format_table(result)
+
+
+@pytest.mark.parametrize("task", sorted(TASK_ARGS))
+def test_config_task_arg_defaults_are_the_tasks_own(task: str) -> None:
+    # a config that omits a task argument must build the same task as gym.make without it
+    from neuroleg.agents.optimize import task_defaults
+
+    assert TASK_ARGS[task]().model_dump() == task_defaults(task)

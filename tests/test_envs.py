@@ -258,6 +258,15 @@ def test_pedal_counts_revolutions_and_external_work() -> None:
     assert info["task_units"] >= 1  # the flywheel carries the crank round at first
 
 
+def test_a_leg_without_drive_cannot_power_the_crank() -> None:
+    # Env v1's tendon made work: this undriven, counterweighted leg gave the crank +142 J in 5 s.
+    env = gym.make(ENV_IDS["Pedal"], counterweight_kg=13.6)
+    env.reset(seed=0)
+    for _ in range(250):
+        *_, info = env.step(np.zeros(9, np.float32))
+    assert info["pedal_work_j"] < 0.0
+
+
 def test_energy_accounting_is_consistent() -> None:
     env = gym.make(ENV_IDS["Hop"])
     env.reset(seed=0)

@@ -16,10 +16,10 @@ POWER_RANGE_W = (5.0, 400.0)
 CADENCE_BAND = 0.10  # score counts time within +-10 % of the target cadence
 # Counterweighted single-leg cycling: a mass on the opposite crank arm stands in for the other leg.
 # Asmussen et al. 2024 (PLoS One 19:e0304136) tested 0-13.6 kg (0-30 lb); heavier counterweights brought
-# single-leg cycling closer to double-leg cycling. Without one the hip flexors must lift the leg. The
-# default is none: with 13.6 kg the elastic tendon's free work (README) let a leg with no drive at all
-# hold the cadence, so the task no longer told a policy from the zero baseline.
-COUNTERWEIGHT_KG = 0.0
+# single-leg cycling closer to double-leg cycling. Without one the hip flexors must lift the leg through
+# every upstroke. The default is their heaviest (env v1 shipped none: its tendon's free work let an
+# undriven leg hold the cadence against 13.6 kg).
+COUNTERWEIGHT_KG = 13.6
 COUNTERWEIGHT_RANGE_KG = (0.0, 30.0)
 CADENCE_REWARD_SCALE = 0.15  # reward design: relative cadence error at which the reward falls to 1/e
 RPM_PER_RAD_S = 60.0 / (2.0 * math.pi)
