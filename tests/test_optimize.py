@@ -73,6 +73,14 @@ def test_a_changed_task_default_invalidates_the_stored_ceiling(monkeypatch: pyte
     assert stored_ceiling("Hop") is None
 
 
+def test_a_new_environment_version_invalidates_the_stored_ceiling(monkeypatch: pytest.MonkeyPatch) -> None:
+    import neuroleg.agents.optimize as opt
+
+    assert stored_ceiling("SquatJump") is not None
+    monkeypatch.setattr(opt, "ENV_VERSION", opt.ENV_VERSION + 1)  # the simulation changed, the model file did not
+    assert stored_ceiling("SquatJump") is None
+
+
 def test_a_countermovement_is_not_a_squat_jump() -> None:
     env = gym.make(ENV_IDS["SquatJump"])
     env.reset(seed=0)
