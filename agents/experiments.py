@@ -142,6 +142,7 @@ def cocontraction_experiment(
 ) -> list[dict[str, Any]]:
     """A trained policy with extra co-activation of its antagonist pairs: what it costs per unit of task."""
     from neuroleg.envs.physiology import MUSCLE_NAMES, antagonist_pairs, load_model
+    from neuroleg.envs.tasks import TASKS
 
     from .evaluate import model_policy, run_episodes, summarise
     from .runs import RunDir
@@ -173,6 +174,18 @@ def cocontraction_experiment(
         out / "cocontraction.md",
         f"# Added co-contraction: {cfg.env.task} policy of {run.path.name}\n\n" + markdown_table(rows) + "\n",
     )
+    plt = pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.2))
+    x = [r["added_coactivation"] for r in rows]
+    left.plot(x, [r["energy_per_unit_j"] for r in rows], "o-")
+    left.set_ylabel(f"energy per {TASKS[cfg.env.task].unit} (J)")
+    right.plot(x, [r["task_score"] for r in rows], "o-", label="task score")
+    right.plot(x, [r["mean_cci"] / 100.0 for r in rows], "s--", label="mean CCI / 100")
+    right.legend(fontsize=8)
+    for ax in (left, right):
+        ax.set_xlabel("added co-activation of antagonist pairs")
+    fig.suptitle(f"{cfg.env.task} policy with added co-contraction", fontsize=9)
+    save_figure(fig, out / "cocontraction.png")
     return rows
 
 

@@ -43,6 +43,7 @@ def test_added_cocontraction_costs_energy(tmp_path: Path) -> None:
     rows = experiments.cocontraction_experiment(run.path, tmp_path / "exp", levels=(0.0, 0.3), episodes=1)
     assert rows[1]["metabolic_energy_j"] > rows[0]["metabolic_energy_j"]
     assert rows[1]["mean_cci"] > rows[0]["mean_cci"]
+    assert (tmp_path / "exp" / "cocontraction.png").stat().st_size > 1000
 
 
 def test_energy_weight_experiment_trains_one_run_per_weight(tmp_path: Path) -> None:
