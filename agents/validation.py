@@ -145,6 +145,41 @@ def torque_checks(model: Any) -> list[Check]:
     return checks
 
 
+KNEE_FIGURE_ANGLES_DEG = np.arange(0.0, 111.0, 5.0)
+
+
+def knee_torque_figure(model: Any, path: Path) -> None:
+    """Knee extension and flexion torque against knee angle, seated and hip extended, with the
+    Sarabon et al. 2021 confidence intervals at the angles the checks read them."""
+    from .report import pyplot, save_figure
+
+    roles = model.roles
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
+    for ax, (action, sign, ranges) in zip(
+        axes,
+        (("extension", -1.0, KNEE_EXTENSION_NM_PER_KG), ("flexion", 1.0, KNEE_FLEXION_NM_PER_KG)),
+        strict=True,
+    ):
+        movers = roles[f"knee_{action}"]["agonists"] + roles[f"knee_{action}"]["synergists"]
+        for hip, style, label in ((SEATED_HIP_FLEXION_DEG, "-", "seated (hip 90 deg)"), (0.0, "--", "hip extended")):
+            tau = [
+                sign * isometric_torque(model, (hip, k, 0.0), movers)[1] / model.body.mass
+                for k in KNEE_FIGURE_ANGLES_DEG
+            ]
+            ax.plot(KNEE_FIGURE_ANGLES_DEG, tau, style, label=label)
+        angles = list(ranges)
+        lo = np.array([ranges[a][0] for a in angles])
+        hi = np.array([ranges[a][1] for a in angles])
+        ax.errorbar(angles, (lo + hi) / 2, yerr=(hi - lo) / 2, fmt="none", ecolor="k", capsize=4, label="Sarabon 2021")
+        ax.set_title(f"knee {action} ({' + '.join(movers)} fully active)", fontsize=9)
+        ax.set_xlabel("knee flexion (deg)")
+        ax.axhline(0.0, color="0.8", lw=0.8)
+    axes[0].set_ylabel("isometric torque (N m/kg)")
+    axes[0].legend(fontsize=8)
+    save_figure(fig, path)
+
+
 def metabolic_checks(model: Any) -> list[Check]:
     """Each model against its published formula (an isometric hold and a shortening), and the two
     models against each other on the same contraction."""
@@ -343,9 +378,9 @@ def pedalling_checks() -> list[Check]:
     ]
 
 
-def hopping_check() -> Check:
+def hopping_check(figure: Path | None = None) -> Check:
     """Cost per hop against the muscles' force impulse per hop, across hopping frequencies: the stored
-    Hop ceiling's pattern (timed in cycles) replayed at each frequency."""
+    Hop ceiling's pattern (timed in cycles) replayed at each frequency; `figure` gets the scatter."""
     from .optimize import ceiling_control, rollout, stored_ceiling
 
     quantity = "hopping: variance of energy per hop explained by force impulse per hop (R^2)"
@@ -364,6 +399,20 @@ def hopping_check() -> Check:
         note = f"the pattern hopped steadily at {len(energy)} of the frequencies {HOP_FREQUENCIES_HZ} Hz"
         return Check(quantity, None, published, "Gutmann & Bertram 2017", "not run", note)
     r2 = float(np.corrcoef(impulse, energy)[0, 1] ** 2)
+    if figure is not None:
+        from .report import pyplot, save_figure
+
+        plt = pyplot()
+        fig, ax = plt.subplots(figsize=(4.5, 3.4))
+        ax.plot(impulse, energy, "o")
+        slope, intercept = np.polyfit(impulse, energy, 1)
+        xs = np.linspace(min(impulse), max(impulse), 2)
+        ax.plot(xs, slope * xs + intercept, "-", lw=0.8, label=f"R^2 = {r2:.3f} (Gutmann & Bertram: 0.92)")
+        ax.set_xlabel("muscle force impulse per hop (N s)")
+        ax.set_ylabel("muscle energy per hop (J)")
+        ax.set_title("optimised hopping at 2.0-2.6 Hz", fontsize=9)
+        ax.legend(fontsize=8)
+        save_figure(fig, figure)
     note = (
         f"{len(energy)} frequencies in {HOP_FREQUENCIES_HZ[0]}-{HOP_FREQUENCIES_HZ[-1]} Hz, "
         f"{min(energy):.0f}-{max(energy):.0f} J per hop; pass at R^2 >= {HOP_IMPULSE_R2_MIN}"
@@ -383,6 +432,9 @@ def validate(out: Path) -> tuple[list[Check], Path]:
     from neuroleg.envs.physiology import load_model
 
     model = load_model()
+    out.mkdir(parents=True, exist_ok=True)
+    knee_torque_figure(model, out / "knee_torque.png")
+    hop = hopping_check(out / "hopping_cost.png")
     checks = (
         curve_checks()
         + torque_checks(model)
@@ -390,9 +442,8 @@ def validate(out: Path) -> tuple[list[Check], Path]:
         + [passive_work_check(model), passive_work_check(model, elastic_tendon=False)]
         + [squat_jump_check(), ceiling_check()]
         + pedalling_checks()
-        + [hopping_check()]
+        + [hop]
     )
-    out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / "validation.json", [asdict(c) for c in checks])
     lines = [
         "# Model validation",
@@ -405,6 +456,9 @@ def validate(out: Path) -> tuple[list[Check], Path]:
         lines.append(f"| {c.quantity} | {sim} | {c.published} | {c.source} | {c.status} | {c.note} |")
     failed = sum(c.status == "fail" for c in checks)
     lines += ["", f"{failed} check(s) failed; see the README's 'Where the model disagrees with the literature'."]
+    lines += ["", "![knee torque against knee angle](knee_torque.png)"]
+    if hop.status != "not run":
+        lines += ["", "![hopping cost against force impulse](hopping_cost.png)"]
     page = out / "validation.md"
     write_text_atomic(page, "\n".join(lines) + "\n")
     return checks, page
