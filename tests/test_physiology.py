@@ -124,6 +124,30 @@ def test_elastic_tendon_converges_at_one_millisecond() -> None:
     np.testing.assert_allclose(work(0.001), work(0.00005), rtol=0.02)
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(0, 2**32 - 1),
+    st.floats(0.0, 1.0),
+    st.floats(-0.05, 0.05),
+    st.floats(-1.5, 1.5),
+)
+def test_each_step_balances_tendon_and_fiber(seed: int, excitation: float, stretch_m: float, v_mtu: float) -> None:
+    # the invariant whose absence let passive muscles make work: at the end of every step the force
+    # the tendon transmits equals what the fiber holds at the velocity it actually moved with
+    rng = np.random.default_rng(seed)
+    model = ph.MuscleModel(P, 0.001)
+    l_mtu = P.l_opt + P.l_slack + stretch_m
+    start = model.equilibrium_state(rng.uniform(mus.ACTIVATION_MIN, 1.0, N), l_mtu)
+    state = ph.MuscleState(start.activation, start.fiber_length * rng.uniform(0.9, 1.1, N))
+    new, out = model.step(state, np.full(N, excitation), l_mtu, np.full(N, v_mtu))
+    ln = out.fiber_length_norm
+    fiber_side = out.active_force + (mus.parallel_elastic(ln) - mus.buckling(ln)) * P.f_max
+    tendon_side = mus.tendon_force((l_mtu + v_mtu * 0.001 - new.fiber_length) / P.l_slack - 1.0) * P.f_max
+    inside = (new.fiber_length > mus.L_CE_MIN * P.l_opt) & (new.fiber_length < mus.L_CE_MAX * P.l_opt)
+    np.testing.assert_allclose(tendon_side[inside], fiber_side[inside], atol=1e-3, rtol=1e-6)
+    np.testing.assert_allclose(out.force, tendon_side)
+
+
 @pytest.mark.parametrize("elastic", [True, False])
 def test_a_slack_musculotendon_unit_never_pushes(elastic: bool) -> None:
     # far shorter than slack tendon + shortest fiber: the buckling element must not turn into a push
