@@ -11,7 +11,7 @@ import gymnasium
 from .leg_env import CONTROL_DT_S
 from .tasks import TASKS
 
-# Bumped on any change of behaviour (README, "Version history"): v2 = model file version 2 with the
+# Bumped on any change of behaviour (README, "Version history"): v2 = model file version 3 with the
 # fiber-tendon equilibrium solved each step.
 ENV_VERSION = 2
 ENV_IDS: dict[str, str] = {task: f"neuroleg/{task}-v{ENV_VERSION}" for task in TASKS}

@@ -94,8 +94,10 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
     task's own arguments.
 
     ## Version history
-    v2: the fiber-tendon force balance is solved to convergence each physics step and the unit
-        transmits the tendon's force (v1's single linearised step let passive muscles make work).
+    v2: model file version 3 (constant hamstring knee moment arm, Visser 1990); the fiber-tendon
+        force balance is solved to convergence each physics step and the unit transmits the tendon's
+        force (v1's single linearised step let passive muscles make work); Pedal's counterweight
+        defaults to 13.6 kg.
     v1: model file version 2 (Rajagopal 2016 plantarflexor strengths; a slack musculotendon unit
         transmits no force); Hop tracks reference velocity, pays flight and measures a hop from the
         stance's low point; Pedal reports the foot's work on the crank and can carry a counterweight.
