@@ -15,8 +15,6 @@ KNOWN_FAILURES = {
     "isometric knee extension at 20 deg flexion, seated",
     "isometric knee extension at 60 deg flexion, seated",
     "isometric knee flexion at 20 deg flexion, seated",
-    "isometric knee flexion at 60 deg flexion, seated",
-    "isometric knee flexion at 90 deg flexion, seated",
     "peak muscle efficiency in shortening (Umberger 2010)",
     "squat jump height, maximal extensor push",
     "squat jump height, optimised stimulation",
