@@ -196,7 +196,9 @@ def optimize(
     Hop): SquatJump maximises jump height, Hop its score, Pedal holds cadence at the best gross
     efficiency (for the body `env_kwargs` describes, e.g. a recruitment limit; the default body
     otherwise).
-    `candidates` are controls evaluated too, so the result is never worse than any of them."""
+    `candidates` are controls evaluated too, so the result is never worse than any of them by the
+    search's cost: the score plus PROGRESS_WEIGHT times the task's return, energy penalty included,
+    so a candidate can lose to a slightly lower score earned for much less energy."""
     import cma
 
     if task not in OPTIMIZABLE:
