@@ -183,6 +183,15 @@ def test_moment_arm_is_minus_length_derivative(seed: int) -> None:
         np.testing.assert_allclose(-(lp - lm) / (2 * h), arms[:, j], atol=1e-7)
 
 
+def test_hamstring_knee_arm_is_constant_over_flexion() -> None:
+    # Visser et al. 1990 (model file v3); Geyer & Herr's cosine arm vanished at 90 deg of knee flexion
+    geo = ph.MuscleGeometry.from_params(MODEL.geometry, P)
+    ham = P.names.index("HAM")
+    knee_arms = [geo.moment_arm_matrix(np.radians([30.0, k, 0.0]))[ham, 1] for k in (0.0, 45.0, 90.0, 120.0)]
+    np.testing.assert_allclose(knee_arms, knee_arms[0])
+    assert knee_arms[0] > 0.03  # m, rho r_max
+
+
 def test_biarticular_muscles_act_at_two_joints_with_expected_signs() -> None:
     arms = ph.MuscleGeometry.from_params(MODEL.geometry, P).moment_arm_matrix(np.radians([30, 40, 0]))
     idx = {n: i for i, n in enumerate(P.names)}
