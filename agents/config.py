@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from neuroleg.envs.physiology.model import MUSCLE_NAMES
-from neuroleg.envs.tasks.pedal import COUNTERWEIGHT_KG
+from neuroleg.envs.tasks.pedal import COUNTERWEIGHT_KG, COUNTERWEIGHT_RANGE_KG
 
 TASK_CONFIG = {"Posture": "posture", "SquatJump": "squatjump", "Hop": "hop", "Pedal": "pedal"}  # file prefixes
 ALGORITHMS = ("ppo", "sac", "td3", "tqc", "recurrent_ppo")
@@ -58,7 +58,7 @@ class HopArgs(_Strict):
 class PedalArgs(_Strict):
     target_cadence_rpm: float = Field(60.0, ge=30.0, le=130.0)
     target_power_w: float = Field(25.0, ge=5.0, le=400.0)
-    counterweight_kg: float = Field(COUNTERWEIGHT_KG, ge=0.0, le=30.0)
+    counterweight_kg: float = Field(COUNTERWEIGHT_KG, ge=COUNTERWEIGHT_RANGE_KG[0], le=COUNTERWEIGHT_RANGE_KG[1])
 
 
 TASK_ARGS: dict[str, type[_Strict]] = {

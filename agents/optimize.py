@@ -8,8 +8,8 @@ Raasch et al. 1997); the search maximises gross efficiency (the foot's work on t
 metabolic energy) while holding the target cadence. Hop: each muscle at its level over its own
 window of every hop cycle at the target frequency; the search maximises the hop score. CMA-ES
 (pycma) searches the onsets, levels and windows. The result is stored with the model version (name,
-version and a hash of the model file) and the task's targets, and evaluations of trained policies
-report their score as a fraction of it.
+version and a hash of the model file), the environment version and the task's targets, and
+evaluations of trained policies report their score as a fraction of it.
 """
 
 from __future__ import annotations

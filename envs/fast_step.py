@@ -25,8 +25,8 @@ from .physiology.metabolics import MetabolicModel, Metabolics
 from .physiology.muscle import MuscleModel
 
 # Rows of the muscle-parameter matrix.
-M_FMAX, M_VMAX, M_LOPT, M_LSLACK, M_KACT, M_VSCALE, M_MASS, M_AST, M_AFT, M_AL, M_MINHEAT, M_R, M_LREST = range(13)
-N_MUSCLE_ROWS = 13
+M_FMAX, M_LOPT, M_LSLACK, M_KACT, M_VSCALE, M_MASS, M_AST, M_AFT, M_AL, M_MINHEAT, M_R, M_LREST = range(12)
+N_MUSCLE_ROWS = 12
 # Rows of the pair (muscle, joint) geometry matrix.
 P_MUSCLE, P_JOINT, P_GAIN, P_KAPPA, P_PHIMAX, P_SREF, P_OFFSET = range(7)
 N_PAIR_ROWS = 7
@@ -285,7 +285,7 @@ class CompiledPhysiology:
         p = muscles.params
         n = p.n
         mp = np.zeros((N_MUSCLE_ROWS, n))
-        mp[M_FMAX], mp[M_VMAX], mp[M_LOPT], mp[M_LSLACK] = p.f_max, p.v_max, p.l_opt, p.l_slack
+        mp[M_FMAX], mp[M_LOPT], mp[M_LSLACK] = p.f_max, p.l_opt, p.l_slack
         mp[M_KACT] = muscles._k_act  # type: ignore[attr-defined]
         mp[M_VSCALE] = p.v_max * p.l_opt
         mp[M_MASS] = metabolics.mass  # type: ignore[attr-defined]

@@ -35,10 +35,9 @@ class HopEnv(LegEnv):
 
 
 class PedalEnv(LegEnv):
-    """Pedal (endurance, economy). Seated, foot clipped to a crank with resistance c omega and, if
-    asked for, a counterweight on the opposite arm standing in for the other leg (counterweighted
-    single-leg cycling). Task arguments: target_cadence_rpm (60), target_power_w (25),
-    counterweight_kg (0).
+    """Pedal (endurance, economy). Seated, foot clipped to a crank with resistance c omega and a
+    counterweight on the opposite arm standing in for the other leg (counterweighted single-leg
+    cycling). Task arguments: target_cadence_rpm (60), target_power_w (25), counterweight_kg (13.6).
     Task observation: crank angle sin/cos, cadence / target, target rad/s / 10, power / target.
     Score: time within +-10 % of the target cadence. Unit: one revolution."""
 

@@ -21,6 +21,7 @@ import numpy as np
 import neuroleg.envs  # noqa: F401 - registers the ids
 from neuroleg.envs import ENV_IDS
 from neuroleg.envs.leg_env import CONTROL_DT_S
+from neuroleg.envs.physiology import MUSCLE_NAMES
 
 TARGET_ENV_OVER_PHYSICS = 1.3
 
@@ -42,7 +43,7 @@ def time_env(env: gym.Env, policy: Callable[[], np.ndarray], seconds: float) -> 
 
 def random_drive(seed: int = 0) -> Callable[[], np.ndarray]:
     rng = np.random.default_rng(seed)
-    return lambda: rng.random(9).astype(np.float32) * 0.3
+    return lambda: rng.random(len(MUSCLE_NAMES)).astype(np.float32) * 0.3
 
 
 def bench_env(env_id: str, seconds: float) -> tuple[int, float]:
