@@ -12,8 +12,9 @@ from .leg_env import CONTROL_DT_S
 from .tasks import TASKS
 
 # Bumped on any change of behaviour (README, "Version history"): v2 = model file version 3 with the
-# fiber-tendon equilibrium solved each step.
-ENV_VERSION = 2
+# fiber-tendon equilibrium solved each step; v3 = model file version 4 with Thelen 2003's parallel
+# elastic element.
+ENV_VERSION = 3
 ENV_IDS: dict[str, str] = {task: f"neuroleg/{task}-v{ENV_VERSION}" for task in TASKS}
 
 for _task, _env_id in ENV_IDS.items():

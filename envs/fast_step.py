@@ -40,6 +40,7 @@ A_AM, A_SL, A_WPOS, A_TOTAL, A_IMPULSE = range(5)
 
 _FL_EXP = mus.FL_EXP
 _W = mus.FL_WIDTH
+_PEK, _PEE, _PEN = mus.PE_SHAPE, mus.PE_STRAIN_AT_FMAX, mus.PE_NORM
 _K = mus.FV_K
 _N = mus.FV_N
 _ECC = mus.FV_ECC_SLOPE
@@ -113,7 +114,7 @@ def _solve_fiber(l_ce: float, l_mtu_end: float, a: float, l_opt: float, l_slack:
             return x
         k_se = 2.0 * max(strain, 0.0) / (_REF * _REF) / l_slack
         dfl = fl * _FL_EXP * 3.0 * abs(dl) * dl / (_W * _W * _W) / l_opt
-        k_pe = 2.0 * max(dl, 0.0) / (_W * _W) / l_opt
+        k_pe = _pe_slope(ln) / l_opt
         k_be = 2.0 * max((1.0 - _W) - ln, 0.0) / ((_W / 2.0) * (_W / 2.0)) / l_opt
         dr = -k_se - a * (dfl * fv + fl * _force_velocity_slope(v) / dt_vs) - k_pe - k_be
         newton = x - r / dr if dr < 0.0 else lo - 1.0
@@ -123,8 +124,14 @@ def _solve_fiber(l_ce: float, l_mtu_end: float, a: float, l_opt: float, l_slack:
 
 @njit(cache=True)
 def _pe(ln: float) -> float:
-    x = max(ln - 1.0, 0.0) / _W
-    return x * x
+    return math.expm1(_PEK * max(ln - 1.0, 0.0) / _PEE) / _PEN
+
+
+@njit(cache=True)
+def _pe_slope(ln: float) -> float:
+    if ln <= 1.0:
+        return 0.0
+    return _PEK / _PEE * math.exp(_PEK * (ln - 1.0) / _PEE) / _PEN
 
 
 @njit(cache=True)

@@ -70,6 +70,7 @@ class _Muscle(_Strict):
     f_max_source: str | None = None  # where F_max comes from, when not from `source`
     v_max_lopt_per_s: float = Field(gt=0, le=30)
     l_opt_m: float = Field(gt=0, le=0.5)
+    l_opt_source: str | None = None  # where l_opt and l_slack come from, when not from `source`
     l_slack_m: float = Field(gt=0, le=1.0)
     source: str = Field(min_length=1)
     slow_twitch_fraction: float = Field(ge=0, le=1)
@@ -145,7 +146,7 @@ class _ModelFile(_Strict):
             problems.append(f"muscles must be exactly {list(MUSCLE_NAMES)}, got {sorted(self.muscles)}")
         known = set(self.sources)
         for name, m in self.muscles.items():
-            for key in ("source", "f_max_source", "slow_twitch_source", "geometry_source"):
+            for key in ("source", "f_max_source", "l_opt_source", "slow_twitch_source", "geometry_source"):
                 ref = getattr(m, key)
                 if ref is not None and ref not in known:
                     problems.append(f"muscles.{name}.{key}: unknown source {ref!r} (known: {sorted(known)})")

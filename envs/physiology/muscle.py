@@ -1,8 +1,11 @@
 """Hill-type muscle-tendon units, vectorised over muscles.
 
 Curves: Geyer & Herr 2010 (IEEE TNSRE 18:263), the family used by their reflex walking model:
-active force-length, force-velocity (concentric and eccentric), parallel elastic and buckling
-elements, quadratic series-elastic tendon (F_max at 4 % strain).
+active force-length, force-velocity (concentric and eccentric), buckling element, quadratic
+series-elastic tendon (F_max at 4 % strain). The parallel elastic element is Thelen 2003's
+(exponential, F_max at 60 % strain) since env v3: Geyer's quadratic one (F_max at 56 % strain) is
+a soft limit for walking, and stretched hamstrings (1.4 l_opt with the hip flexed 90 deg) held
+half their F_max on it, twice Thelen's, cancelling most seated knee extension.
 Activation: first order with separate activation / deactivation time constants, Thelen 2003
 (J Biomech Eng 125:70): 15 ms / 50 ms.
 
@@ -40,6 +43,9 @@ ACTIVATION_MIN = 0.01  # preactivation floor; also gives a resting fiber some re
 # --- Thelen 2003 ---
 TAU_ACTIVATION_S = 0.015
 TAU_DEACTIVATION_S = 0.050
+PE_STRAIN_AT_FMAX = 0.6  # passive fiber strain at F_max (young adults)
+PE_SHAPE = 5.0  # exponential shape factor k_PE
+PE_NORM = math.expm1(PE_SHAPE)
 # Numerical guard (not physiology): the fiber-length range the state may take (l_opt), beyond which
 # Geyer's curves are meaningless.
 L_CE_MIN, L_CE_MAX = 0.2, 2.0
@@ -85,9 +91,14 @@ def force_velocity_slope(v_norm: np.ndarray) -> np.ndarray:
 
 
 def parallel_elastic(l_norm: np.ndarray) -> np.ndarray:
-    """Passive force / F_max, zero below l_opt (Geyer & Herr 2010)."""
-    x = np.maximum(l_norm - 1.0, 0.0) / FL_WIDTH
-    return x * x
+    """Passive force / F_max, zero below l_opt, F_max at 60 % strain (Thelen 2003)."""
+    return np.expm1(PE_SHAPE * np.maximum(l_norm - 1.0, 0.0) / PE_STRAIN_AT_FMAX) / PE_NORM
+
+
+def parallel_elastic_slope(l_norm: np.ndarray) -> np.ndarray:
+    """d parallel_elastic / d l~ (the fiber solve's Newton step)."""
+    grow = np.exp(PE_SHAPE * np.maximum(l_norm - 1.0, 0.0) / PE_STRAIN_AT_FMAX)
+    return np.where(l_norm > 1.0, PE_SHAPE / PE_STRAIN_AT_FMAX * grow / PE_NORM, 0.0)
 
 
 def buckling(l_norm: np.ndarray) -> np.ndarray:
@@ -187,7 +198,7 @@ class MuscleModel:
         k_se = 2.0 * np.maximum(strain, 0.0) / TENDON_REF_STRAIN**2 / p.l_slack
         dfl = fl * FL_EXP * 3.0 * np.abs(dl) * dl / FL_WIDTH**3 / p.l_opt
         dfv = force_velocity_slope(v) / (self.dt * self._v_scale)  # type: ignore[attr-defined]
-        k_pe = 2.0 * np.maximum(dl, 0.0) / FL_WIDTH**2 / p.l_opt
+        k_pe = parallel_elastic_slope(ln) / p.l_opt
         k_be = 2.0 * np.maximum((1.0 - FL_WIDTH) - ln, 0.0) / (FL_WIDTH / 2.0) ** 2 / p.l_opt
         return r, -k_se - a * (dfl * fv + fl * dfv) - k_pe - k_be
 
