@@ -425,9 +425,11 @@ def test_hop_and_pedal_report_their_economy() -> None:
 
 
 def test_a_hop_is_a_flight_measured_from_the_stance_low_point() -> None:
-    from neuroleg.agents.optimize import rollout, seed_control
+    from neuroleg.agents.optimize import ceiling_control, rollout, stored_ceiling
 
-    info = rollout("Hop", seed_control("Hop"))  # a plain push-and-relax cycle at 2.2 Hz
+    ceiling = stored_ceiling("Hop")
+    assert ceiling is not None
+    info = rollout("Hop", ceiling_control(ceiling))  # the optimised cycle at 2.2 Hz
     assert info["hop_count"] >= 1 and "reward_flight" in info
     # the hop's height counts the rise in contact as well as the flight
     assert info["hop_height_m"] > info["hop_flight_height_m"] > 0.0
