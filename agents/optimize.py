@@ -218,7 +218,9 @@ def optimize(
     )
     # CMA-ES samples around its mean without evaluating it: make the seed (and any given control,
     # e.g. the one optimised for another body) candidates, so the result is never worse than them.
-    es.inject([x0, *(encode(c) for c in candidates or [])])
+    # force=True: otherwise pycma uses an injected solution only as a direction from the mean,
+    # shortened to its step size, and never evaluates the control itself.
+    es.inject([x0, *(encode(c) for c in candidates or [])], force=True)
     while not es.stop():
         xs = es.ask()
         es.tell(xs, [cost(x) for x in xs])
