@@ -1,7 +1,8 @@
 """Coordination experiments: scripted, reproducible, each writing a table (JSON, Markdown) and a plot.
 
 1. Recruitment limit: squat-jump height and energy per jump for untrained to elite motor-unit
-   profiles, with control re-optimised for each, against the untrained control kept as it was
+   profiles, with control re-optimised for each (the search centred on the untrained control, as
+   one re-tunes a known pattern), against the untrained control kept as it was
    (Bobbert & van Soest 1994: stronger muscles jump lower until control is re-optimised).
 2. Energy weight: task score against energy per unit as the reward's energy weight varies.
 3. Rate coding and synchronization: rate of force development in a rapid isometric contraction.
@@ -50,7 +51,7 @@ def recruitment_limit_experiment(
         best = (
             untrained
             if limit == limits[0]
-            else optimize("SquatJump", generations, population, env_kwargs=kw, candidates=[old])
+            else optimize("SquatJump", generations, population, env_kwargs=kw, start=old)
         )
         rows.append(
             {

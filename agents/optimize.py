@@ -191,11 +191,14 @@ def optimize(
     out: Path | None = None,
     env_kwargs: dict[str, Any] | None = None,
     candidates: list[Stimulation] | None = None,
+    start: Stimulation | None = None,
 ) -> Ceiling:
     """CMA-ES over each muscle's onset, level and window (of time, or of the cycle for Pedal and
     Hop): SquatJump maximises jump height, Hop its score, Pedal holds cadence at the best gross
     efficiency (for the body `env_kwargs` describes, e.g. a recruitment limit; the default body
     otherwise).
+    `start` is the control the search is centred on (default: the task's seed control, see
+    `seed_control`); it is evaluated too.
     `candidates` are controls evaluated too, so the result is never worse than any of them by the
     search's cost: the score plus PROGRESS_WEIGHT times the task's return, energy penalty included,
     so a candidate can lose to a slightly lower score earned for much less energy."""
@@ -210,7 +213,7 @@ def optimize(
     def cost(x: np.ndarray) -> float:
         return _cost(task, rollout(task, decode(np.clip(x, 0.0, 1.0)), env_kwargs=env_kwargs))
 
-    x0 = encode(seed_control(task))
+    x0 = encode(start if start is not None else seed_control(task))
     es = cma.CMAEvolutionStrategy(
         x0,
         SEED_SIGMA,

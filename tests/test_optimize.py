@@ -37,12 +37,15 @@ def test_a_short_optimisation_never_does_worse_than_its_seed(tmp_path: Path) -> 
         optimize("Posture", generations=1, population=4)
 
 
-def test_a_given_candidate_is_evaluated_as_it_is() -> None:
+@pytest.mark.parametrize("as_start", [False, True])
+def test_a_given_candidate_or_start_is_evaluated_as_it_is(as_start: bool) -> None:
     # The stored ceiling is far better than anything one generation of 4 finds from the seed: the
     # search must evaluate the candidate itself (pycma's default uses it as a shortened direction).
     ceiling = stored_ceiling("SquatJump")
     assert ceiling is not None
-    c = optimize("SquatJump", generations=1, population=4, candidates=[ceiling_control(ceiling)])
+    given = ceiling_control(ceiling)
+    kw = {"start": given} if as_start else {"candidates": [given]}
+    c = optimize("SquatJump", generations=1, population=4, **kw)
     # Not exactly the ceiling's height: the search's cost also weighs the task's return, and a
     # sampled neighbour may beat it by that (0.1521 against 0.1521); unforced it found 0.119.
     assert c.score == pytest.approx(ceiling.score, abs=1e-3)
