@@ -39,7 +39,7 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
 
 
 def recruitment_limit_experiment(
-    out: Path, limits: tuple[float, ...] = RECRUITMENT_LIMITS, generations: int = 40, population: int = 12
+    out: Path, limits: tuple[float, ...] = RECRUITMENT_LIMITS, generations: int = 160, population: int = 12
 ) -> list[dict[str, Any]]:
     out.mkdir(parents=True, exist_ok=True)
     untrained = optimize("SquatJump", generations, population, env_kwargs={"recruitment_limit": limits[0]})

@@ -219,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", default="Pedal", choices=list(TASK_CONFIG), help="task (energy-weight)")
     p.add_argument("--timesteps", type=int, default=150_000, help="training steps per energy weight")
     p.add_argument("--out", default="experiments")
-    p.add_argument("--generations", type=int, default=40, help="CMA-ES generations per optimisation")
+    p.add_argument("--generations", type=int, default=160, help="CMA-ES generations per optimisation (recruitment)")
     p.set_defaults(func=cmd_experiment)
     p = sub.add_parser("learning", help="train each task's default config and tabulate it against baselines")
     p.add_argument("--runs-dir", default="runs/learning")
