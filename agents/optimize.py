@@ -200,8 +200,8 @@ def optimize(
     `start` is the control the search is centred on (default: the task's seed control, see
     `seed_control`); it is evaluated too.
     `candidates` are controls evaluated too, so the result is never worse than any of them by the
-    search's cost: the score plus PROGRESS_WEIGHT times the task's return, energy penalty included,
-    so a candidate can lose to a slightly lower score earned for much less energy."""
+    search's cost: the score plus PROGRESS_WEIGHT times the task's return (its reward terms without
+    the energy penalty), so a candidate can lose to a slightly lower score with more return."""
     import cma
 
     if task not in OPTIMIZABLE:

@@ -95,7 +95,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ## Version history
     v3: model file version 4 (the vasti's fiber length from Rajagopal 2016) and Thelen 2003's
-        parallel elastic element (Geyer's quadratic one held stretched hamstrings at twice the force).
+        parallel elastic element (Geyer's quadratic one held stretched hamstrings at 2.8 times the force).
     v2: model file version 3 (constant hamstring knee moment arm, Visser 1990); the fiber-tendon
         force balance is solved to convergence each physics step and the unit transmits the tendon's
         force (v1's single linearised step let passive muscles make work); Pedal's counterweight

@@ -241,6 +241,11 @@ def test_bad_model_field_is_named(tmp_path: Path) -> None:
         ph.model_from_dict(data)
     assert "muscles.SOL.f_max_n" in str(err.value)
     assert "muscles.TA.bogus" in str(err.value)
+    del data["muscles"]["TA"]["bogus"]
+    data["muscles"]["SOL"]["f_max_n"] = 6000.0
+    data["muscles"]["VAS"]["l_opt_source"] = "NoSuchPaper"
+    with pytest.raises(ph.ModelFileError, match=r"muscles\.VAS\.l_opt_source: unknown source 'NoSuchPaper'"):
+        ph.model_from_dict(data)
 
 
 def test_missing_model_file_is_reported(tmp_path: Path) -> None:

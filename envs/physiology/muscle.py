@@ -5,7 +5,7 @@ active force-length, force-velocity (concentric and eccentric), buckling element
 series-elastic tendon (F_max at 4 % strain). The parallel elastic element is Thelen 2003's
 (exponential, F_max at 60 % strain) since env v3: Geyer's quadratic one (F_max at 56 % strain) is
 a soft limit for walking, and stretched hamstrings (1.4 l_opt with the hip flexed 90 deg) held
-half their F_max on it, twice Thelen's, cancelling most seated knee extension.
+half their F_max on it, 2.8 times Thelen's, cancelling most seated knee extension.
 Activation: first order with separate activation / deactivation time constants, Thelen 2003
 (J Biomech Eng 125:70): 15 ms / 50 ms.
 
