@@ -24,6 +24,10 @@ from .physiology.geometry import ARM_ANGLE_LIMIT_RAD, MuscleGeometry
 from .physiology.metabolics import MetabolicModel, Metabolics
 from .physiology.muscle import MuscleModel
 
+# The kernels read the physiology's constants (mus.*, met.*, mu.*) as compile-time globals. numba's
+# cache (cache=True) is keyed on this file only: after editing a constant in physiology/, delete
+# envs/__pycache__ or the cached kernel keeps the old value (the parity tests in tests/test_envs.py
+# then fail, naming this).
 # Rows of the muscle-parameter matrix.
 M_FMAX, M_LOPT, M_LSLACK, M_KACT, M_VSCALE, M_MASS, M_AST, M_AFT, M_AL, M_MINHEAT, M_R, M_LREST = range(12)
 N_MUSCLE_ROWS = 12

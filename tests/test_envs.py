@@ -323,6 +323,12 @@ def test_render_shows_muscle_activation() -> None:
         PostureEnv(render_mode="human")
 
 
+STALE_KERNEL = (
+    "the compiled kernel disagrees with the numpy reference; if a constant in physiology/ was edited, "
+    "delete envs/__pycache__ (numba's cache does not track other modules' globals)"
+)
+
+
 def test_compiled_substep_matches_numpy_reference() -> None:
     """The fused numba kernel computes what the physiology layer computes, state by state."""
     from neuroleg.envs import fast_step as fs
@@ -349,9 +355,9 @@ def test_compiled_substep_matches_numpy_reference() -> None:
                 o, acc, eff, tau = np.zeros((5, 9)), np.zeros((5, 9)), np.zeros(2), np.zeros(3)
                 drive = np.vstack([rec.force_fraction, rec.slow_force, rec.fast_force])
                 fs.substep(q, qd, drive, state, cp.mp, cp.pp, cp.sc, cp.joints, o, acc, eff, tau)
-                np.testing.assert_allclose(state[0], new.activation, rtol=1e-10)
-                np.testing.assert_allclose(state[1], new.fiber_length, rtol=1e-10)
-                np.testing.assert_allclose(o[fs.O_FORCE], out.force, rtol=1e-9, atol=1e-9)
+                np.testing.assert_allclose(state[0], new.activation, rtol=1e-10, err_msg=STALE_KERNEL)
+                np.testing.assert_allclose(state[1], new.fiber_length, rtol=1e-10, err_msg=STALE_KERNEL)
+                np.testing.assert_allclose(o[fs.O_FORCE], out.force, rtol=1e-9, atol=1e-9, err_msg=STALE_KERNEL)
                 np.testing.assert_allclose(tau, tau_ref, rtol=1e-9, atol=1e-9)
                 dt = env.muscles.dt
                 np.testing.assert_allclose(acc[fs.A_TOTAL], rate.total * dt, rtol=1e-9, atol=1e-12)
@@ -363,7 +369,7 @@ def test_compiled_and_reference_envs_agree() -> None:
     slow = gym.make(ENV_IDS["Posture"], compiled=False)
     actions = np.random.default_rng(1).random((15, 9)).astype(np.float32)
     for (of, rf, inf_), (os_, rs, ins) in zip(rollout(fast, 2, actions), rollout(slow, 2, actions), strict=True):
-        np.testing.assert_allclose(of, os_, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(of, os_, rtol=1e-5, atol=1e-5, err_msg=STALE_KERNEL)
         assert rf == pytest.approx(rs, rel=1e-6, abs=1e-6)
         assert inf_["muscle_energy_j"] == pytest.approx(ins["muscle_energy_j"], rel=1e-6)
 
