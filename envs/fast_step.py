@@ -11,6 +11,7 @@ with their number).
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 
@@ -24,10 +25,6 @@ from .physiology.geometry import ARM_ANGLE_LIMIT_RAD, MuscleGeometry
 from .physiology.metabolics import MetabolicModel, Metabolics
 from .physiology.muscle import MuscleModel
 
-# The kernels read the physiology's constants (mus.*, met.*, mu.*) as compile-time globals. numba's
-# cache (cache=True) is keyed on this file only: after editing a constant in physiology/, delete
-# envs/__pycache__ or the cached kernel keeps the old value (the parity tests in tests/test_envs.py
-# then fail, naming this).
 # Rows of the muscle-parameter matrix.
 M_FMAX, M_LOPT, M_LSLACK, M_KACT, M_VSCALE, M_MASS, M_AST, M_AFT, M_AL, M_MINHEAT, M_R, M_LREST = range(12)
 N_MUSCLE_ROWS = 12
@@ -63,6 +60,28 @@ mus_ge = mu.EXCITATORY_GAIN
 mus_mfr = mu.MIN_FIRING_RATE_HZ
 mus_ffs = mu.FF_LINEAR_SLOPE
 mus_ffl = mu.FF_LINEAR_LIMIT
+
+# The kernels bake the constants above in at compile time, but numba's cache (cache=True) is keyed on
+# this file alone: an edited constant in physiology/ would leave a cached kernel running the old value.
+# This fingerprint ties them: a changed constant stops the import until the fingerprint here is
+# updated, and updating it changes this file, which invalidates the cache.
+BAKED_CONSTANTS_SHA256 = "2635b2bf18f6da8b422ecad8156cde8fd91469eb1b27cd233aaf06007bbe80f6"
+
+
+def baked_constants_sha256() -> str:
+    baked = (
+        (_FL_EXP, _W, _PEK, _PEE, _PEN, _K, _N, _ECC, _D, _Y, _VLIM, _REF, _AMIN, _LMIN, _LMAX, _TOLF, _TOLM),
+        (_MAXIT, _ARMLIM, _S, *_BHA_L, *_BHA_G, mus_ge, mus_mfr, mus_ffs, mus_ffl),
+    )
+    text = repr(tuple(tuple(float(x) for x in group) for group in baked))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+if baked_constants_sha256() != BAKED_CONSTANTS_SHA256:
+    raise ImportError(
+        f"a physiology constant the compiled kernels bake in has changed: set BAKED_CONSTANTS_SHA256 = "
+        f"{baked_constants_sha256()!r} in {__file__} (editing this file makes numba recompile)"
+    )
 
 
 @njit(cache=True)

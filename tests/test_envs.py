@@ -323,10 +323,20 @@ def test_render_shows_muscle_activation() -> None:
         PostureEnv(render_mode="human")
 
 
-STALE_KERNEL = (
-    "the compiled kernel disagrees with the numpy reference; if a constant in physiology/ was edited, "
-    "delete envs/__pycache__ (numba's cache does not track other modules' globals)"
-)
+def test_a_changed_baked_constant_stops_the_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    # numba's cache is keyed on fast_step.py alone; without this guard a cached kernel kept K = 5
+    # after FV_K was edited in muscle.py.
+    import importlib
+
+    from neuroleg.envs import fast_step as fs
+    from neuroleg.envs.physiology import muscle as mus
+
+    monkeypatch.setattr(mus, "FV_K", 2.5)
+    with pytest.raises(ImportError, match="BAKED_CONSTANTS_SHA256"):
+        importlib.reload(fs)
+    monkeypatch.undo()
+    importlib.reload(fs)
+    assert fs.baked_constants_sha256() == fs.BAKED_CONSTANTS_SHA256
 
 
 def test_compiled_substep_matches_numpy_reference() -> None:
@@ -355,9 +365,9 @@ def test_compiled_substep_matches_numpy_reference() -> None:
                 o, acc, eff, tau = np.zeros((5, 9)), np.zeros((5, 9)), np.zeros(2), np.zeros(3)
                 drive = np.vstack([rec.force_fraction, rec.slow_force, rec.fast_force])
                 fs.substep(q, qd, drive, state, cp.mp, cp.pp, cp.sc, cp.joints, o, acc, eff, tau)
-                np.testing.assert_allclose(state[0], new.activation, rtol=1e-10, err_msg=STALE_KERNEL)
-                np.testing.assert_allclose(state[1], new.fiber_length, rtol=1e-10, err_msg=STALE_KERNEL)
-                np.testing.assert_allclose(o[fs.O_FORCE], out.force, rtol=1e-9, atol=1e-9, err_msg=STALE_KERNEL)
+                np.testing.assert_allclose(state[0], new.activation, rtol=1e-10)
+                np.testing.assert_allclose(state[1], new.fiber_length, rtol=1e-10)
+                np.testing.assert_allclose(o[fs.O_FORCE], out.force, rtol=1e-9, atol=1e-9)
                 np.testing.assert_allclose(tau, tau_ref, rtol=1e-9, atol=1e-9)
                 dt = env.muscles.dt
                 np.testing.assert_allclose(acc[fs.A_TOTAL], rate.total * dt, rtol=1e-9, atol=1e-12)
@@ -369,7 +379,7 @@ def test_compiled_and_reference_envs_agree() -> None:
     slow = gym.make(ENV_IDS["Posture"], compiled=False)
     actions = np.random.default_rng(1).random((15, 9)).astype(np.float32)
     for (of, rf, inf_), (os_, rs, ins) in zip(rollout(fast, 2, actions), rollout(slow, 2, actions), strict=True):
-        np.testing.assert_allclose(of, os_, rtol=1e-5, atol=1e-5, err_msg=STALE_KERNEL)
+        np.testing.assert_allclose(of, os_, rtol=1e-5, atol=1e-5)
         assert rf == pytest.approx(rs, rel=1e-6, abs=1e-6)
         assert inf_["muscle_energy_j"] == pytest.approx(ins["muscle_energy_j"], rel=1e-6)
 
