@@ -56,6 +56,11 @@ _ARMLIM = ARM_ANGLE_LIMIT_RAD
 _S = met.UMB_AEROBIC_SCALE
 _BHA_L = met.BHA_MAINT_L
 _BHA_G = met.BHA_MAINT_G
+_BHA_AS, _BHA_AF, _BHA_MS, _BHA_MF = met.BHA_ACT_SLOW, met.BHA_ACT_FAST, met.BHA_MAINT_SLOW, met.BHA_MAINT_FAST
+_BHA_SH = met.BHA_SHORTENING_COEF
+_UMB_AM_FAST, _UMB_AM_BASE, _UMB_AM_EXP = met.UMB_AM_FAST_W_PER_KG, met.UMB_AM_BASE_W_PER_KG, met.UMB_AM_EXPONENT
+_UMB_LONG_BASE, _UMB_LONG_SLOPE = met.UMB_AM_LONG_BASE, met.UMB_AM_LONG_SLOPE
+_UMB_SLOW_CAP = met.UMB_SLOW_HEAT_CAP_W_PER_KG
 mus_ge = mu.EXCITATORY_GAIN
 mus_mfr = mu.MIN_FIRING_RATE_HZ
 mus_ffs = mu.FF_LINEAR_SLOPE
@@ -65,13 +70,15 @@ mus_ffl = mu.FF_LINEAR_LIMIT
 # this file alone: an edited constant in physiology/ would leave a cached kernel running the old value.
 # This fingerprint ties them: a changed constant stops the import until the fingerprint here is
 # updated, and updating it changes this file, which invalidates the cache.
-BAKED_CONSTANTS_SHA256 = "2635b2bf18f6da8b422ecad8156cde8fd91469eb1b27cd233aaf06007bbe80f6"
+BAKED_CONSTANTS_SHA256 = "5380c3348f82f2860d864c8d075e668cf450da8c340bb8c6b62dd4528f7d281c"
 
 
 def baked_constants_sha256() -> str:
     baked = (
         (_FL_EXP, _W, _PEK, _PEE, _PEN, _K, _N, _ECC, _D, _Y, _VLIM, _REF, _AMIN, _LMIN, _LMAX, _TOLF, _TOLM),
         (_MAXIT, _ARMLIM, _S, *_BHA_L, *_BHA_G, mus_ge, mus_mfr, mus_ffs, mus_ffl),
+        (_BHA_AS, _BHA_AF, _BHA_MS, _BHA_MF, _BHA_SH, _UMB_AM_FAST, _UMB_AM_BASE, _UMB_AM_EXP),
+        (_UMB_LONG_BASE, _UMB_LONG_SLOPE, _UMB_SLOW_CAP),
     )
     text = repr(tuple(tuple(float(x) for x in group) for group in baked))
     return hashlib.sha256(text.encode()).hexdigest()
@@ -247,21 +254,21 @@ def substep(
         mass = mp[M_MASS, i]
         work = -f_ce * v_ce
         if model == 2:
-            am_w = mass * (40.0 * slow + 133.0 * fast) + mass * _bhargava_g(ln) * (74.0 * slow + 111.0 * fast)
-            sl_w = -0.25 * f_ce * v_ce if v_ce < 0.0 else 0.0
+            am_w = mass * (_BHA_AS * slow + _BHA_AF * fast) + mass * _bhargava_g(ln) * (_BHA_MS * slow + _BHA_MF * fast)
+            sl_w = -_BHA_SH * f_ce * v_ce if v_ce < 0.0 else 0.0
         else:
             rec = slow + fast
             r = slow / rec if rec > 0.0 else mp[M_R, i]
             big_a = ex if ex > a else 0.5 * (ex + a)
-            am = _S * big_a**0.6 * (128.0 * (1.0 - r) + 25.0)
+            am = _S * big_a**_UMB_AM_EXP * (_UMB_AM_FAST * (1.0 - r) + _UMB_AM_BASE)
             v_n = v_ce / l_opt
             if v_n <= 0.0:
-                slow_heat = min(-mp[M_AST, i] * v_n, 100.0) * r
+                slow_heat = min(-mp[M_AST, i] * v_n, _UMB_SLOW_CAP) * r
                 sl = _S * big_a * big_a * (slow_heat - mp[M_AFT, i] * v_n * (1.0 - r))
             else:
                 sl = _S * big_a * mp[M_AL, i] * v_n
             if ln > 1.0:
-                am *= 0.4 + 0.6 * fl
+                am *= _UMB_LONG_BASE + _UMB_LONG_SLOPE * fl
                 sl *= fl
             am_w = am * mass
             sl_w = sl * mass
