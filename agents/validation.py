@@ -100,25 +100,32 @@ def curve_checks() -> list[Check]:
     ]
 
 
+# (action, sign turning the knee torque into the action's direction, Sarabon ranges by knee flexion)
+KNEE_ACTIONS = (("extension", -1.0, KNEE_EXTENSION_NM_PER_KG), ("flexion", 1.0, KNEE_FLEXION_NM_PER_KG))
+
+
+def movers(model: Any, action: str) -> tuple[str, ...]:
+    """The muscles a joint action's strength test drives: its agonists and synergists."""
+    return model.roles[action]["agonists"] + model.roles[action]["synergists"]
+
+
+def knee_torque_per_kg(model: Any, action: str, sign: float, hip_deg: float, knee_deg: float) -> float:
+    """Isometric knee torque (N m/kg, + in the action's direction) with the action's movers fully active."""
+    tau = isometric_torque(model, (hip_deg, knee_deg, 0.0), movers(model, f"knee_{action}"))[1]
+    return sign * tau / model.body.mass
+
+
 def torque_checks(model: Any) -> list[Check]:
-    mass = model.body.mass
-    roles = model.roles
-    ext = roles["knee_extension"]["agonists"] + roles["knee_extension"]["synergists"]
-    flex = roles["knee_flexion"]["agonists"] + roles["knee_flexion"]["synergists"]
     checks = []
-    for action, movers, sign, ranges in (
-        ("extension", ext, -1.0, KNEE_EXTENSION_NM_PER_KG),
-        ("flexion", flex, 1.0, KNEE_FLEXION_NM_PER_KG),
-    ):
+    for action, sign, ranges in KNEE_ACTIONS:
         for angle, (lo, hi) in ranges.items():
-            tau = sign * isometric_torque(model, (SEATED_HIP_FLEXION_DEG, angle, 0.0), movers)[1] / mass
+            tau = knee_torque_per_kg(model, action, sign, SEATED_HIP_FLEXION_DEG, angle)
             name = f"isometric knee {action} at {angle:.0f} deg flexion"
             checks.append(_range_check(name + ", seated", tau, lo, hi, "Sarabon et al. 2021", "N m/kg"))
-            hip_extended = sign * isometric_torque(model, (0.0, angle, 0.0), movers)[1] / mass
             checks.append(
                 Check(
                     name + ", hip extended",
-                    round(hip_extended, 4),
+                    round(knee_torque_per_kg(model, action, sign, 0.0, angle), 4),
                     f"{lo}-{hi} N m/kg (seated)",
                     "Sarabon et al. 2021",
                     "report",
@@ -131,8 +138,7 @@ def torque_checks(model: Any) -> list[Check]:
         ("ankle_plantarflexion", 2, (0.0, 0.0, 0.0)),
         ("ankle_dorsiflexion", 2, (0.0, 0.0, 0.0)),
     ):
-        movers = roles[action]["agonists"] + roles[action]["synergists"]
-        tau = abs(isometric_torque(model, q, movers)[joint]) / mass
+        tau = abs(isometric_torque(model, q, movers(model, action))[joint]) / model.body.mass
         checks.append(
             Check(
                 f"isometric {action.replace('_', ' ')} at {q}",
@@ -153,26 +159,17 @@ def knee_torque_figure(model: Any, path: Path) -> None:
     Sarabon et al. 2021 confidence intervals at the angles the checks read them."""
     from .report import pyplot, save_figure
 
-    roles = model.roles
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
-    for ax, (action, sign, ranges) in zip(
-        axes,
-        (("extension", -1.0, KNEE_EXTENSION_NM_PER_KG), ("flexion", 1.0, KNEE_FLEXION_NM_PER_KG)),
-        strict=True,
-    ):
-        movers = roles[f"knee_{action}"]["agonists"] + roles[f"knee_{action}"]["synergists"]
+    for ax, (action, sign, ranges) in zip(axes, KNEE_ACTIONS, strict=True):
         for hip, style, label in ((SEATED_HIP_FLEXION_DEG, "-", "seated (hip 90 deg)"), (0.0, "--", "hip extended")):
-            tau = [
-                sign * isometric_torque(model, (hip, k, 0.0), movers)[1] / model.body.mass
-                for k in KNEE_FIGURE_ANGLES_DEG
-            ]
+            tau = [knee_torque_per_kg(model, action, sign, hip, k) for k in KNEE_FIGURE_ANGLES_DEG]
             ax.plot(KNEE_FIGURE_ANGLES_DEG, tau, style, label=label)
         angles = list(ranges)
         lo = np.array([ranges[a][0] for a in angles])
         hi = np.array([ranges[a][1] for a in angles])
         ax.errorbar(angles, (lo + hi) / 2, yerr=(hi - lo) / 2, fmt="none", ecolor="k", capsize=4, label="Sarabon 2021")
-        ax.set_title(f"knee {action} ({' + '.join(movers)} fully active)", fontsize=9)
+        ax.set_title(f"knee {action} ({' + '.join(movers(model, f'knee_{action}'))} fully active)", fontsize=9)
         ax.set_xlabel("knee flexion (deg)")
         ax.axhline(0.0, color="0.8", lw=0.8)
     axes[0].set_ylabel("isometric torque (N m/kg)")
