@@ -212,7 +212,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
         pose: InitialPose = self.task.initialize_episode(self.body, self.np_random)
-        self.body.reset(pose.q, pose.qd, pose.pelvis_z, pose.crank_angle, pose.crank_velocity)
+        self.body.reset(pose.q, pose.qd, pose.pelvis_z, pose.crank_angle, pose.crank_velocity, pose.pelvis_pitch)
         self._lock_steps = round(pose.lock_pelvis_s / CONTROL_DT_S)
         self.body.lock_pelvis(self._lock_steps > 0)
         self._pelvis_start = self.body.read().pelvis[1]
@@ -297,7 +297,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
             spec = self.body.spec.crank
             assert spec is not None
             crank = (spec.center_x, spec.center_z + self.body.spec.hip_height, spec.length, self.body.crank_state()[0])
-        return self._renderer.draw(st.q, (st.pelvis[0], st.pelvis[1]), self._mstate.activation, crank)
+        return self._renderer.draw(st.q, (st.pelvis[0], st.pelvis[1]), self._mstate.activation, crank, st.pelvis[2])
 
     def close(self) -> None:
         self.body.close()

@@ -50,9 +50,12 @@ class LegRenderer:
     def _px(self, p: np.ndarray) -> tuple[float, float]:
         return ((p[0] - VIEW_X_M[0]) * self.scale, self.height - (p[1] - VIEW_Z_M[0]) * self.scale)
 
-    def _segments(self, q: np.ndarray, hip: tuple[float, float]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        pts = forward_kinematics(self.model, q, hip)
-        trunk_top = pts["hip"] + np.array([0.0, self.model.body.segments["trunk"].length])
+    def _segments(
+        self, q: np.ndarray, hip: tuple[float, float], pitch: float = 0.0
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        pts = forward_kinematics(self.model, q, hip, pitch)
+        trunk = self.model.body.segments["trunk"].length
+        trunk_top = pts["hip"] + trunk * np.array([-math.sin(pitch), math.cos(pitch)])
         return {
             "trunk": (pts["hip"], trunk_top),
             "thigh": (pts["hip"], pts["knee"]),
@@ -77,11 +80,13 @@ class LegRenderer:
         hip: tuple[float, float],
         activation: np.ndarray,
         crank: tuple[float, float, float, float] | None = None,
+        pitch: float = 0.0,
     ) -> np.ndarray:
+        """An RGB frame; `pitch` is the pelvis pitch (rad, negative = trunk leaning forward)."""
         img = Image.new("RGB", (self.width, self.height), BACKGROUND)
         g = ImageDraw.Draw(img)
         g.line([self._px(np.array([VIEW_X_M[0], 0.0])), self._px(np.array([VIEW_X_M[1], 0.0]))], fill=GROUND, width=3)
-        segs = self._segments(q, hip)
+        segs = self._segments(q, hip, pitch)
         if crank is not None:
             cx, cz, length, angle = crank
             centre = np.array([cx, cz])

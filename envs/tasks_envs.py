@@ -16,8 +16,10 @@ class PostureEnv(LegEnv):
 
 
 class SquatJumpEnv(LegEnv):
-    """SquatJump (power). Pelvis on a vertical rail carrying the trunk; one leg stands for two.
-    Task observation: time since release, CoM height above standing, airborne flag, ground force / BW.
+    """SquatJump (power). Pelvis free in the sagittal plane, trunk leaning forward so that the CoM
+    is over the middle of the foot; one leg stands for two.
+    Task observation: time since release, CoM height above standing, airborne flag, ground force / BW,
+    trunk pitch (rad, negative = leaning forward) and its rate.
     Score: jump height (m). Unit: one jump. Ends at the apex of the flight, or as an invalid trial
     (score 0, info countermovement = 1) when the CoM dips more than 3 cm below its start."""
 

@@ -11,6 +11,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
+from neuroleg.agents.optimize import SEED_EXTENSORS
 from neuroleg.envs import ENV_IDS
 from neuroleg.envs.physiology import MUSCLE_NAMES
 
@@ -39,7 +40,7 @@ STABLE_INFO_KEYS = (
     "type2_share",
     "unstable",
 )
-EXTENSORS = np.array([1.0 if n in ("GLU", "HAM", "VAS", "GAS", "SOL") else 0.0 for n in MUSCLE_NAMES], np.float32)
+EXTENSORS = np.array([1.0 if n in SEED_EXTENSORS else 0.0 for n in MUSCLE_NAMES], np.float32)
 
 
 def rollout(env: gym.Env, seed: int, actions: np.ndarray) -> list[tuple]:
@@ -453,13 +454,38 @@ def test_a_hop_is_a_flight_measured_from_the_stance_low_point() -> None:
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_lowest_point_matches_forward_kinematics(seed: int) -> None:
-    from neuroleg.envs.body.leg import BodyState, forward_kinematics
+def test_kinematics_and_lowest_point_match_the_simulator_with_a_pitched_pelvis(seed: int) -> None:
+    from neuroleg.envs.body.leg import forward_kinematics
 
-    env = gym.make(ENV_IDS["Hop"]).unwrapped
+    env = gym.make(ENV_IDS["SquatJump"]).unwrapped  # free pelvis: x, z and pitch
     env.reset(seed=seed)
+    body = env.body
     rng = np.random.default_rng(seed)
     q = rng.uniform(env.model.body.joint_min, env.model.body.joint_max)
-    state = BodyState(q, np.zeros(3), np.array([0.0, 0.9, 0.0]), np.zeros(3))
-    pts = forward_kinematics(env.model, q, (0.0, 0.9))
-    assert env.body.lowest_point(state) == pytest.approx(min(pts["heel"][1], pts["toe"][1]), abs=1e-12)
+    body.reset(q, pelvis_z=0.9, pelvis_pitch=float(rng.uniform(-1.2, 1.2)))
+    st = body.read()
+    pts = forward_kinematics(env.model, st.q, (st.pelvis[0], st.pelvis[1]), st.pelvis[2])
+    for name, link in (("knee", body.leg_joints[1]), ("ankle", body.leg_joints[2])):
+        frame = body.client.getLinkState(body.body_id, link)[4]  # the link frame sits on its joint
+        assert pts[name] == pytest.approx([frame[0], frame[2]], abs=1e-6)  # PyBullet reports float32
+    assert body.lowest_point(st) == pytest.approx(min(pts["heel"][1], pts["toe"][1]), abs=1e-12)
+
+
+def test_squat_starts_balanced_over_the_foot_with_the_trunk_leaning() -> None:
+    from neuroleg.envs.body.leg import forward_kinematics
+
+    env = gym.make(ENV_IDS["SquatJump"]).unwrapped
+    env.reset(seed=0)
+    st = env.body.read()
+    pts = forward_kinematics(env.model, st.q, (st.pelvis[0], st.pelvis[1]), st.pelvis[2])
+    com, _ = env.body.center_of_mass()
+    middle = 0.5 * (pts["heel"][0] + pts["toe"][0])
+    assert com[0] == pytest.approx(middle, abs=0.01)  # within a centimetre of mid-foot (noise on q)
+    assert st.pelvis[2] < np.radians(-20.0)  # the trunk leans forward
+    assert env.body.lowest_point(st) == pytest.approx(0.0, abs=1e-3)  # sole on the ground
+    # a trunk that topples past horizontal ends the episode
+    env.body.reset(st.q, pelvis_z=st.pelvis[1], pelvis_pitch=-1.7)
+    env.body.lock_pelvis(False)
+    env._lock_steps = 0
+    _, _, term, trunc, info = env.step(np.zeros(9, np.float32))
+    assert term and not trunc and not info["unstable"]

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from neuroleg.agents.optimize import (
+    SEED_EXTENSORS,
     Stimulation,
     applies_to,
     ceiling_control,
@@ -21,7 +22,7 @@ from neuroleg.agents.optimize import (
 from neuroleg.envs import ENV_IDS
 from neuroleg.envs.physiology import MUSCLE_NAMES
 
-EXTENSORS = np.array([1.0 if m in ("GLU", "HAM", "VAS", "GAS", "SOL") else 0.0 for m in MUSCLE_NAMES])
+EXTENSORS = np.array([1.0 if m in SEED_EXTENSORS else 0.0 for m in MUSCLE_NAMES])
 
 
 def test_a_short_optimisation_never_does_worse_than_its_seed(tmp_path: Path) -> None:

@@ -101,7 +101,7 @@ class BodyState:
 
     q: np.ndarray  # (3,) rad
     qd: np.ndarray  # (3,) rad/s
-    pelvis: np.ndarray  # (3,) x, z (m), pitch (rad)
+    pelvis: np.ndarray  # (3,) x, z (m), pitch (rad, negative = trunk leaning forward)
     pelvis_velocity: np.ndarray  # (3,)
 
 
@@ -313,13 +313,14 @@ class LegBody:
         pelvis_z: float | None = None,
         crank_angle: float = 0.0,
         crank_velocity: float = 0.0,
+        pelvis_pitch: float = 0.0,
     ) -> None:
         c = self.client
         qd = np.zeros(3) if qd is None else qd
         for j, joint in enumerate(self.leg_joints):
             c.resetJointState(self.body_id, joint, float(q[j]), float(qd[j]))
         for k, dof in enumerate(self.pelvis_dofs):
-            value = (pelvis_z if pelvis_z is not None else self.spec.hip_height) if dof == "z" else 0.0
+            value = {"x": 0.0, "z": self.spec.hip_height if pelvis_z is None else pelvis_z, "pitch": pelvis_pitch}[dof]
             c.resetJointState(self.body_id, k, value, 0.0)
         if self.crank_id is not None:
             c.resetJointState(self.crank_id, 0, crank_angle, crank_velocity)
@@ -400,7 +401,7 @@ class LegBody:
         Scalar form of `forward_kinematics` for the two sole points (it runs every control step)."""
         st = self.read() if state is None else state
         segs = self.model.body.segments
-        q0, q1, q2 = float(st.q[0]), float(st.q[1]), float(st.q[2])
+        q0, q1, q2 = float(st.q[0] + st.pelvis[2]), float(st.q[1]), float(st.q[2])  # q0: thigh from vertical
         ankle_z = st.pelvis[1] - segs["thigh"].length * math.cos(q0) - segs["shank"].length * math.cos(q0 - q1)
         pitch = q0 - q1 + q2
         s, c = math.sin(pitch), math.cos(pitch)
@@ -417,11 +418,15 @@ class LegBody:
                 pass
 
 
-def forward_kinematics(model: LegModel, q: np.ndarray, hip: tuple[float, float] = (0.0, 0.0)) -> dict[str, np.ndarray]:
-    """(x, z) positions of hip, knee, ankle, heel, toe; segment angles from straight down, + forward."""
+def forward_kinematics(
+    model: LegModel, q: np.ndarray, hip: tuple[float, float] = (0.0, 0.0), pelvis_pitch: float = 0.0
+) -> dict[str, np.ndarray]:
+    """(x, z) positions of hip, knee, ankle, heel, toe; segment angles from straight down, + forward.
+    `pelvis_pitch` as the body reports it (negative = trunk leaning forward; the hip angle is the
+    thigh's angle to the trunk)."""
     segs = model.body.segments
-    a_thigh = q[0]
-    a_shank = q[0] - q[1]
+    a_thigh = q[0] + pelvis_pitch
+    a_shank = a_thigh - q[1]
     foot_pitch = a_shank + q[2]  # toe-up angle of the foot from horizontal
     h = np.array(hip, dtype=float)
     knee = h + segs["thigh"].length * np.array([math.sin(a_thigh), -math.cos(a_thigh)])

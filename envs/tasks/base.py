@@ -35,6 +35,7 @@ class InitialPose:
     q: np.ndarray
     qd: np.ndarray = field(default_factory=lambda: np.zeros(3))
     pelvis_z: float | None = None
+    pelvis_pitch: float = 0.0  # rad, negative = trunk leaning forward (free pelvis only)
     crank_angle: float = 0.0
     crank_velocity: float = 0.0
     lock_pelvis_s: float = 0.0  # hold the pelvis still this long (a static start)
@@ -98,12 +99,18 @@ def ballistic_apex(z: float, vz: float) -> float:
     return z + max(vz, 0.0) ** 2 / (2.0 * GRAVITY_M_S2)
 
 
-def standing_com_height(body: LegBody, q: np.ndarray) -> tuple[float, float]:
+def standing_com_height(body: LegBody, q: np.ndarray, pelvis_pitch: float = 0.0) -> tuple[float, float]:
     """(hip height with the sole on the ground, CoM height) for a flat-footed pose q."""
+    hip_z, com = standing_com(body, q, pelvis_pitch)
+    return hip_z, float(com[1])
+
+
+def standing_com(body: LegBody, q: np.ndarray, pelvis_pitch: float = 0.0) -> tuple[float, np.ndarray]:
+    """(hip height with the sole on the ground, CoM (x, z) with the hip at x = 0) for pose q."""
     from ..body.leg import forward_kinematics
 
-    pts = forward_kinematics(body.model, q, (0.0, 0.0))
+    pts = forward_kinematics(body.model, q, (0.0, 0.0), pelvis_pitch)
     hip_z = -min(pts["heel"][1], pts["toe"][1])
-    body.reset(q, pelvis_z=hip_z)
+    body.reset(q, pelvis_z=hip_z, pelvis_pitch=pelvis_pitch)
     com, _ = body.center_of_mass()
-    return hip_z, float(com[1])
+    return hip_z, com

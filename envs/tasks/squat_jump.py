@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.optimize import brentq
 
 from ..body.leg import GRAVITY_M_S2, BodySpec, LegBody, PelvisMode
-from .base import InitialPose, Snapshot, Task, ballistic_apex, standing_com_height
+from .base import InitialPose, Snapshot, Task, ballistic_apex, standing_com, standing_com_height
 
 # Squat: knee 80 deg, shank 26 deg forward, feet flat (Bobbert & van Soest's squat jumps start at
-# knee angles of ~70-90 deg flexion); the trunk stays upright on the rail.
+# knee angles of ~70-90 deg flexion). The pelvis is free: the trunk leans forward until the CoM is
+# over the middle of the sole (our assumption: the most stable static squat), which flexes the hip
+# ~100 deg. A trunk held upright on a rail (env v3) left the hip 54 deg to extend and the CoM behind
+# the heels.
 SQUAT_KNEE_RAD = np.radians(80.0)
 SQUAT_SHANK_RAD = np.radians(-26.0)
+MAX_TRUNK_LEAN_RAD = np.radians(80.0)  # search bound for the balancing lean
+FALL_TRUNK_PITCH_RAD = np.radians(90.0)  # trunk past horizontal, forward or back = fallen
 # Static start: the pelvis is held this long while the muscles pre-activate, as a jumper holds
 # the squat before pushing off.
 PREACTIVATION_S = 0.1
@@ -23,8 +29,27 @@ FALL_HIP_HEIGHT_FRACTION = 0.45  # hip below this fraction of its standing heigh
 
 
 def squat_pose() -> np.ndarray:
-    hip = SQUAT_KNEE_RAD + SQUAT_SHANK_RAD
-    return np.array([hip, SQUAT_KNEE_RAD, -SQUAT_SHANK_RAD])
+    """(thigh angle from vertical, knee, ankle) with the foot flat; the hip angle adds the trunk's lean."""
+    thigh = SQUAT_KNEE_RAD + SQUAT_SHANK_RAD
+    return np.array([thigh, SQUAT_KNEE_RAD, -SQUAT_SHANK_RAD])
+
+
+def balancing_lean(body: LegBody, pose: np.ndarray) -> float:
+    """Forward trunk lean (rad) that puts the CoM over the middle of the flat sole for `pose`."""
+    from ..body.leg import forward_kinematics
+
+    b = body.model.body
+    pts = forward_kinematics(body.model, pose)
+    target_x = pts["ankle"][0] + 0.5 * b.segments["foot"].length - b.ankle_from_heel
+
+    def com_x(lean: float) -> float:
+        q = pose.copy()
+        q[0] += lean
+        return float(standing_com(body, q, -lean)[1][0])
+
+    if not com_x(0.0) <= target_x <= com_x(MAX_TRUNK_LEAN_RAD):
+        raise ValueError("no trunk lean balances this squat (the CoM cannot reach the middle of the sole)")
+    return float(brentq(lambda lean: com_x(lean) - target_x, 0.0, MAX_TRUNK_LEAN_RAD, xtol=1e-6))
 
 
 class SquatJumpTask(Task):
@@ -38,17 +63,19 @@ class SquatJumpTask(Task):
 
     @property
     def observation_size(self) -> int:
-        return 4
+        return 6
 
     def body_spec(self, physics_dt: float) -> BodySpec:
-        return BodySpec(pelvis=PelvisMode.RAIL, physics_dt=physics_dt, legs=2, carry_trunk=True)
+        return BodySpec(pelvis=PelvisMode.FREE, physics_dt=physics_dt, legs=2, carry_trunk=True)
 
     def initialize_episode(self, body: LegBody, rng: np.random.Generator) -> InitialPose:
         if not hasattr(self, "_stand_com"):
             self._stand_hip, self._stand_com = standing_com_height(body, np.zeros(3))
+            self.trunk_lean = balancing_lean(body, squat_pose())
         q = squat_pose() + rng.uniform(-0.02, 0.02, 3)
         q[2] = q[1] - q[0]  # keep the foot flat
-        hip_z, _ = standing_com_height(body, q)
+        q[0] += self.trunk_lean
+        hip_z, _ = standing_com_height(body, q, -self.trunk_lean)
         self._potential = 0.0
         self._airborne = False
         self._takeoff_v = 0.0
@@ -56,7 +83,7 @@ class SquatJumpTask(Task):
         self._done = False
         self._countermovement = False
         self._start_com = 0.0
-        return InitialPose(q=q, pelvis_z=hip_z + 1e-4, lock_pelvis_s=PREACTIVATION_S)
+        return InitialPose(q=q, pelvis_z=hip_z + 1e-4, pelvis_pitch=-self.trunk_lean, lock_pelvis_s=PREACTIVATION_S)
 
     def start(self, snap: Snapshot) -> None:
         self._potential = ballistic_apex(snap.com[1], snap.com_velocity[1]) - self._stand_com
@@ -69,6 +96,8 @@ class SquatJumpTask(Task):
                 snap.com[1] - self._stand_com,
                 float(self._airborne),
                 snap.contact_force / snap.body_weight,
+                snap.pelvis[2],
+                snap.pelvis_velocity[2],
             ]
         )
 
@@ -86,7 +115,7 @@ class SquatJumpTask(Task):
         if self._airborne and vz <= 0.0:
             self._done = True
             terminated = True  # apex reached: the jump is complete
-        if snap.pelvis[1] < FALL_HIP_HEIGHT_FRACTION * self._stand_hip:
+        if snap.pelvis[1] < FALL_HIP_HEIGHT_FRACTION * self._stand_hip or abs(snap.pelvis[2]) > FALL_TRUNK_PITCH_RAD:
             terminated = True
         if not self._airborne and snap.com[1] < self._start_com - COUNTERMOVEMENT_TOLERANCE_M:
             self._countermovement = True
