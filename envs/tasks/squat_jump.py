@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import brentq
 
-from ..body.leg import GRAVITY_M_S2, BodySpec, LegBody, PelvisMode
+from ..body.leg import GRAVITY_M_S2, BodySpec, LegBody, PelvisMode, forward_kinematics
 from .base import InitialPose, Snapshot, Task, ballistic_apex, standing_com, standing_com_height
 
 # Squat: knee 80 deg, shank 26 deg forward, feet flat (Bobbert & van Soest's squat jumps start at
@@ -36,8 +36,6 @@ def squat_pose() -> np.ndarray:
 
 def balancing_lean(body: LegBody, pose: np.ndarray) -> float:
     """Forward trunk lean (rad) that puts the CoM over the middle of the flat sole for `pose`."""
-    from ..body.leg import forward_kinematics
-
     b = body.model.body
     pts = forward_kinematics(body.model, pose)
     target_x = pts["ankle"][0] + 0.5 * b.segments["foot"].length - b.ankle_from_heel
