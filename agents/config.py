@@ -16,6 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from neuroleg.envs.physiology.model import MUSCLE_NAMES
 from neuroleg.envs.tasks.pedal import COUNTERWEIGHT_KG, COUNTERWEIGHT_RANGE_KG
+from neuroleg.envs.tasks.squat_jump import (
+    SQUAT_ANKLE_DEG,
+    SQUAT_ANKLE_RANGE_DEG,
+    SQUAT_KNEE_DEG,
+    SQUAT_KNEE_RANGE_DEG,
+    STARTS,
+)
 
 TASK_CONFIG = {"Posture": "posture", "SquatJump": "squatjump", "Hop": "hop", "Pedal": "pedal"}  # file prefixes
 ALGORITHMS = ("ppo", "sac", "td3", "tqc", "recurrent_ppo")
@@ -47,7 +54,9 @@ class PostureArgs(_Strict):
 
 
 class SquatJumpArgs(_Strict):
-    pass
+    start: Literal[STARTS] = "squat"  # type: ignore[valid-type]
+    squat_knee_deg: float = Field(SQUAT_KNEE_DEG, ge=SQUAT_KNEE_RANGE_DEG[0], le=SQUAT_KNEE_RANGE_DEG[1])
+    squat_ankle_deg: float = Field(SQUAT_ANKLE_DEG, ge=SQUAT_ANKLE_RANGE_DEG[0], le=SQUAT_ANKLE_RANGE_DEG[1])
 
 
 class HopArgs(_Strict):

@@ -211,8 +211,9 @@ def evaluate_run(
         result["baselines"][name] = summarise(run_episodes(cfg, baseline_policy(name, seed), n, seed), cfg)
     from .optimize import applies_to, stored_ceiling
 
-    ceiling = stored_ceiling(cfg.env.task)
-    if ceiling is not None and applies_to(cfg.env.task, cfg.env.env_kwargs()) and ceiling.score > 0:
+    kwargs = cfg.env.env_kwargs()
+    ceiling = stored_ceiling(cfg.env.task, kwargs)
+    if ceiling is not None and applies_to(cfg.env.task, kwargs, ceiling.task_args) and ceiling.score > 0:
         # "How well did RL coordinate the muscles": the score as a fraction of the best open-loop control.
         result["ceiling"] = {"score": ceiling.score, "energy_per_unit_j": ceiling.energy_per_unit_j}
         for summary in (result["policy"], *result["baselines"].values()):

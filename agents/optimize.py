@@ -35,6 +35,9 @@ REST_DRIVE = 0.0
 PROGRESS_WEIGHT = 1e-3  # tie-breaker weight of the task's dense reward against its score
 SEED_EXTENSORS = ("GLU", "HAM", "VAS", "GAS", "SOL")
 SEED_ONSET_FRACTION = 0.02  # of ONSET_MAX_S
+# SquatJump from standing (a countermovement jump): the extensors come on 0.1 s after release, once
+# the body has dropped (of onsets 0.1-0.35 s this pushed highest, 13.7 cm).
+SEED_STANDING_ONSET_S = 0.2
 SEED_SIGMA = 0.2
 # Pedal: weight of the inverse gross efficiency (metabolic energy / work of the foot on the crank,
 # ~5-10) against the score; small enough that holding cadence always comes first. Energy per
@@ -149,14 +152,16 @@ def rollout(task: str, control: Stimulation, seed: int = 0, env_kwargs: dict[str
     return {**info, **extra, "task_return": task_return, "force_impulse_n_s": impulse}
 
 
-def seed_control(task: str) -> Stimulation:
+def seed_control(task: str, env_kwargs: dict[str, Any] | None = None) -> Stimulation:
     """The obvious solution the search starts from, so the ceiling is at least it."""
     from neuroleg.envs.physiology import MUSCLE_NAMES
 
     n = len(MUSCLE_NAMES)
     if task == "SquatJump":  # every extensor on at once, until the end
         push = np.array([1.0 if m in SEED_EXTENSORS else 0.0 for m in MUSCLE_NAMES])
-        return Stimulation(np.full(n, SEED_ONSET_FRACTION * ONSET_MAX_S), np.clip(push, 0.05, 0.95), np.full(n, 0.95))
+        standing = task_args(task, env_kwargs)["start"] == "standing"
+        onset = SEED_STANDING_ONSET_S if standing else SEED_ONSET_FRACTION * ONSET_MAX_S
+        return Stimulation(np.full(n, onset), np.clip(push, 0.05, 0.95), np.full(n, 0.95))
     onsets, windows, levels = np.array([SEED_CYCLIC[task].get(m, SEED_OFF) for m in MUSCLE_NAMES]).T
     return Stimulation(onsets, levels, windows, cyclic=True)
 
@@ -213,21 +218,28 @@ def optimize(
     def cost(x: np.ndarray) -> float:
         return _cost(task, rollout(task, decode(np.clip(x, 0.0, 1.0)), env_kwargs=env_kwargs))
 
-    x0 = encode(start if start is not None else seed_control(task))
+    x0 = encode(start if start is not None else seed_control(task, env_kwargs))
     es = cma.CMAEvolutionStrategy(
         x0,
         SEED_SIGMA,
         {"bounds": [0.0, 1.0], "popsize": population, "seed": seed + 1, "maxiter": generations, "verbose": -9},
     )
-    # CMA-ES samples around its mean without evaluating it: make the seed (and any given control,
-    # e.g. the one optimised for another body) candidates, so the result is never worse than them.
-    # force=True: otherwise pycma uses an injected solution only as a direction from the mean,
-    # shortened to its step size, and never evaluates the control itself.
-    es.inject([x0, *(encode(c) for c in candidates or [])], force=True)
+    # CMA-ES samples around its mean without evaluating it: inject the seed (and any given control,
+    # e.g. the one optimised for another body) so the search starts from them. force=True: otherwise
+    # pycma uses an injected solution only as a direction from the mean, shortened to its step size.
+    given = [x0, *(encode(c) for c in candidates or [])]
+    es.inject(given, force=True)
     while not es.stop():
         xs = es.ask()
         es.tell(xs, [cost(x) for x in xs])
-    control = decode(np.clip(np.asarray(es.result.xbest), 0.0, 1.0))
+    # pycma's bound transform moves injected solutions near the bounds (by up to ~0.01 of the box),
+    # so the search may never have evaluated a given control as it is: evaluate each here.
+    x_best, f_best = np.clip(np.asarray(es.result.xbest), 0.0, 1.0), float(es.result.fbest)
+    for x in given:
+        f = cost(x)
+        if f < f_best:
+            x_best, f_best = x, f
+    control = decode(x_best)
     best = rollout(task, control, env_kwargs=env_kwargs)
     name, version, digest = model_fingerprint()
     ceiling = Ceiling(
@@ -240,10 +252,10 @@ def optimize(
         control.onsets.tolist(),
         control.levels.tolist(),
         control.windows.tolist(),
-        int(es.result.evaluations),
+        int(es.result.evaluations) + len(given),
         seed,
         {k: float(v) for k, v in best.items() if isinstance(v, (int, float)) and not isinstance(v, bool)},
-        {**task_defaults(task), **{k: v for k, v in (env_kwargs or {}).items() if k in task_defaults(task)}},
+        task_args(task, env_kwargs),
         ENV_VERSION,
     )
     if out is not None:
@@ -265,10 +277,13 @@ _BODY_DEFAULTS = {
 }
 
 
-def applies_to(task: str, env_kwargs: dict[str, Any]) -> bool:
-    """Whether a run's environment has the body and task targets the stored ceiling was optimised
-    for (a Hop ceiling at 2.2 Hz says nothing about hopping at 2.6 Hz)."""
-    return all(env_kwargs.get(k, v) == v for k, v in {**_BODY_DEFAULTS, **task_defaults(task)}.items())
+def applies_to(task: str, env_kwargs: dict[str, Any], ceiling_task_args: dict[str, Any] | None = None) -> bool:
+    """Whether a run's environment has the default body and the task arguments a ceiling was
+    optimised for (default: the task's defaults; a Hop ceiling at 2.2 Hz says nothing about
+    hopping at 2.6 Hz)."""
+    body = all(env_kwargs.get(k, v) == v for k, v in _BODY_DEFAULTS.items())
+    wanted = task_defaults(task) if ceiling_task_args is None else ceiling_task_args
+    return body and task_args(task, env_kwargs) == wanted
 
 
 def task_defaults(task: str) -> dict[str, Any]:
@@ -281,23 +296,40 @@ def task_defaults(task: str) -> dict[str, Any]:
     return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
 
 
-def stored_ceiling(task: str) -> Ceiling | None:
-    """The packaged ceiling for `task`, if one exists for the current model file (hash-checked), the
-    current environment version and the task's current default targets (a changed default
-    invalidates it too)."""
-    name, version, digest = model_fingerprint()
-    ref = resources.files("neuroleg.envs").joinpath(f"{CEILINGS_DIR}/{name}_v{version}_{task.lower()}.json")
+def task_args(task: str, env_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The task's arguments in `env_kwargs`, with the task's defaults for the rest."""
+    defaults = task_defaults(task)
+    given = {k: v for k, v in (env_kwargs or {}).items() if k in defaults}
+    # 71 and 71.0 are one squat depth: name and compare them alike
+    return {**defaults, **{k: float(v) if isinstance(defaults[k], float) else v for k, v in given.items()}}
+
+
+def stored_ceiling(task: str, env_kwargs: dict[str, Any] | None = None) -> Ceiling | None:
+    """The packaged ceiling for `task` with the task arguments in `env_kwargs` (default: the task's
+    defaults; e.g. {"start": "standing"} for the countermovement jump), if one exists for the
+    current model file (hash-checked), the current environment version and those arguments with
+    today's defaults (a changed default invalidates it too)."""
+    _, _, digest = model_fingerprint()
+    ref = resources.files("neuroleg.envs").joinpath(f"{CEILINGS_DIR}/{ceiling_filename(task, env_kwargs)}")
     if not ref.is_file():
         return None
     data = json.loads(ref.read_text())
     current = (
         data.get("model_sha256") == digest
         and data.get("env_version", 0) == ENV_VERSION
-        and data.get("task_args") == task_defaults(task)
+        and data.get("task_args") == task_args(task, env_kwargs)
     )
     return Ceiling(**data) if current else None
 
 
-def ceiling_filename(task: str) -> str:
+def ceiling_filename(task: str, env_kwargs: dict[str, Any] | None = None) -> str:
+    """<model>_v<version>_<task>[_<arg>-<value>...].json, naming the task arguments that differ
+    from the defaults."""
     name, version, _ = model_fingerprint()
-    return f"{name}_v{version}_{task.lower()}.json"
+    defaults = task_defaults(task)
+    variant = "".join(
+        f"_{k}-{v:g}" if isinstance(v, float) else f"_{k}-{v}"
+        for k, v in sorted(task_args(task, env_kwargs).items())
+        if v != defaults[k]
+    )
+    return f"{name}_v{version}_{task.lower()}{variant}.json"

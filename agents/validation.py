@@ -26,6 +26,10 @@ KNEE_FLEXION_NM_PER_KG = {20.0: (0.85, 1.20), 60.0: (1.15, 1.62), 90.0: (0.96, 1
 # and shortens rectus femoris; the checks use that posture. The hip-extended posture is reported beside it.
 SEATED_HIP_FLEXION_DEG = 90.0
 SQUAT_JUMP_HEIGHT_M = (0.35, 0.40)  # human, shared reference (marked unverified there)
+# Countermovement minus squat jump height: 0.4-2.5 cm in optimised jumping models (Bobbert & Casius
+# 2005), +3.4 cm in volleyball players (Bobbert 1996); the check accepts 0.4 cm up to the human figure.
+COUNTERMOVEMENT_GAIN_M = (0.004, 0.034)
+COUNTERMOVEMENT_START = {"start": "standing"}  # SquatJump's countermovement jump
 # Cycling at 80 rpm (Moseley & Jeukendrup 2001): gross 19.8 +- 0.6 %, range of studies 13-24 %;
 # delta efficiency 25.8 +- 1.5 % (shared reference, section 5).
 CYCLING_GROSS_EFFICIENCY_PCT = (13.0, 24.0)
@@ -332,6 +336,36 @@ def ceiling_check() -> Check:
     )
 
 
+def countermovement_check() -> Check:
+    """Optimised countermovement jump (SquatJump, start="standing") minus the optimised squat jump
+    from the countermovement's lowest posture (its knee and ankle angles, to the degree; the trunk
+    leans to balance as in every squat), so that both push off from the same depth."""
+    from .optimize import stored_ceiling
+
+    lo, hi = COUNTERMOVEMENT_GAIN_M
+    quantity = "countermovement minus squat jump height from the same depth, optimised stimulation"
+    published = f"{lo}-{hi} m"
+    source = "Bobbert & Casius 2005 (models 0.4-2.5 cm); Bobbert 1996 (volleyball players, 3.4 cm)"
+    standing = stored_ceiling("SquatJump", COUNTERMOVEMENT_START)
+    if standing is None:
+        return Check(
+            quantity, None, published, source, "not run", "run `neuroleg optimize SquatJump --arg start=standing`"
+        )
+    depth = {f"squat_{joint}_deg": float(round(standing.metrics[f"dip_{joint}_deg"])) for joint in ("knee", "ankle")}
+    squat = stored_ceiling("SquatJump", depth)
+    args = " ".join(f"--arg {k}={v:g}" for k, v in depth.items())
+    if squat is None:
+        note = f"run `neuroleg optimize SquatJump {args}` (the countermovement's lowest posture)"
+        return Check(quantity, None, published, source, "not run", note)
+    gain = standing.score - squat.score
+    note = (
+        f"countermovement jump {standing.score:.4f} m, dipping {standing.metrics['dip_m']:.3f} m to knee "
+        f"{depth['squat_knee_deg']:g} deg, ankle {depth['squat_ankle_deg']:g} deg; squat jump from there "
+        f"{squat.score:.4f} m"
+    )
+    return Check(quantity, round(gain, 4), published, source, "pass" if lo <= gain <= hi else "fail", note)
+
+
 def pedalling_checks() -> list[Check]:
     """Gross efficiency of the optimised pedalling pattern (the stored Pedal ceiling)."""
     from .optimize import stored_ceiling
@@ -440,7 +474,7 @@ def validate(out: Path) -> tuple[list[Check], Path]:
         + torque_checks(model)
         + metabolic_checks(model)
         + [passive_work_check(model), passive_work_check(model, elastic_tendon=False)]
-        + [squat_jump_check(), ceiling_check()]
+        + [squat_jump_check(), ceiling_check(), countermovement_check()]
         + pedalling_checks()
         + [hop]
     )

@@ -214,7 +214,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         pose: InitialPose = self.task.initialize_episode(self.body, self.np_random)
         self.body.reset(pose.q, pose.qd, pose.pelvis_z, pose.crank_angle, pose.crank_velocity, pose.pelvis_pitch)
         self._lock_steps = round(pose.lock_pelvis_s / CONTROL_DT_S)
-        self.body.lock_pelvis(self._lock_steps > 0)
+        self.body.lock_pelvis(self._lock_steps > 0, floor_only=pose.floor_only)
         self._pelvis_start = self.body.read().pelvis[1]
         n = self.muscle_params.n
         l_mtu, _, _ = self.geometry.lengths_velocities(pose.q, np.zeros(3))

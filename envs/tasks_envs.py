@@ -17,7 +17,8 @@ class PostureEnv(LegEnv):
 
 class SquatJumpEnv(LegEnv):
     """SquatJump (power). Pelvis free in the sagittal plane, trunk leaning forward so that the CoM
-    is over the middle of the foot; one leg stands for two.
+    is over the middle of the foot; one leg stands for two. Task argument: start ("squat"; "standing"
+    makes it a countermovement jump from a slightly flexed stance, the dip allowed).
     Task observation: time since release, CoM height above standing, airborne flag, ground force / BW,
     trunk pitch (rad, negative = leaning forward) and its rate.
     Score: jump height (m). Unit: one jump. Ends at the apex of the flight, or as an invalid trial

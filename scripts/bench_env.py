@@ -69,9 +69,9 @@ def bench_bare_physics(env_id: str, steps: int) -> float:
         record.append(("step", torques.copy(), crank_torque))
         apply(torques, crank_torque)
 
-    def recording_lock(locked: bool, *args: Any) -> None:
-        record.append(("lock", locked, *args))
-        lock(locked, *args)
+    def recording_lock(locked: bool, *args: Any, **kwargs: Any) -> None:
+        record.append(("lock", locked, args, kwargs))
+        lock(locked, *args, **kwargs)
 
     body.step, body.lock_pelvis = recording_step, recording_lock  # type: ignore[method-assign]
     policy = random_drive()
@@ -101,7 +101,7 @@ def bench_bare_physics(env_id: str, steps: int) -> float:
             if event[0] == "reset":
                 env.reset()
             else:
-                lock(*event[1:])
+                lock(event[1], *event[2], **event[3])
             i += 1
     replayed_end = read()[0]
     env.close()

@@ -7,6 +7,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -120,12 +121,31 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def task_arguments(task: str, pairs: list[str]) -> dict[str, Any]:
+    """KEY=VALUE task arguments (values parsed as YAML scalars), checked against the task's own."""
+    import yaml
+
+    from neuroleg.agents.optimize import task_defaults
+
+    allowed = task_defaults(task)
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or key not in allowed:
+            raise ValueError(f"--arg {pair!r}: expected KEY=VALUE, KEY one of {task}'s arguments {sorted(allowed)}")
+        out[key] = yaml.safe_load(value)
+    return out
+
+
 def cmd_optimize(args: argparse.Namespace) -> int:
     from neuroleg.agents.optimize import ceiling_filename, optimize
 
-    out = Path(args.out) if args.out else Path("ceilings") / ceiling_filename(args.task)
+    kwargs = task_arguments(args.task, args.arg)
+    out = Path(args.out) if args.out else Path("ceilings") / ceiling_filename(args.task, kwargs)
     start = time.perf_counter()
-    c = optimize(args.task, generations=args.generations, population=args.population, seed=args.seed, out=out)
+    c = optimize(
+        args.task, generations=args.generations, population=args.population, seed=args.seed, out=out, env_kwargs=kwargs
+    )
     print(
         f"{args.task} ceiling: score {c.score:.4f}, energy per unit {c.energy_per_unit_j:.0f} J "
         f"({c.evaluations} evaluations, {time.perf_counter() - start:.0f} s) -> {out}"
@@ -209,7 +229,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--generations", type=int, default=60)
     p.add_argument("--population", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", help="JSON file (default ceilings/<model>_v<version>_<task>.json)")
+    p.add_argument("--out", help="JSON file (default ceilings/<model>_v<version>_<task>[_<arg>-<value>].json)")
+    p.add_argument(
+        "--arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a task argument, e.g. start=standing (SquatJump's countermovement jump); repeatable",
+    )
     p.set_defaults(func=cmd_optimize)
     p = sub.add_parser(
         "experiment", help="a coordination experiment: recruitment, rate-coding, cocontraction, energy-weight"

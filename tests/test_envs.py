@@ -236,6 +236,19 @@ def test_squat_jump_extensor_push_leaves_the_ground() -> None:
     assert info["jump_height_m"] == 0.0
 
 
+def test_the_squat_is_held_by_a_stool_not_a_lock() -> None:
+    env = gym.make(ENV_IDS["SquatJump"]).unwrapped
+    env.reset(seed=0)
+    z0 = env.body.read().pelvis[1]
+    for _ in range(4):  # within the 0.1 s hold, no drive: the squat cannot sink
+        env.step(np.zeros(9, np.float32))
+    assert env.body.read().pelvis[1] >= z0 - 1e-4
+    env.reset(seed=0)
+    for _ in range(5):  # a push lifts the body at once: nothing to pre-load the muscles against
+        env.step(EXTENSORS)
+    assert env.body.read().pelvis[1] > z0 + 0.005
+
+
 def test_standing_body_rises_onto_its_toes() -> None:
     """Any adult can rise onto the toes of both feet; the Geyer & Herr plantarflexors (model file v1)
     stalled at 20 deg of plantarflexion with the body's weight on the forefoot."""
@@ -471,17 +484,18 @@ def test_kinematics_and_lowest_point_match_the_simulator_with_a_pitched_pelvis(s
     assert body.lowest_point(st) == pytest.approx(min(pts["heel"][1], pts["toe"][1]), abs=1e-12)
 
 
-def test_squat_starts_balanced_over_the_foot_with_the_trunk_leaning() -> None:
+@pytest.mark.parametrize(("start", "min_lean_deg"), [("squat", 20.0), ("standing", 5.0)])
+def test_jumps_start_balanced_over_the_foot_with_the_trunk_leaning(start: str, min_lean_deg: float) -> None:
     from neuroleg.envs.body.leg import forward_kinematics
 
-    env = gym.make(ENV_IDS["SquatJump"]).unwrapped
+    env = gym.make(ENV_IDS["SquatJump"], start=start).unwrapped
     env.reset(seed=0)
     st = env.body.read()
     pts = forward_kinematics(env.model, st.q, (st.pelvis[0], st.pelvis[1]), st.pelvis[2])
     com, _ = env.body.center_of_mass()
     middle = 0.5 * (pts["heel"][0] + pts["toe"][0])
     assert com[0] == pytest.approx(middle, abs=0.01)  # within a centimetre of mid-foot (noise on q)
-    assert st.pelvis[2] < np.radians(-20.0)  # the trunk leans forward
+    assert st.pelvis[2] < np.radians(-min_lean_deg)  # the trunk leans forward
     assert env.body.lowest_point(st) == pytest.approx(0.0, abs=1e-3)  # sole on the ground
     # a trunk that topples past horizontal ends the episode
     env.body.reset(st.q, pelvis_z=st.pelvis[1], pelvis_pitch=-1.7)

@@ -36,6 +36,7 @@ FOOT_SOLE_THICKNESS_M = 0.02
 # Pelvis slider links need a small mass for a well-posed multibody (engineering notes: hopper).
 SLIDER_MASS_KG = 0.01
 SLIDER_INERTIA_KG_M2 = 1e-4
+PELVIS_TRAVEL_M = 10.0  # the pelvis slider's limits when nothing stops it (never reached)
 # Solver iterations: fewer are faster, 50 keeps contact stiff enough for jumping (engineering notes).
 SOLVER_ITERATIONS = 50
 # Hard stops a little beyond the soft limits catch what the soft limits cannot hold (rad).
@@ -250,6 +251,7 @@ class LegBody:
         self._set_motor = functools.partial(pb.setJointMotorControl2, physicsClientId=cid)
         self._zeros_pelvis = [0.0] * n_p
         self._pelvis_lock_force = 0.0
+        self._pelvis_floor = False
         self.crank_id: int | None = None
         self._crank_constraint: int | None = None
         if spec.crank is not None:
@@ -349,17 +351,32 @@ class LegBody:
         return angle, velocity
 
     # -- actuation ---------------------------------------------------------------------------
-    def lock_pelvis(self, locked: bool, force: float = 1e5) -> None:
-        """Hold the pelvis degrees of freedom still (a static start) or release them."""
-        self._pelvis_lock_force = force if locked else 0.0
+    def lock_pelvis(self, locked: bool, force: float = 1e5, floor_only: bool = False) -> None:
+        """Hold the pelvis degrees of freedom still (a static start) or release them.
+
+        `floor_only`: a stool under the pelvis instead. It stops the pelvis sinking but neither holds it
+        down nor keeps it from turning or sliding, so muscles cannot load against it beyond the body's
+        weight, as a jumper holding a squat cannot (a full lock let them build 1.8 body weights)."""
         n_p = len(self.pelvis_dofs)
-        if n_p:
-            self.client.setJointMotorControlArray(
+        if not n_p:
+            return
+        self._pelvis_lock_force = force if locked and not floor_only else 0.0
+        self.client.setJointMotorControlArray(
+            self.body_id,
+            list(range(n_p)),
+            pb.VELOCITY_CONTROL,
+            targetVelocities=self._zeros_pelvis,
+            forces=[self._pelvis_lock_force] * n_p,
+        )
+        if "z" in self.pelvis_dofs and (floor_only or self._pelvis_floor):
+            self._pelvis_floor = locked and floor_only
+            # PyBullet enforces a prismatic joint's limits when lower < upper: the floor is the lower one
+            floor = self.read().pelvis[1] if self._pelvis_floor else -PELVIS_TRAVEL_M
+            self.client.changeDynamics(
                 self.body_id,
-                list(range(n_p)),
-                pb.VELOCITY_CONTROL,
-                targetVelocities=self._zeros_pelvis,
-                forces=[self._pelvis_lock_force] * n_p,
+                self.pelvis_dofs.index("z"),
+                jointLowerLimit=floor,
+                jointUpperLimit=PELVIS_TRAVEL_M,
             )
 
     def step(self, torques: np.ndarray, crank_torque: float = 0.0) -> None:

@@ -39,6 +39,7 @@ class InitialPose:
     crank_angle: float = 0.0
     crank_velocity: float = 0.0
     lock_pelvis_s: float = 0.0  # hold the pelvis still this long (a static start)
+    floor_only: bool = False  # the hold is a stool under the pelvis, not a lock (LegBody.lock_pelvis)
 
 
 class Task(abc.ABC):

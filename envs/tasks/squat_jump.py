@@ -1,24 +1,35 @@
-"""SquatJump (power): from a static squat, jump as high as possible; unit = one jump."""
+"""SquatJump (power): from a static squat, jump as high as possible; unit = one jump.
+
+With `start="standing"` the same task is a countermovement jump: from a slightly flexed stance, the
+dip before the push is allowed (Bobbert & Casius 2005 compare the two jumps)."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from scipy.optimize import brentq
 
 from ..body.leg import GRAVITY_M_S2, BodySpec, LegBody, PelvisMode, forward_kinematics
-from .base import InitialPose, Snapshot, Task, ballistic_apex, standing_com, standing_com_height
+from ..physiology.model import LegModel
+from .base import InitialPose, Snapshot, Task, ballistic_apex, check_range, standing_com, standing_com_height
+from .hop import START_Q as STANCE_Q
 
 # Squat: knee 80 deg, shank 26 deg forward, feet flat (Bobbert & van Soest's squat jumps start at
 # knee angles of ~70-90 deg flexion). The pelvis is free: the trunk leans forward until the CoM is
 # over the middle of the sole (our assumption: the most stable static squat), which flexes the hip
 # ~100 deg. A trunk held upright on a rail (env v3) left the hip 54 deg to extend and the CoM behind
 # the heels.
-SQUAT_KNEE_RAD = np.radians(80.0)
-SQUAT_SHANK_RAD = np.radians(-26.0)
+SQUAT_KNEE_DEG = 80.0
+SQUAT_KNEE_RANGE_DEG = (40.0, 110.0)  # allowed squat depths (knee flexion)
+SQUAT_ANKLE_DEG = 26.0  # dorsiflexion: the shank 26 deg forward of vertical over the flat foot
+SQUAT_ANKLE_RANGE_DEG = (0.0, 40.0)
 MAX_TRUNK_LEAN_RAD = np.radians(80.0)  # search bound for the balancing lean
 FALL_TRUNK_PITCH_RAD = np.radians(90.0)  # trunk past horizontal, forward or back = fallen
-# Static start: the pelvis is held this long while the muscles pre-activate, as a jumper holds
-# the squat before pushing off.
+# Static start: for this long a stool under the pelvis stops it sinking while the muscles activate,
+# as a jumper holds the squat before pushing off. Only a floor: a lock (env v3 and before) let the
+# muscles load against it (1.8 body weights of ground force before release), a head start no person
+# holding a squat in static equilibrium has.
 PREACTIVATION_S = 0.1
 HEIGHT_REWARD_PER_M = 10.0  # reward design: per m of predicted apex gained (potential-based)
 # A squat jump has no countermovement: trials whose CoM dips more than this below its starting
@@ -26,12 +37,13 @@ HEIGHT_REWARD_PER_M = 10.0  # reward design: per m of predicted apex gained (pot
 # squat jumps without a visible dip). 3 cm is our threshold.
 COUNTERMOVEMENT_TOLERANCE_M = 0.03
 FALL_HIP_HEIGHT_FRACTION = 0.45  # hip below this fraction of its standing height = fallen
+STARTS = ("squat", "standing")  # standing: a countermovement jump from Hop's slightly flexed stance
 
 
-def squat_pose() -> np.ndarray:
+def squat_pose(knee_deg: float = SQUAT_KNEE_DEG, ankle_deg: float = SQUAT_ANKLE_DEG) -> np.ndarray:
     """(thigh angle from vertical, knee, ankle) with the foot flat; the hip angle adds the trunk's lean."""
-    thigh = SQUAT_KNEE_RAD + SQUAT_SHANK_RAD
-    return np.array([thigh, SQUAT_KNEE_RAD, -SQUAT_SHANK_RAD])
+    knee, ankle = np.radians(knee_deg), np.radians(ankle_deg)
+    return np.array([knee - ankle, knee, ankle])
 
 
 def balancing_lean(body: LegBody, pose: np.ndarray) -> float:
@@ -52,12 +64,33 @@ def balancing_lean(body: LegBody, pose: np.ndarray) -> float:
 
 class SquatJumpTask(Task):
     """Score: jump height (m), CoM apex above its standing height (0 until takeoff). A dip of the
-    CoM more than 3 cm below its start ends the trial as a countermovement (score 0)."""
+    CoM more than 3 cm below its start ends the trial as a countermovement (score 0), unless the
+    jump starts standing (a countermovement jump)."""
 
     name = "SquatJump"
     unit = "jump"
     episode_seconds = 1.2
     default_energy_weight = 0.02
+
+    def __init__(
+        self,
+        model: LegModel,
+        start: str = "squat",
+        squat_knee_deg: float = SQUAT_KNEE_DEG,
+        squat_ankle_deg: float = SQUAT_ANKLE_DEG,
+    ) -> None:
+        super().__init__(model)
+        if start not in STARTS:
+            raise ValueError(f"start must be one of {list(STARTS)}, got {start!r}")
+        self.start_from = start
+        self.squat_knee_deg = check_range("squat_knee_deg", squat_knee_deg, SQUAT_KNEE_RANGE_DEG, "deg")
+        self.squat_ankle_deg = check_range("squat_ankle_deg", squat_ankle_deg, SQUAT_ANKLE_RANGE_DEG, "deg")
+
+    def start_pose(self) -> np.ndarray:
+        """The squat, or for "standing" Hop's slightly flexed stance, as `squat_pose` gives it."""
+        if self.start_from == "standing":
+            return STANCE_Q.copy()
+        return squat_pose(self.squat_knee_deg, self.squat_ankle_deg)
 
     @property
     def observation_size(self) -> int:
@@ -69,8 +102,12 @@ class SquatJumpTask(Task):
     def initialize_episode(self, body: LegBody, rng: np.random.Generator) -> InitialPose:
         if not hasattr(self, "_stand_com"):
             self._stand_hip, self._stand_com = standing_com_height(body, np.zeros(3))
-            self.trunk_lean = balancing_lean(body, squat_pose())
-        q = squat_pose() + rng.uniform(-0.02, 0.02, 3)
+            try:
+                self.trunk_lean = balancing_lean(body, self.start_pose())
+            except ValueError as err:
+                pose = f"squat_knee_deg={self.squat_knee_deg:g}, squat_ankle_deg={self.squat_ankle_deg:g}"
+                raise ValueError(f"{pose}: {err}; a shallower squat or more dorsiflexion balances") from err
+        q = self.start_pose() + rng.uniform(-0.02, 0.02, 3)
         q[2] = q[1] - q[0]  # keep the foot flat
         q[0] += self.trunk_lean
         hip_z, _ = standing_com_height(body, q, -self.trunk_lean)
@@ -81,11 +118,15 @@ class SquatJumpTask(Task):
         self._done = False
         self._countermovement = False
         self._start_com = 0.0
-        return InitialPose(q=q, pelvis_z=hip_z + 1e-4, pelvis_pitch=-self.trunk_lean, lock_pelvis_s=PREACTIVATION_S)
+        self._low_com = 0.0
+        self._low_q = q.copy()
+        return InitialPose(
+            q=q, pelvis_z=hip_z + 1e-4, pelvis_pitch=-self.trunk_lean, lock_pelvis_s=PREACTIVATION_S, floor_only=True
+        )
 
     def start(self, snap: Snapshot) -> None:
         self._potential = ballistic_apex(snap.com[1], snap.com_velocity[1]) - self._stand_com
-        self._start_com = snap.com[1]
+        self._start_com = self._low_com = snap.com[1]
 
     def observation(self, snap: Snapshot) -> np.ndarray:
         return np.array(
@@ -115,7 +156,14 @@ class SquatJumpTask(Task):
             terminated = True  # apex reached: the jump is complete
         if snap.pelvis[1] < FALL_HIP_HEIGHT_FRACTION * self._stand_hip or abs(snap.pelvis[2]) > FALL_TRUNK_PITCH_RAD:
             terminated = True
-        if not self._airborne and snap.com[1] < self._start_com - COUNTERMOVEMENT_TOLERANCE_M:
+        if not self._airborne and snap.com[1] < self._low_com:
+            self._low_com, self._low_q = snap.com[1], snap.q.copy()
+        countermovement_allowed = self.start_from == "standing"
+        if (
+            not countermovement_allowed
+            and not self._airborne
+            and snap.com[1] < self._start_com - COUNTERMOVEMENT_TOLERANCE_M
+        ):
             self._countermovement = True
             terminated = True  # not a squat jump any more
         return {"height": reward}, terminated
@@ -132,4 +180,7 @@ class SquatJumpTask(Task):
             "takeoff_velocity_m_s": self._takeoff_v,
             "flight_time_s": 2 * self._takeoff_v / GRAVITY_M_S2,
             "countermovement": float(self._countermovement),
+            "dip_m": self._start_com - self._low_com,
+            "dip_knee_deg": math.degrees(self._low_q[1]),
+            "dip_ankle_deg": math.degrees(self._low_q[2]),
         }
