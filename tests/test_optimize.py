@@ -126,6 +126,12 @@ def test_a_countermovement_jump_starts_standing_and_may_dip() -> None:
     assert info["dip_m"] > 0.03 and info["countermovement"] == 0.0 and info["jump_height_m"] > 0.05
     with pytest.raises(ValueError, match="start must be one of"):
         gym.make(ENV_IDS["SquatJump"], start="sitting")
+    with pytest.raises(ValueError, match="squat_knee_deg must be in"):
+        gym.make(ENV_IDS["SquatJump"], squat_knee_deg=130)
+    # a squat no trunk lean can balance says which arguments made it
+    env = gym.make(ENV_IDS["SquatJump"], squat_knee_deg=106, squat_ankle_deg=20)
+    with pytest.raises(ValueError, match="squat_knee_deg=106, squat_ankle_deg=20: no trunk lean balances"):
+        env.reset(seed=0)
 
 
 def test_a_countermovement_is_not_a_squat_jump() -> None:
