@@ -301,7 +301,12 @@ def task_args(task: str, env_kwargs: dict[str, Any] | None = None) -> dict[str, 
     defaults = task_defaults(task)
     given = {k: v for k, v in (env_kwargs or {}).items() if k in defaults}
     # 71 and 71.0 are one squat depth: name and compare them alike
-    return {**defaults, **{k: float(v) if isinstance(defaults[k], float) else v for k, v in given.items()}}
+    return {**defaults, **{k: _as_default_type(v, defaults[k]) for k, v in given.items()}}
+
+
+def _as_default_type(value: Any, default: Any) -> Any:
+    """An int where the default is a float becomes that float; anything else is left to the task to check."""
+    return float(value) if isinstance(default, float) and type(value) is int else value
 
 
 def stored_ceiling(task: str, env_kwargs: dict[str, Any] | None = None) -> Ceiling | None:

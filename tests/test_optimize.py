@@ -128,6 +128,8 @@ def test_a_countermovement_jump_starts_standing_and_may_dip() -> None:
         gym.make(ENV_IDS["SquatJump"], start="sitting")
     with pytest.raises(ValueError, match="squat_knee_deg must be in"):
         gym.make(ENV_IDS["SquatJump"], squat_knee_deg=130)
+    with pytest.raises(ValueError, match="squat_knee_deg must be a number"):
+        gym.make(ENV_IDS["SquatJump"], squat_knee_deg="deep")
     # a squat no trunk lean can balance says which arguments made it
     env = gym.make(ENV_IDS["SquatJump"], squat_knee_deg=106, squat_ankle_deg=20)
     with pytest.raises(ValueError, match="squat_knee_deg=106, squat_ankle_deg=20: no trunk lean balances"):

@@ -4,6 +4,7 @@ episode's end and its unit of work; LegEnv owns body, muscles and energy)."""
 from __future__ import annotations
 
 import abc
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -90,6 +91,8 @@ class Task(abc.ABC):
 def check_range(name: str, value: float, allowed: tuple[float, float], unit: str = "") -> float:
     """`value` if it lies in `allowed`, else a ValueError naming the argument and its range."""
     lo, hi = allowed
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number in [{lo}, {hi}]{' ' + unit if unit else ''}, got {value!r}")
     if not (lo <= value <= hi):
         raise ValueError(f"{name} must be in [{lo}, {hi}]{' ' + unit if unit else ''}, got {value}")
     return value
