@@ -242,8 +242,8 @@ def metabolic_checks(model: Any) -> list[Check]:
             f"<= {hi}",
             "Smith, Barclay & Loiselle 2005 (isolated muscle)",
             "pass" if max(efficiency) <= hi else "fail",
-            "drive 0.6 recruits almost only slow units, whose maintenance heat is lowest; human in vivo up to "
-            "0.68 without recovery (Jubrias et al. 2008)",
+            "at drive 0.6 slow units give 66-97 % of the force, and their maintenance heat is lowest; "
+            "human in vivo up to 0.68 without recovery (Jubrias et al. 2008)",
         )
     )
     return checks
