@@ -33,6 +33,7 @@ SUMMARISED_INFO = (
     "gross_efficiency",
     "jump_height_m",
     "takeoff_velocity_m_s",
+    "dip_m",
     "hop_count",
     "hop_height_m",
     "hop_flight_height_m",
