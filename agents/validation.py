@@ -336,6 +336,13 @@ def ceiling_check() -> Check:
     )
 
 
+def countermovement_depth(countermovement: Any) -> dict[str, float]:
+    """SquatJump arguments for a squat at a countermovement ceiling's lowest posture (to the degree)."""
+    return {
+        f"squat_{joint}_deg": float(round(countermovement.metrics[f"dip_{joint}_deg"])) for joint in ("knee", "ankle")
+    }
+
+
 def countermovement_check() -> Check:
     """Optimised countermovement jump (SquatJump, start="standing") minus the optimised squat jump
     from the countermovement's lowest posture (its knee and ankle angles, to the degree; the trunk
@@ -351,7 +358,7 @@ def countermovement_check() -> Check:
         return Check(
             quantity, None, published, source, "not run", "run `neuroleg optimize SquatJump --arg start=standing`"
         )
-    depth = {f"squat_{joint}_deg": float(round(standing.metrics[f"dip_{joint}_deg"])) for joint in ("knee", "ankle")}
+    depth = countermovement_depth(standing)
     squat = stored_ceiling("SquatJump", depth)
     args = " ".join(f"--arg {k}={v:g}" for k, v in depth.items())
     if squat is None:

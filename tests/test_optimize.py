@@ -88,6 +88,20 @@ def test_the_packaged_ceilings_are_for_this_model_and_reproduce(task: str, args:
         assert applies_to(task, {"target_frequency_hz": 2.2}) and not applies_to(task, {"target_frequency_hz": 2.6})
 
 
+def test_the_squat_from_the_countermovements_lowest_posture_is_stored_and_reproduces() -> None:
+    from neuroleg.agents.validation import countermovement_depth
+
+    standing = stored_ceiling("SquatJump", STANDING)
+    assert standing is not None
+    depth = countermovement_depth(standing)
+    c = stored_ceiling("SquatJump", depth)
+    assert c is not None, f"run `neuroleg optimize SquatJump` with {depth} and store it"
+    info = rollout("SquatJump", ceiling_control(c), env_kwargs=depth)
+    assert info["task_score"] == pytest.approx(c.score, abs=1e-9) and info["countermovement"] == 0.0
+    # the squat starts where the countermovement turned (to the degree the depth is rounded to)
+    assert info["dip_knee_deg"] == pytest.approx(standing.metrics["dip_knee_deg"], abs=2.0)
+
+
 def test_a_changed_task_default_invalidates_the_stored_ceiling(monkeypatch: pytest.MonkeyPatch) -> None:
     import neuroleg.agents.optimize as opt
 
