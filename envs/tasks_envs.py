@@ -17,8 +17,9 @@ class PostureEnv(LegEnv):
 
 class SquatJumpEnv(LegEnv):
     """SquatJump (power). Pelvis free in the sagittal plane, trunk leaning forward so that the CoM
-    is over the middle of the foot; one leg stands for two. Task argument: start ("squat"; "standing"
-    makes it a countermovement jump from a slightly flexed stance, the dip allowed).
+    is over the middle of the foot; one leg stands for two. Task arguments: start ("squat"; "standing"
+    makes it a countermovement jump from a slightly flexed stance, the dip allowed), squat_knee_deg (80)
+    and squat_ankle_deg (26), the squat's depth.
     Task observation: time since release, CoM height above standing, airborne flag, ground force / BW,
     trunk pitch (rad, negative = leaning forward) and its rate.
     Score: jump height (m). Unit: one jump. Ends at the apex of the flight, or as an invalid trial
