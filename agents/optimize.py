@@ -197,6 +197,7 @@ def optimize(
     env_kwargs: dict[str, Any] | None = None,
     candidates: list[Stimulation] | None = None,
     start: Stimulation | None = None,
+    restarts: int = 1,
 ) -> Ceiling:
     """CMA-ES over each muscle's onset, level and window (of time, or of the cycle for Pedal and
     Hop): SquatJump maximises jump height, Hop its score, Pedal holds cadence at the best gross
@@ -206,11 +207,16 @@ def optimize(
     `seed_control`); it is evaluated too.
     `candidates` are controls evaluated too, so the result is never worse than any of them by the
     search's cost: the score plus PROGRESS_WEIGHT times the task's return (its reward terms without
-    the energy penalty), so a candidate can lose to a slightly lower score with more return."""
+    the energy penalty), so a candidate can lose to a slightly lower score with more return.
+    `restarts` runs that many searches from the same start with seeds seed, seed + 1, ... and keeps
+    the best (the countermovement jump's search can stall in a shallow dip with one seed); the
+    ceiling records the winning search's seed and every search's evaluations."""
     import cma
 
     if task not in OPTIMIZABLE:
         raise ValueError(f"optimize supports {list(OPTIMIZABLE)} so far, got {task!r}")
+    if restarts < 1:
+        raise ValueError(f"restarts must be at least 1, got {restarts}")
     from neuroleg.envs.physiology import MUSCLE_NAMES
 
     decode, encode = _codec(task, len(MUSCLE_NAMES))
@@ -219,26 +225,31 @@ def optimize(
         return _cost(task, rollout(task, decode(np.clip(x, 0.0, 1.0)), env_kwargs=env_kwargs))
 
     x0 = encode(start if start is not None else seed_control(task, env_kwargs))
-    es = cma.CMAEvolutionStrategy(
-        x0,
-        SEED_SIGMA,
-        {"bounds": [0.0, 1.0], "popsize": population, "seed": seed + 1, "maxiter": generations, "verbose": -9},
-    )
-    # CMA-ES samples around its mean without evaluating it: inject the seed (and any given control,
-    # e.g. the one optimised for another body) so the search starts from them. force=True: otherwise
-    # pycma uses an injected solution only as a direction from the mean, shortened to its step size.
     given = [x0, *(encode(c) for c in candidates or [])]
-    es.inject(given, force=True)
-    while not es.stop():
-        xs = es.ask()
-        es.tell(xs, [cost(x) for x in xs])
     # pycma's bound transform moves injected solutions near the bounds (by up to ~0.01 of the box),
-    # so the search may never have evaluated a given control as it is: evaluate each here.
-    x_best, f_best = np.clip(np.asarray(es.result.xbest), 0.0, 1.0), float(es.result.fbest)
+    # so no search may have evaluated a given control as it is: evaluate each here.
+    x_best, f_best, best_seed = x0, np.inf, seed
     for x in given:
         f = cost(x)
         if f < f_best:
             x_best, f_best = x, f
+    evaluations = len(given)
+    for run_seed in range(seed, seed + restarts):
+        es = cma.CMAEvolutionStrategy(
+            x0,
+            SEED_SIGMA,
+            {"bounds": [0.0, 1.0], "popsize": population, "seed": run_seed + 1, "maxiter": generations, "verbose": -9},
+        )
+        # CMA-ES samples around its mean without evaluating it: inject the seed (and any given control,
+        # e.g. the one optimised for another body) so the search starts from them. force=True: otherwise
+        # pycma uses an injected solution only as a direction from the mean, shortened to its step size.
+        es.inject(given, force=True)
+        while not es.stop():
+            xs = es.ask()
+            es.tell(xs, [cost(x) for x in xs])
+        evaluations += int(es.result.evaluations)
+        if float(es.result.fbest) < f_best:
+            x_best, f_best, best_seed = np.clip(np.asarray(es.result.xbest), 0.0, 1.0), float(es.result.fbest), run_seed
     control = decode(x_best)
     best = rollout(task, control, env_kwargs=env_kwargs)
     name, version, digest = model_fingerprint()
@@ -252,8 +263,8 @@ def optimize(
         control.onsets.tolist(),
         control.levels.tolist(),
         control.windows.tolist(),
-        int(es.result.evaluations) + len(given),
-        seed,
+        evaluations,
+        best_seed,
         {k: float(v) for k, v in best.items() if isinstance(v, (int, float)) and not isinstance(v, bool)},
         task_args(task, env_kwargs),
         ENV_VERSION,

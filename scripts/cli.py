@@ -144,7 +144,13 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("ceilings") / ceiling_filename(args.task, kwargs)
     start = time.perf_counter()
     c = optimize(
-        args.task, generations=args.generations, population=args.population, seed=args.seed, out=out, env_kwargs=kwargs
+        args.task,
+        generations=args.generations,
+        population=args.population,
+        seed=args.seed,
+        out=out,
+        env_kwargs=kwargs,
+        restarts=args.restarts,
     )
     print(
         f"{args.task} ceiling: score {c.score:.4f}, energy per unit {c.energy_per_unit_j:.0f} J "
@@ -229,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--generations", type=int, default=60)
     p.add_argument("--population", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--restarts", type=int, default=1, help="searches with seeds seed, seed+1, ...; the best is kept")
     p.add_argument("--out", help="JSON file (default ceilings/<model>_v<version>_<task>[_<arg>-<value>].json)")
     p.add_argument(
         "--arg",

@@ -26,6 +26,7 @@ from neuroleg.envs.physiology import MUSCLE_NAMES
 from neuroleg.scripts.cli import main as cli_main
 
 EXTENSORS = np.array([1.0 if m in SEED_EXTENSORS else 0.0 for m in MUSCLE_NAMES])
+STANDING = {"start": "standing"}  # SquatJump's countermovement jump
 
 
 def test_a_short_optimisation_never_does_worse_than_its_seed(tmp_path: Path) -> None:
@@ -56,6 +57,19 @@ def test_a_given_candidate_or_start_is_evaluated_as_it_is(as_start: bool) -> Non
     assert c.score == pytest.approx(ceiling.score, abs=1e-3)
 
 
+def test_restarts_keep_the_best_of_the_seeds_searches() -> None:
+    from neuroleg.agents.optimize import _cost
+
+    kw = {"generations": 1, "population": 4, "env_kwargs": STANDING}
+    runs = [optimize("SquatJump", seed=s, **kw) for s in (0, 1)]
+    both = optimize("SquatJump", seed=0, restarts=2, **kw)
+    winner = min(runs, key=lambda c: _cost("SquatJump", c.metrics))
+    assert (both.score, both.seed) == (winner.score, winner.seed)
+    assert both.evaluations == sum(c.evaluations for c in runs) - 1  # the seed control is evaluated once
+    with pytest.raises(ValueError, match="restarts must be at least 1"):
+        optimize("SquatJump", restarts=0)
+
+
 def test_pedal_search_returns_a_cyclic_control_that_reproduces() -> None:
     c = optimize("Pedal", generations=1, population=4)
     assert c.cyclic and len(c.windows) == 9
@@ -68,9 +82,6 @@ def test_pedal_search_returns_a_cyclic_control_that_reproduces() -> None:
     # in time, a muscle is on from its onset for its window only
     once = Stimulation(np.full(9, 0.125), np.full(9, 0.5), np.full(9, 0.25))
     assert [once.drive(t, 0.0)[0] for t in (0.0625, 0.125, 0.3, 0.375)] == [0.0, 0.5, 0.5, 0.0]
-
-
-STANDING = {"start": "standing"}  # SquatJump's countermovement jump
 
 
 @pytest.mark.parametrize(("task", "args"), [("SquatJump", {}), ("SquatJump", STANDING), ("Pedal", {}), ("Hop", {})])
