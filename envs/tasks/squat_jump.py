@@ -23,6 +23,8 @@ from .hop import START_Q as STANCE_Q
 SQUAT_KNEE_DEG = 80.0
 SQUAT_KNEE_RANGE_DEG = (40.0, 110.0)  # allowed squat depths (knee flexion)
 SQUAT_ANKLE_DEG = 26.0  # dorsiflexion: the shank 26 deg forward of vertical over the flat foot
+# Up to 10 deg past the ankle's 30 deg of dorsiflexion (model file), into its soft limit: the optimised
+# countermovement jump turns at 31 deg, and the squat jump from that posture must be allowed.
 SQUAT_ANKLE_RANGE_DEG = (0.0, 40.0)
 MAX_TRUNK_LEAN_RAD = np.radians(80.0)  # search bound for the balancing lean
 FALL_TRUNK_PITCH_RAD = np.radians(90.0)  # trunk past horizontal, forward or back = fallen
@@ -158,12 +160,8 @@ class SquatJumpTask(Task):
             terminated = True
         if not self._airborne and snap.com[1] < self._low_com:
             self._low_com, self._low_q = snap.com[1], snap.q.copy()
-        countermovement_allowed = self.start_from == "standing"
-        if (
-            not countermovement_allowed
-            and not self._airborne
-            and snap.com[1] < self._start_com - COUNTERMOVEMENT_TOLERANCE_M
-        ):
+        dipped = snap.com[1] < self._start_com - COUNTERMOVEMENT_TOLERANCE_M
+        if self.start_from == "squat" and not self._airborne and dipped:
             self._countermovement = True
             terminated = True  # not a squat jump any more
         return {"height": reward}, terminated
