@@ -52,6 +52,22 @@ PASSIVE_WORK_TOLERANCE_J = 1e-3
 MUSCLE_EFFICIENCY_MAX = 0.5
 # Geyer & Herr 2010 anchor points.
 CURVE_TOLERANCE = 1e-9
+# Riener & Edrich 1999 (J Biomech 32:539-544): passive joint moments of ten healthy subjects, fitted as
+# double exponentials of the hip, knee and ankle angles (deg; flexion and dorsiflexion positive here, the
+# moment + in flexion). Coefficients as in the public implementation used for Miller et al. 2012, which has
+# 1.50 for the knee's last exponent where the paper's term (the extension stop) needs 0.150: it matters
+# below 20 deg of knee flexion only, outside the fit below.
+RE1999_KNEE = ((1.800, 0.0460, -0.0352, 0.0217), (-3.971, 0.0004, 0.0495, -0.0128), -4.820, (2.220, -0.150))
+RE1999_HIP = ((1.4655, -0.0034, -0.0750), (1.3403, -0.0226, 0.0305), 8.072)
+# The hip reference angles of the two hip extensors (where each unit is l_opt + l_slack long) are fitted
+# together, least squares, to the passive knee moment with the hip flexed 90 deg at knee 20-50 deg (sitting
+# stretches the hamstrings most, and there the two-joint muscle dominates the measured moment) and to the
+# passive hip moment at hip 60-90 deg, knee 0-60 deg (hamstrings and gluteus maximus): model file 5.
+PASSIVE_FIT_HIP_DEG = 90.0
+PASSIVE_FIT_KNEE_DEG = (20.0, 30.0, 40.0, 50.0)
+PASSIVE_FIT_HIP_POSTURES_DEG = tuple((h, k) for h in (60.0, 75.0, 90.0) for k in (0.0, 20.0, 40.0, 60.0))
+PASSIVE_FIT_MUSCLES = ("HAM", "GLU")
+PASSIVE_FIT_START_DEG = (155.0, 150.0)  # Geyer & Herr 2010's references, where the search starts
 
 
 @dataclass
@@ -155,17 +171,112 @@ def torque_checks(model: Any) -> list[Check]:
     return checks
 
 
+def riener_edrich_knee_nm(hip_deg: float, knee_deg: float, ankle_deg: float = 0.0) -> float:
+    """Passive knee moment (N m, + flexing) of Riener & Edrich 1999 at the given angles (deg)."""
+    (a0, aa, ak, ah), (b0, ba, bk, bh), c, (d0, dk) = RE1999_KNEE
+    return float(
+        math.exp(a0 + aa * ankle_deg + ak * knee_deg + ah * hip_deg)
+        - math.exp(b0 + ba * ankle_deg + bk * knee_deg + bh * hip_deg)
+        + c
+        + math.exp(d0 + dk * knee_deg)
+    )
+
+
+def riener_edrich_hip_nm(hip_deg: float, knee_deg: float) -> float:
+    """Passive hip moment (N m, + flexing) of Riener & Edrich 1999 at the given angles (deg)."""
+    (a0, ak, ah), (b0, bk, bh), c = RE1999_HIP
+    return float(math.exp(a0 + ak * knee_deg + ah * hip_deg) - math.exp(b0 + bk * knee_deg + bh * hip_deg) + c)
+
+
+def with_hip_references(model: Any, phi_ref_deg: dict[str, float]) -> Any:
+    """`model` with the named muscles' hip reference angles (internal angle, deg) replaced."""
+    from dataclasses import replace
+
+    g = model.geometry
+    phi_ref = g.phi_ref.copy()
+    for name, deg in phi_ref_deg.items():
+        pair = (g.muscle_index == model.muscles.names.index(name)) & (g.joint_index == 0)
+        phi_ref[pair] = math.radians(deg)
+    return replace(model, geometry=replace(g, phi_ref=phi_ref))
+
+
+def passive_fit_error(model: Any) -> float:
+    """Sum of squared differences (N m^2) between the model's passive moments and Riener & Edrich 1999's
+    at the fitting postures."""
+    err = sum(
+        (isometric_torque(model, (PASSIVE_FIT_HIP_DEG, k, 0.0), ())[1] - riener_edrich_knee_nm(PASSIVE_FIT_HIP_DEG, k))
+        ** 2
+        for k in PASSIVE_FIT_KNEE_DEG
+    )
+    err += sum(
+        (isometric_torque(model, (h, k, 0.0), ())[0] - riener_edrich_hip_nm(h, k)) ** 2
+        for h, k in PASSIVE_FIT_HIP_POSTURES_DEG
+    )
+    return float(err)
+
+
+def fit_hip_extensor_references(model: Any) -> dict[str, float]:
+    """The hamstrings' and gluteus maximus's hip reference angles (deg) whose passive moments best fit
+    Riener & Edrich 1999 (`passive_fit_error`): how model file 5 set them."""
+    from scipy.optimize import minimize
+
+    def error(x: np.ndarray) -> float:
+        return passive_fit_error(with_hip_references(model, dict(zip(PASSIVE_FIT_MUSCLES, x, strict=True))))
+
+    res = minimize(error, np.array(PASSIVE_FIT_START_DEG), method="Nelder-Mead", options={"xatol": 0.01, "fatol": 1e-3})
+    return {name: float(v) for name, v in zip(PASSIVE_FIT_MUSCLES, res.x, strict=True)}
+
+
+def passive_moment_checks(model: Any) -> list[Check]:
+    """Passive knee and hip moments (every muscle at its activation floor) against Riener & Edrich 1999.
+    The postures the hip extensors were fitted at are reported as the calibration they are, not judged;
+    the rest show what the fit leaves."""
+    checks = []
+    for joint, hip, knee in (
+        ("knee", PASSIVE_FIT_HIP_DEG, 20.0),
+        ("knee", PASSIVE_FIT_HIP_DEG, 40.0),
+        ("knee", 0.0, 20.0),
+        ("knee", 0.0, 60.0),
+        ("hip", 90.0, 0.0),
+        ("hip", 90.0, 60.0),
+        ("hip", 60.0, 0.0),
+        ("hip", 0.0, 0.0),
+        ("hip", 120.0, 90.0),
+    ):
+        if joint == "knee":
+            sim = isometric_torque(model, (hip, knee, 0.0), ())[1]
+            ref = riener_edrich_knee_nm(hip, knee)
+            fitted = hip == PASSIVE_FIT_HIP_DEG and knee in PASSIVE_FIT_KNEE_DEG
+        else:
+            sim = isometric_torque(model, (hip, knee, 0.0), ())[0]
+            ref = riener_edrich_hip_nm(hip, knee)
+            fitted = (hip, knee) in PASSIVE_FIT_HIP_POSTURES_DEG
+        checks.append(
+            Check(
+                f"passive {joint} moment at hip {hip:.0f}, knee {knee:.0f} deg",
+                round(float(sim), 2),
+                f"{ref:.2f} N m",
+                "Riener & Edrich 1999",
+                "report",
+                "calibration target (hip extensors' reference angles)" if fitted else "not fitted",
+            )
+        )
+    return checks
+
+
 KNEE_FIGURE_ANGLES_DEG = np.arange(0.0, 111.0, 5.0)
 
 
 def knee_torque_figure(model: Any, path: Path) -> None:
     """Knee extension and flexion torque against knee angle, seated and hip extended, with the
-    Sarabon et al. 2021 confidence intervals at the angles the checks read them."""
+    Sarabon et al. 2021 confidence intervals at the angles the checks read them; and the passive knee
+    moment against Riener & Edrich 1999 in both postures."""
     from .report import pyplot, save_figure
 
     plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
-    for ax, (action, sign, ranges) in zip(axes, KNEE_ACTIONS, strict=True):
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+    axes[1].sharey(axes[0])
+    for ax, (action, sign, ranges) in zip(axes, KNEE_ACTIONS, strict=False):
         for hip, style, label in ((SEATED_HIP_FLEXION_DEG, "-", "seated (hip 90 deg)"), (0.0, "--", "hip extended")):
             tau = [knee_torque_per_kg(model, action, sign, hip, k) for k in KNEE_FIGURE_ANGLES_DEG]
             ax.plot(KNEE_FIGURE_ANGLES_DEG, tau, style, label=label)
@@ -178,6 +289,18 @@ def knee_torque_figure(model: Any, path: Path) -> None:
         ax.axhline(0.0, color="0.8", lw=0.8)
     axes[0].set_ylabel("isometric torque (N m/kg)")
     axes[0].legend(fontsize=8)
+    ax = axes[2]
+    for hip, color in ((SEATED_HIP_FLEXION_DEG, "C0"), (0.0, "C1")):
+        sim = [isometric_torque(model, (hip, k, 0.0), ())[1] for k in KNEE_FIGURE_ANGLES_DEG]
+        ax.plot(KNEE_FIGURE_ANGLES_DEG, sim, "-", color=color, label=f"model, hip {hip:.0f} deg")
+        ref = [riener_edrich_knee_nm(hip, k) for k in KNEE_FIGURE_ANGLES_DEG]
+        ax.plot(KNEE_FIGURE_ANGLES_DEG, ref, ":", color=color, label=f"Riener & Edrich 1999, hip {hip:.0f} deg")
+    ax.axvspan(min(PASSIVE_FIT_KNEE_DEG), max(PASSIVE_FIT_KNEE_DEG), color="0.92", label="fitted here (hip 90 deg)")
+    ax.set_title("passive knee moment (muscles at rest)", fontsize=9)
+    ax.set_xlabel("knee flexion (deg)")
+    ax.set_ylabel("knee flexion moment (N m)")
+    ax.axhline(0.0, color="0.8", lw=0.8)
+    ax.legend(fontsize=7)
     save_figure(fig, path)
 
 
@@ -479,6 +602,7 @@ def validate(out: Path) -> tuple[list[Check], Path]:
     checks = (
         curve_checks()
         + torque_checks(model)
+        + passive_moment_checks(model)
         + metabolic_checks(model)
         + [passive_work_check(model), passive_work_check(model, elastic_tendon=False)]
         + [squat_jump_check(), ceiling_check(), countermovement_check()]

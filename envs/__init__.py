@@ -14,8 +14,9 @@ from .tasks import TASKS
 # Bumped on any change of behaviour (README, "Version history"): v2 = model file version 3 with the
 # fiber-tendon equilibrium solved each step; v3 = model file version 4 with Thelen 2003's parallel
 # elastic element; v4 = SquatJump's pelvis free (the trunk leans and pitches) instead of on a rail, the
-# squat held by a stool rather than a lock, and a countermovement start.
-ENV_VERSION = 4
+# squat held by a stool rather than a lock, and a countermovement start; v5 = model file version 5 (the
+# hamstrings' hip reference angle fitted to measured passive knee moments).
+ENV_VERSION = 5
 ENV_IDS: dict[str, str] = {task: f"neuroleg/{task}-v{ENV_VERSION}" for task in TASKS}
 
 for _task, _env_id in ENV_IDS.items():

@@ -503,3 +503,17 @@ def test_jumps_start_balanced_over_the_foot_with_the_trunk_leaning(start: str, m
     env._lock_steps = 0
     _, _, term, trunc, info = env.step(np.zeros(9, np.float32))
     assert term and not trunc and not info["unstable"]
+
+
+@pytest.mark.parametrize(("knee_deg", "ankle_deg"), [(97.0, 27.0), (100.0, 30.0), (110.0, 35.0)])
+def test_a_deep_balanced_squat_holds_without_blowing_up(knee_deg: float, ankle_deg: float) -> None:
+    # deep squats flex the hip past 125 deg; with Geyer & Herr's gluteus reference (model file 4) the
+    # relaxed gluteus held over 3 F_max there and the first step ended as "unstable"
+    env = gym.make(ENV_IDS["SquatJump"], squat_knee_deg=knee_deg, squat_ankle_deg=ankle_deg)
+    env.reset(seed=0)
+    for _ in range(5):  # through the hold on the stool, undriven
+        obs, _, term, trunc, info = env.step(np.zeros(9, np.float32))
+        assert not (term or trunc) and not info["unstable"]
+        assert np.all(np.isfinite(obs))
+    forces = env.unwrapped._out_force / env.unwrapped.muscle_params.f_max
+    assert forces.max() < 1.5
