@@ -54,9 +54,10 @@ MUSCLE_EFFICIENCY_MAX = 0.5
 CURVE_TOLERANCE = 1e-9
 # Riener & Edrich 1999 (J Biomech 32:539-544): passive joint moments of ten healthy subjects, fitted as
 # double exponentials of the hip, knee and ankle angles (deg; flexion and dorsiflexion positive here, the
-# moment + in flexion). Coefficients as in the public implementation used for Miller et al. 2012, which has
-# 1.50 for the knee's last exponent where the paper's term (the extension stop) needs 0.150: it matters
-# below 20 deg of knee flexion only, outside the fit below.
+# moment + in flexion). Coefficients as in the public implementation used for Miller et al. 2012, except
+# the knee's last exponent: that has 1.50, which makes the term (the extension stop) vanish within 2 deg;
+# we take 0.150, a stop fading over ~20 deg (not checked against the paper). The term matters below 20 deg
+# of knee flexion only, outside the fit below.
 RE1999_KNEE = ((1.800, 0.0460, -0.0352, 0.0217), (-3.971, 0.0004, 0.0495, -0.0128), -4.820, (2.220, -0.150))
 RE1999_HIP = ((1.4655, -0.0034, -0.0750), (1.3403, -0.0226, 0.0305), 8.072)
 # The hip reference angles of the two hip extensors (where each unit is l_opt + l_slack long) are fitted
