@@ -252,6 +252,12 @@ def optimize(
             x_best, f_best, best_seed = np.clip(np.asarray(es.result.xbest), 0.0, 1.0), float(es.result.fbest), run_seed
     control = decode(x_best)
     best = rollout(task, control, env_kwargs=env_kwargs)
+    if best.get("unstable"):
+        # every control the search tried ended the same way, so its "best" means nothing: store none
+        raise ValueError(
+            f"{task} with task arguments {task_args(task, env_kwargs)}: the best control found ended with the "
+            f"simulation unstable (info['unstable']) after {evaluations} evaluations; no ceiling written"
+        )
     name, version, digest = model_fingerprint()
     ceiling = Ceiling(
         task,

@@ -42,6 +42,23 @@ def test_a_short_optimisation_never_does_worse_than_its_seed(tmp_path: Path) -> 
         optimize("Posture", generations=1, population=4)
 
 
+def test_a_search_whose_rollouts_all_blew_up_stores_no_ceiling(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import neuroleg.agents.optimize as opt
+
+    # model file 4's deepest balanced squats went unstable at the first step: every candidate scored
+    # the same, the search stopped at once and its "ceiling" (score 0) was written all the same
+    def blown_up(task: str, control: Stimulation, seed: int = 0, env_kwargs: dict | None = None) -> dict:
+        return {"task_score": 0.0, "task_return": 0.0, "energy_per_unit_j": 3.0, "unstable": True}
+
+    monkeypatch.setattr(opt, "rollout", blown_up)
+    out = tmp_path / "ceiling.json"
+    with pytest.raises(ValueError, match=r"squat_knee_deg.*unstable.*no ceiling written"):
+        optimize("SquatJump", generations=2, population=4, out=out, env_kwargs={"squat_knee_deg": 97.0})
+    assert not out.exists()
+    argv = ["optimize", "SquatJump", "--generations", "2", "--out", str(out)]
+    assert cli_main(argv) == 2 and not out.exists()  # a clean error from the command too
+
+
 @pytest.mark.parametrize("as_start", [False, True])
 def test_a_given_candidate_or_start_is_evaluated_as_it_is(as_start: bool) -> None:
     # The stored ceiling is far better than anything one generation of 4 finds from the seed: the
