@@ -189,16 +189,22 @@ def riener_edrich_hip_nm(hip_deg: float, knee_deg: float) -> float:
     return float(math.exp(a0 + ak * knee_deg + ah * hip_deg) - math.exp(b0 + bk * knee_deg + bh * hip_deg) + c)
 
 
+def hip_pair(model: Any, name: str) -> np.ndarray:
+    """Mask of the geometry pair attaching muscle `name` to the hip."""
+    from neuroleg.envs.physiology import JOINT_NAMES
+
+    g = model.geometry
+    return (g.muscle_index == model.muscle_index(name)) & (g.joint_index == JOINT_NAMES.index("hip"))
+
+
 def with_hip_references(model: Any, phi_ref_deg: dict[str, float]) -> Any:
     """`model` with the named muscles' hip reference angles (internal angle, deg) replaced."""
     from dataclasses import replace
 
-    g = model.geometry
-    phi_ref = g.phi_ref.copy()
+    phi_ref = model.geometry.phi_ref.copy()
     for name, deg in phi_ref_deg.items():
-        pair = (g.muscle_index == model.muscles.names.index(name)) & (g.joint_index == 0)
-        phi_ref[pair] = math.radians(deg)
-    return replace(model, geometry=replace(g, phi_ref=phi_ref))
+        phi_ref[hip_pair(model, name)] = math.radians(deg)
+    return replace(model, geometry=replace(model.geometry, phi_ref=phi_ref))
 
 
 def passive_fit_error(model: Any) -> float:
@@ -277,7 +283,7 @@ def knee_torque_figure(model: Any, path: Path) -> None:
     plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
     axes[1].sharey(axes[0])
-    for ax, (action, sign, ranges) in zip(axes, KNEE_ACTIONS, strict=False):
+    for ax, (action, sign, ranges) in zip(axes[:2], KNEE_ACTIONS, strict=True):
         for hip, style, label in ((SEATED_HIP_FLEXION_DEG, "-", "seated (hip 90 deg)"), (0.0, "--", "hip extended")):
             tau = [knee_torque_per_kg(model, action, sign, hip, k) for k in KNEE_FIGURE_ANGLES_DEG]
             ax.plot(KNEE_FIGURE_ANGLES_DEG, tau, style, label=label)

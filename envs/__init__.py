@@ -15,7 +15,7 @@ from .tasks import TASKS
 # fiber-tendon equilibrium solved each step; v3 = model file version 4 with Thelen 2003's parallel
 # elastic element; v4 = SquatJump's pelvis free (the trunk leans and pitches) instead of on a rail, the
 # squat held by a stool rather than a lock, and a countermovement start; v5 = model file version 5 (the
-# hamstrings' hip reference angle fitted to measured passive knee moments).
+# hamstrings' and gluteus maximus's hip reference angles fitted to measured passive knee and hip moments).
 ENV_VERSION = 5
 ENV_IDS: dict[str, str] = {task: f"neuroleg/{task}-v{ENV_VERSION}" for task in TASKS}
 

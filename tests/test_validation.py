@@ -14,6 +14,7 @@ from neuroleg.agents.validation import (
     PASSIVE_FIT_START_DEG,
     curve_checks,
     fit_hip_extensor_references,
+    hip_pair,
     isometric_torque,
     passive_fit_error,
     riener_edrich_hip_nm,
@@ -39,9 +40,7 @@ GEYER_HERR = dict(zip(PASSIVE_FIT_MUSCLES, PASSIVE_FIT_START_DEG, strict=True)) 
 
 
 def _hip_reference_deg(name: str) -> float:
-    g = MODEL.geometry
-    pair = (g.muscle_index == MODEL.muscles.names.index(name)) & (g.joint_index == 0)
-    return math.degrees(float(g.phi_ref[pair][0]))
+    return math.degrees(float(MODEL.geometry.phi_ref[hip_pair(MODEL, name)][0]))
 
 
 def test_hip_extensor_references_are_the_passive_moment_fit() -> None:
