@@ -147,7 +147,10 @@ def torque_checks(model: Any) -> list[Check]:
         for angle, (lo, hi) in ranges.items():
             tau = knee_torque_per_kg(model, action, sign, SEATED_HIP_FLEXION_DEG, angle)
             name = f"isometric knee {action} at {angle:.0f} deg flexion"
-            checks.append(_range_check(name + ", seated", tau, lo, hi, "Sarabon et al. 2021", "N m/kg"))
+            check = _range_check(name + ", seated", tau, lo, hi, "Sarabon et al. 2021", "N m/kg")
+            if action == "extension":
+                check.note = f"{STRENGTH_FIT_MUSCLE} F_max fitted to the three ranges' middles: checks the shape"
+            checks.append(check)
             checks.append(
                 Check(
                     name + ", hip extended",
