@@ -25,6 +25,10 @@ KNEE_FLEXION_NM_PER_KG = {20.0: (0.85, 1.20), 60.0: (1.15, 1.62), 90.0: (0.96, 1
 # Isokinetics: muscle testing, interpretation and clinical applications), which lengthens the hamstrings
 # and shortens rectus femoris; the checks use that posture. The hip-extended posture is reported beside it.
 SEATED_HIP_FLEXION_DEG = 90.0
+# The checks hold the ankle at neutral. A relaxed, hanging foot plantarflexes, which shortens the
+# gastrocnemius, a knee flexor; this posture is reported beside the flexion check (an assumption: which
+# ankle posture Sarabon's pooled studies used was not checked).
+RELAXED_ANKLE_DEG = -20.0
 SQUAT_JUMP_HEIGHT_M = (0.35, 0.40)  # human, shared reference (marked unverified there)
 # Countermovement minus squat jump height: 0.4-2.5 cm in optimised jumping models (Bobbert & Casius
 # 2005), +3.4 cm in volleyball players (Bobbert 1996); the check accepts 0.4 cm up to the human figure.
@@ -135,9 +139,11 @@ def movers(model: Any, action: str) -> tuple[str, ...]:
     return model.roles[action]["agonists"] + model.roles[action]["synergists"]
 
 
-def knee_torque_per_kg(model: Any, action: str, sign: float, hip_deg: float, knee_deg: float) -> float:
+def knee_torque_per_kg(
+    model: Any, action: str, sign: float, hip_deg: float, knee_deg: float, ankle_deg: float = 0.0
+) -> float:
     """Isometric knee torque (N m/kg, + in the action's direction) with the action's movers fully active."""
-    tau = isometric_torque(model, (hip_deg, knee_deg, 0.0), movers(model, f"knee_{action}"))[1]
+    tau = isometric_torque(model, (hip_deg, knee_deg, ankle_deg), movers(model, f"knee_{action}"))[1]
     return sign * tau / model.body.mass
 
 
@@ -151,6 +157,18 @@ def torque_checks(model: Any) -> list[Check]:
             if action == "extension":
                 check.note = f"{STRENGTH_FIT_MUSCLE} F_max fitted to the three ranges' middles: checks the shape"
             checks.append(check)
+            if action == "flexion":
+                relaxed = knee_torque_per_kg(model, action, sign, SEATED_HIP_FLEXION_DEG, angle, RELAXED_ANKLE_DEG)
+                checks.append(
+                    Check(
+                        name + f", seated, ankle plantarflexed {-RELAXED_ANKLE_DEG:.0f} deg",
+                        round(relaxed, 4),
+                        f"{lo}-{hi} N m/kg",
+                        "Sarabon et al. 2021",
+                        "report",
+                        "a relaxed foot: the gastrocnemius shorter (the studies' ankle posture not checked)",
+                    )
+                )
             checks.append(
                 Check(
                     name + ", hip extended",

@@ -94,6 +94,17 @@ def test_knee_extension_seated_is_human_at_all_three_angles() -> None:
         assert "fitted" in c.note  # the page says these test the shape, the scale being fitted to them
 
 
+def test_a_relaxed_foot_weakens_seated_knee_flexion_near_extension() -> None:
+    # plantarflexion shortens the biarticular gastrocnemius, so its share of knee flexion falls; at 90 deg of
+    # knee flexion it is slack either way
+    checks = {c.quantity: c for c in torque_checks(MODEL)}
+    for angle, fewer in ((20, True), (90, False)):
+        neutral = checks[f"isometric knee flexion at {angle} deg flexion, seated"].simulated
+        relaxed = checks[f"isometric knee flexion at {angle} deg flexion, seated, ankle plantarflexed 20 deg"]
+        assert relaxed.status == "report"
+        assert (relaxed.simulated < neutral - 0.2) if fewer else relaxed.simulated == pytest.approx(neutral, abs=0.02)
+
+
 def test_sitting_lengthens_the_hamstrings() -> None:
     # hip flexion stretches the biarticular hamstrings (stronger knee flexion) and slackens rectus femoris
     seated = isometric_torque(MODEL, (90.0, 60.0, 0.0), ("HAM",))[1]
