@@ -194,44 +194,72 @@ ENERGY_WEIGHTS = (0.0, 0.05, 0.2)
 
 
 def energy_weight_experiment(
-    task: str, out: Path, weights: tuple[float, ...] = ENERGY_WEIGHTS, timesteps: int = 150_000, episodes: int = 5
+    task: str,
+    out: Path,
+    weights: tuple[float, ...] = ENERGY_WEIGHTS,
+    timesteps: int = 150_000,
+    episodes: int = 5,
+    seeds: int = 1,
 ) -> list[dict[str, Any]]:
-    """Train the task's default PPO config at each energy weight: task score against energy per unit."""
+    """Train the task's default PPO config at each energy weight (with training seeds 0..seeds-1): task
+    score against energy per unit, the mean over seeds and its standard deviation (per run in the JSON)."""
     from .config import TASK_CONFIG, load_config, resolve_config
     from .evaluate import evaluate_run
     from .runs import RunDir
     from .train import train
 
-    rows = []
+    if seeds < 1:
+        raise ValueError(f"seeds must be at least 1, got {seeds}")
+    rows, runs = [], []
     for w in weights:
-        cfg = load_config(
-            resolve_config(f"{TASK_CONFIG[task]}_ppo"),
-            [f"env.energy_weight={w}", f"total_timesteps={timesteps}", f"eval_episodes={episodes}"],
-        )
-        run = RunDir.create(cfg, out / "runs", f"{TASK_CONFIG[task]}_ew{w:g}")
-        train(cfg, run, progress=False)
-        res = evaluate_run(run, baselines=())
-        p = res["policy"]
-        rows.append(
-            {
-                "energy_weight": w,
-                "task_score": p["task_score"]["mean"],
-                "energy_per_unit_j": p["energy_per_unit_j"]["mean"],
-                "metabolic_energy_j": p["metabolic_energy_j"]["mean"],
-            }
-        )
+        per_seed = []
+        for seed in range(seeds):
+            cfg = load_config(
+                resolve_config(f"{TASK_CONFIG[task]}_ppo"),
+                [f"env.energy_weight={w}", f"total_timesteps={timesteps}", f"eval_episodes={episodes}", f"seed={seed}"],
+            )
+            suffix = f"_s{seed}" if seeds > 1 else ""
+            run = RunDir.create(cfg, out / "runs", f"{TASK_CONFIG[task]}_ew{w:g}{suffix}")
+            train(cfg, run, progress=False)
+            p = evaluate_run(run, baselines=())["policy"]
+            per_seed.append(
+                {
+                    "energy_weight": w,
+                    "seed": seed,
+                    "task_score": p["task_score"]["mean"],
+                    "energy_per_unit_j": p["energy_per_unit_j"]["mean"],
+                    "metabolic_energy_j": p["metabolic_energy_j"]["mean"],
+                }
+            )
+        runs += per_seed
+        row: dict[str, Any] = {"energy_weight": w, "seeds": seeds}
+        for key in ("task_score", "energy_per_unit_j", "metabolic_energy_j"):
+            values = np.array([r[key] for r in per_seed])
+            row[key] = float(values.mean())
+            row[f"{key}_sd"] = float(values.std(ddof=1)) if seeds > 1 else 0.0
+        rows.append(row)
     name = f"energy_weight_{TASK_CONFIG[task]}"
-    write_json_atomic(out / f"{name}.json", rows)
+    write_json_atomic(out / f"{name}.json", {"rows": rows, "runs": runs})
     write_text_atomic(
-        out / f"{name}.md", f"# Energy weight: {task}, PPO, {timesteps} steps each\n\n" + markdown_table(rows) + "\n"
+        out / f"{name}.md",
+        f"# Energy weight: {task}, PPO, {timesteps} steps each, {seeds} seed(s)\n\n" + markdown_table(rows) + "\n",
     )
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.plot([r["energy_per_unit_j"] for r in rows], [r["task_score"] for r in rows], "o-")
+    ax.errorbar(
+        [r["energy_per_unit_j"] for r in rows],
+        [r["task_score"] for r in rows],
+        xerr=[r["energy_per_unit_j_sd"] for r in rows],
+        yerr=[r["task_score_sd"] for r in rows],
+        fmt="o-",
+        capsize=3,
+    )
+    if seeds > 1:
+        ax.plot([r["energy_per_unit_j"] for r in runs], [r["task_score"] for r in runs], ".", color="0.6")
     for r in rows:
         ax.annotate(f"w={r['energy_weight']:g}", (r["energy_per_unit_j"], r["task_score"]), fontsize=8)
     ax.set_xlabel("energy per unit of task (J)")
     ax.set_ylabel("task score")
-    ax.set_title(task, fontsize=9)
+    ax.set_title(f"{task} (mean +- sd over {seeds} seeds)" if seeds > 1 else task, fontsize=9)
     save_figure(fig, out / f"{name}.png")
     return rows

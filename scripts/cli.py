@@ -172,7 +172,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     elif args.name == "rate-coding":
         rows = experiments.rate_coding_experiment(out)
     elif args.name == "energy-weight":
-        rows = experiments.energy_weight_experiment(args.task, out, timesteps=args.timesteps)
+        rows = experiments.energy_weight_experiment(args.task, out, timesteps=args.timesteps, seeds=args.seeds)
     else:
         if not args.run:
             print("error: the cocontraction experiment needs --run RUN (a trained run folder)", file=sys.stderr)
@@ -252,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", help="a trained run folder (cocontraction)")
     p.add_argument("--task", default="Pedal", choices=list(TASK_CONFIG), help="task (energy-weight)")
     p.add_argument("--timesteps", type=int, default=150_000, help="training steps per energy weight")
+    p.add_argument("--seeds", type=int, default=1, help="training seeds per energy weight (energy-weight)")
     p.add_argument("--out", default="experiments")
     p.add_argument("--generations", type=int, default=160, help="CMA-ES generations per optimisation (recruitment)")
     p.set_defaults(func=cmd_experiment)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from neuroleg.agents import experiments
 
@@ -52,3 +53,27 @@ def test_energy_weight_experiment_trains_one_run_per_weight(tmp_path: Path) -> N
     assert all(np.isfinite(r["energy_per_unit_j"]) for r in rows)
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["posture_ew0", "posture_ew1"]
     assert (tmp_path / "energy_weight_posture.png").is_file()
+    assert all(r["task_score_sd"] == 0.0 for r in rows)  # one seed: no spread
+
+
+def test_energy_weight_experiment_averages_over_training_seeds(tmp_path: Path) -> None:
+    rows = experiments.energy_weight_experiment(
+        "Posture", tmp_path, weights=(0.0, 1.0), timesteps=256, episodes=1, seeds=2
+    )
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [
+        "posture_ew0_s0",
+        "posture_ew0_s1",
+        "posture_ew1_s0",
+        "posture_ew1_s1",
+    ]
+    saved = json.loads((tmp_path / "energy_weight_posture.json").read_text())
+    assert saved["rows"] == rows and len(saved["runs"]) == 4
+    for row in rows:
+        mine = [r for r in saved["runs"] if r["energy_weight"] == row["energy_weight"]]
+        assert [r["seed"] for r in mine] == [0, 1] and row["seeds"] == 2
+        energy = [r["energy_per_unit_j"] for r in mine]
+        assert row["energy_per_unit_j"] == pytest.approx(np.mean(energy))
+        assert row["energy_per_unit_j_sd"] == pytest.approx(np.std(energy, ddof=1))
+    with pytest.raises(ValueError, match="seeds"):
+        experiments.energy_weight_experiment("Posture", tmp_path / "none", seeds=0)
+    assert not (tmp_path / "none").exists()
