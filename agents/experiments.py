@@ -193,6 +193,35 @@ def cocontraction_experiment(
 ENERGY_WEIGHTS = (0.0, 0.05, 0.2)
 
 
+def plot_energy_weight(task: str, rows: list[dict[str, Any]], runs: list[dict[str, Any]], path: Path) -> None:
+    """Task score against energy per unit: each weight's mean +- sd over seeds, and every run in grey."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.errorbar(
+        [r["energy_per_unit_j"] for r in rows],
+        [r["task_score"] for r in rows],
+        xerr=[r["energy_per_unit_j_sd"] for r in rows],
+        yerr=[r["task_score_sd"] for r in rows],
+        fmt="o-",
+        capsize=3,
+    )
+    seeds = max((r["seeds"] for r in rows), default=1)
+    if seeds > 1:
+        ax.plot([r["energy_per_unit_j"] for r in runs], [r["task_score"] for r in runs], ".", color="0.6")
+    for i, r in enumerate(rows):  # labels stacked: weights can land on the same point
+        ax.annotate(
+            f"w={r['energy_weight']:g}",
+            (r["energy_per_unit_j"], r["task_score"]),
+            xytext=(0, 6 + 9 * i),
+            textcoords="offset points",
+            fontsize=8,
+        )
+    ax.set_xlabel("energy per unit of task (J)")
+    ax.set_ylabel("task score")
+    ax.set_title(f"{task} (mean +- sd over {seeds} seeds)" if seeds > 1 else task, fontsize=9)
+    save_figure(fig, path)
+
+
 def energy_weight_experiment(
     task: str,
     out: Path,
@@ -244,22 +273,5 @@ def energy_weight_experiment(
         out / f"{name}.md",
         f"# Energy weight: {task}, PPO, {timesteps} steps each, {seeds} seed(s)\n\n" + markdown_table(rows) + "\n",
     )
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.errorbar(
-        [r["energy_per_unit_j"] for r in rows],
-        [r["task_score"] for r in rows],
-        xerr=[r["energy_per_unit_j_sd"] for r in rows],
-        yerr=[r["task_score_sd"] for r in rows],
-        fmt="o-",
-        capsize=3,
-    )
-    if seeds > 1:
-        ax.plot([r["energy_per_unit_j"] for r in runs], [r["task_score"] for r in runs], ".", color="0.6")
-    for r in rows:
-        ax.annotate(f"w={r['energy_weight']:g}", (r["energy_per_unit_j"], r["task_score"]), fontsize=8)
-    ax.set_xlabel("energy per unit of task (J)")
-    ax.set_ylabel("task score")
-    ax.set_title(f"{task} (mean +- sd over {seeds} seeds)" if seeds > 1 else task, fontsize=9)
-    save_figure(fig, out / f"{name}.png")
+    plot_energy_weight(task, rows, runs, out / f"{name}.png")
     return rows
