@@ -77,7 +77,7 @@ PASSIVE_FIT_START_DEG = (155.0, 150.0)  # Geyer & Herr 2010's references, where 
 # (model file 6): Geyer & Herr's 6000 N was chosen for walking, and sourced values span 4530 N (Delp et al.
 # 1990) to 9594 N (Rajagopal et al. 2016). So the extension checks test the torque-angle shape, not the scale.
 STRENGTH_FIT_MUSCLE = "VAS"
-STRENGTH_FIT_BOUNDS_N = (4000.0, 12000.0)
+STRENGTH_FIT_BOUNDS_N = (4000.0, 12000.0)  # N, search bracket: wider than the sourced 4530-9594 N
 
 
 @dataclass

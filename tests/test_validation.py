@@ -14,6 +14,7 @@ from neuroleg.agents.validation import (
     PASSIVE_FIT_MUSCLES,
     PASSIVE_FIT_START_DEG,
     STRENGTH_FIT_MUSCLE,
+    Check,
     curve_checks,
     fit_hip_extensor_references,
     fit_vasti_strength,
@@ -98,11 +99,17 @@ def test_a_relaxed_foot_weakens_seated_knee_flexion_near_extension() -> None:
     # plantarflexion shortens the biarticular gastrocnemius, so its share of knee flexion falls; at 90 deg of
     # knee flexion it is slack either way
     checks = {c.quantity: c for c in torque_checks(MODEL)}
-    for angle, fewer in ((20, True), (90, False)):
+
+    def pair(angle: int) -> tuple[float, Check]:
         neutral = checks[f"isometric knee flexion at {angle} deg flexion, seated"].simulated
         relaxed = checks[f"isometric knee flexion at {angle} deg flexion, seated, ankle plantarflexed 20 deg"]
-        assert relaxed.status == "report"
-        assert (relaxed.simulated < neutral - 0.2) if fewer else relaxed.simulated == pytest.approx(neutral, abs=0.02)
+        assert relaxed.status == "report" and neutral is not None and relaxed.simulated is not None
+        return neutral, relaxed
+
+    neutral, relaxed = pair(20)
+    assert relaxed.simulated < neutral - 0.2
+    neutral, relaxed = pair(90)
+    assert relaxed.simulated == pytest.approx(neutral, abs=0.02)
 
 
 def test_sitting_lengthens_the_hamstrings() -> None:
