@@ -138,3 +138,29 @@ def test_validate_command_reports_exactly_the_known_disagreements(tmp_path: Path
     assert page.count("| fail |") == len(KNOWN_FAILURES)
     for figure in ("knee_torque.png", "hopping_cost.png"):  # drawn, and shown on the page
         assert (tmp_path / figure).stat().st_size > 1000 and f"]({figure})" in page
+
+
+def test_peak_efficiency_without_recruitment_is_umbergers_formula_by_hand() -> None:
+    # Umberger 2003/2010 per kg of muscle (shared reference, section 3) at full drive, each muscle's own
+    # fibre mix, worked out here independently of envs.physiology.metabolics
+    from neuroleg.agents.validation import EFFICIENCY_SPEEDS, metabolic_checks, peak_efficiency
+    from neuroleg.envs.physiology import muscle as mus
+
+    p = MODEL.muscles
+    r = np.asarray(p.slow_twitch_fraction)
+    work_per_kg = 0.25e6 / 1059.7  # specific tension / density: W/kg per (l_opt/s) at full force
+    best = 0.0
+    for v_norm in EFFICIENCY_SPEEDS:
+        speed = -v_norm * p.v_max  # l_opt / s
+        work = work_per_kg * mus.force_velocity(np.full(p.n, v_norm)) * speed
+        maintenance = 1.5 * (128.0 * (1.0 - r) + 25.0)
+        slow_heat = np.minimum(100.0 / (p.v_max / 2.5) * speed, 100.0) * r
+        shortening = 1.5 * (slow_heat + 153.0 / p.v_max * speed * (1.0 - r))
+        best = max(best, float(np.max(work / (work + maintenance + shortening))))
+    assert peak_efficiency(p, np.ones(p.n), r, 1.0 - r) == pytest.approx(best, rel=1e-6)
+    rows = {c.quantity: c for c in metabolic_checks(MODEL)}
+    published = rows["peak muscle efficiency, full drive, fibre-fraction mix (Umberger's own use)"]
+    recruited = rows["peak muscle efficiency in shortening (Umberger 2010)"]
+    assert published.simulated == pytest.approx(best, abs=1e-3)
+    # the size principle moves force onto slow units, whose heat per force is lowest
+    assert published.simulated < recruited.simulated
