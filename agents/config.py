@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from neuroleg.envs.physiology.model import MUSCLE_NAMES
+from neuroleg.envs.physiology.model import MUSCLE_NAMES, load_model
 from neuroleg.envs.tasks.pedal import COUNTERWEIGHT_KG, COUNTERWEIGHT_RANGE_KG
 from neuroleg.envs.tasks.squat_jump import (
     SQUAT_ANKLE_DEG,
@@ -87,7 +87,17 @@ class EnvConfig(_Strict):
     rate_scale: PerMuscle = 1.0
     synchronization: PerMuscle = 0.0
     elastic_tendon: bool = True
+    model_path: str | None = None  # a model file of one's own; None: the packaged leg9.yaml
     task_args: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("model_path")
+    @classmethod
+    def _model_file(cls, value: str | None) -> str | None:
+        """A model file that loads, as an absolute path (a run is evaluated from anywhere)."""
+        if value is None:
+            return None
+        load_model(value)  # its ModelFileError names the file and the field at fault
+        return str(Path(value).resolve())
 
     @field_validator("recruitment_limit", "rate_scale", "synchronization")
     @classmethod

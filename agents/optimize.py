@@ -333,28 +333,33 @@ def _as_default_type(value: Any, default: Any) -> Any:
     return float(value) if isinstance(default, float) and type(value) is int else value
 
 
-def stored_ceiling(task: str, env_kwargs: dict[str, Any] | None = None) -> Ceiling | None:
-    """The packaged ceiling for `task` with the task arguments in `env_kwargs` (default: the task's
+def stored_ceiling(task: str, env_kwargs: dict[str, Any] | None = None, folder: Path | None = None) -> Ceiling | None:
+    """The stored ceiling for `task` with the task arguments in `env_kwargs` (default: the task's
     defaults; e.g. {"start": "standing"} for the countermovement jump), if one exists for the
-    current model file (hash-checked), the current environment version and those arguments with
-    today's defaults (a changed default invalidates it too)."""
-    _, _, digest = model_fingerprint()
-    ref = resources.files("neuroleg.envs").joinpath(f"{CEILINGS_DIR}/{ceiling_filename(task, env_kwargs)}")
-    if not ref.is_file():
-        return None
-    data = json.loads(ref.read_text())
-    current = (
-        data.get("model_sha256") == digest
-        and data.get("env_version", 0) == ENV_VERSION
-        and data.get("task_args") == task_args(task, env_kwargs)
-    )
-    return Ceiling(**data) if current else None
+    model file `env_kwargs["model_path"]` (default: the packaged one; hash-checked), the current
+    environment version and those arguments with today's defaults (a changed default invalidates it
+    too). Looked up in `folder` first (where `neuroleg optimize --model` wrote it), then among the
+    packaged ceilings."""
+    _, _, digest = model_fingerprint((env_kwargs or {}).get("model_path"))
+    name = ceiling_filename(task, env_kwargs)
+    places = [Path(folder) / name] if folder is not None else []
+    for ref in [*places, resources.files("neuroleg.envs").joinpath(f"{CEILINGS_DIR}/{name}")]:
+        if not ref.is_file():
+            continue
+        data = json.loads(ref.read_text())
+        if (
+            data.get("model_sha256") == digest
+            and data.get("env_version", 0) == ENV_VERSION
+            and data.get("task_args") == task_args(task, env_kwargs)
+        ):
+            return Ceiling(**data)
+    return None
 
 
 def ceiling_filename(task: str, env_kwargs: dict[str, Any] | None = None) -> str:
     """<model>_v<version>_<task>[_<arg>-<value>...].json, naming the task arguments that differ
-    from the defaults."""
-    name, version, _ = model_fingerprint()
+    from the defaults; <model> and <version> are those of `env_kwargs["model_path"]` (default: packaged)."""
+    name, version, _ = model_fingerprint((env_kwargs or {}).get("model_path"))
     defaults = task_defaults(task)
     variant = "".join(
         f"_{k}-{v:g}" if isinstance(v, float) else f"_{k}-{v}"

@@ -2,6 +2,7 @@
 
 runs/<name>/
   config.yaml           resolved config (what actually ran)
+  model.yaml            the run's copy of its model file, when the config names one (env.model_path)
   checkpoints/step_N/   model.zip, vecnormalize.pkl, state.json (a complete checkpoint)
   checkpoints/latest.json  pointer to the newest complete checkpoint, replaced atomically
   logs/                 progress.csv and TensorBoard events
@@ -23,12 +24,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .config import RunConfig, dump_config, load_config
+import yaml
+
+from .config import RunConfig, dump_config, validate_config
 
 RUNS_DIR = Path("runs")
 _UMASK = os.umask(0)
 os.umask(_UMASK)  # read once: the only way to learn the umask is to set it
 CHECKPOINTS_KEPT = 2
+RUN_MODEL_FILE = "model.yaml"  # env.model_path of a run's config: relative to the run folder
 
 
 @contextmanager
@@ -75,6 +79,11 @@ class RunDir:
             raise FileExistsError(f"run folder {path} exists; resume it with --resume {path} or choose --name")
         path.mkdir(parents=True, exist_ok=True)
         run = cls(path)
+        if cfg.env.model_path is not None:
+            # the run keeps its own copy: editing the file later must not change what the run was
+            with atomic_path(run.path / RUN_MODEL_FILE) as tmp:
+                shutil.copyfile(cfg.env.model_path, tmp)
+            cfg = cfg.model_copy(update={"env": cfg.env.model_copy(update={"model_path": RUN_MODEL_FILE})})
         write_text_atomic(run.config_path, dump_config(cfg))
         return run
 
@@ -105,7 +114,11 @@ class RunDir:
     def config(self) -> RunConfig:
         if not self.config_path.is_file():
             raise FileNotFoundError(f"{self.path} is not a run folder (no config.yaml)")
-        return load_config(self.config_path)
+        data = yaml.safe_load(self.config_path.read_text()) or {}
+        env = data.get("env") if isinstance(data, dict) else None
+        if isinstance(env, dict) and isinstance(env.get("model_path"), str):
+            env["model_path"] = str(self.path / env["model_path"])  # the run's copy (an absolute path stays)
+        return validate_config(data, str(self.config_path))
 
     def latest_checkpoint(self) -> Path | None:
         pointer = self.checkpoints / "latest.json"

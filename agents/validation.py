@@ -90,6 +90,32 @@ class Check:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class ModelSource:
+    """The model file the simulated checks run (None: the packaged one) and a folder of that
+    model's ceilings (`neuroleg optimize --model` writes them to ceilings/)."""
+
+    model_path: str | None = None
+    ceilings: Path | None = None
+
+    def env_kwargs(self, **task_args: Any) -> dict[str, Any]:
+        return {**task_args, "model_path": self.model_path} if self.model_path else dict(task_args)
+
+    def ceiling(self, task: str, task_args: dict[str, Any] | None = None) -> Any:
+        from .optimize import stored_ceiling
+
+        return stored_ceiling(task, self.env_kwargs(**(task_args or {})), self.ceilings)
+
+    def missing(self, task: str, args: str = "") -> str:
+        """What to run when a ceiling this check needs is not stored."""
+        if self.model_path is None:
+            return f"run `neuroleg optimize {task}{args}`"
+        return f"run `neuroleg optimize {task}{args} --model {self.model_path}` and pass its folder to --ceilings"
+
+
+PACKAGED = ModelSource()
+
+
 def isometric_torque(model: Any, q_deg: tuple[float, float, float], movers: tuple[str, ...]) -> np.ndarray:
     """Joint torques (N m, one leg) with `movers` fully active and the rest at rest, tendon in equilibrium."""
     from neuroleg.envs.physiology import MuscleGeometry, MuscleModel
@@ -495,7 +521,7 @@ def passive_work_check(model: Any, elastic_tendon: bool = True) -> Check:
     )
 
 
-def squat_jump_check() -> Check:
+def squat_jump_check(source: ModelSource = PACKAGED) -> Check:
     """Jump height from a maximal extensor push (all extensors fully on from the start)."""
     import gymnasium as gym
 
@@ -503,7 +529,7 @@ def squat_jump_check() -> Check:
 
     from .optimize import SEED_EXTENSORS
 
-    env = gym.make(ENV_IDS["SquatJump"])
+    env = gym.make(ENV_IDS["SquatJump"], **source.env_kwargs())
     env.reset(seed=0)
     names = env.unwrapped.muscle_params.names
     push = np.array([1.0 if n in SEED_EXTENSORS else 0.0 for n in names], np.float32)
@@ -524,12 +550,10 @@ def squat_jump_check() -> Check:
     )
 
 
-def ceiling_check() -> Check:
+def ceiling_check(source: ModelSource = PACKAGED) -> Check:
     """Squat jump height with the optimised open-loop stimulation (the stored ceiling)."""
-    from .optimize import stored_ceiling
-
     lo, hi = SQUAT_JUMP_HEIGHT_M
-    c = stored_ceiling("SquatJump")
+    c = source.ceiling("SquatJump")
     if c is None:
         return Check(
             "squat jump height, optimised stimulation",
@@ -537,7 +561,7 @@ def ceiling_check() -> Check:
             f"{lo}-{hi} m",
             "human (shared reference: unverified)",
             "not run",
-            "no ceiling stored for this model file: run `neuroleg optimize SquatJump`",
+            f"no ceiling stored for this model file: {source.missing('SquatJump')}",
         )
     return Check(
         "squat jump height, optimised stimulation",
@@ -557,26 +581,23 @@ def countermovement_depth(countermovement: Any) -> dict[str, float]:
     }
 
 
-def countermovement_check() -> Check:
+def countermovement_check(model: ModelSource = PACKAGED) -> Check:
     """Optimised countermovement jump (SquatJump, start="standing") minus the optimised squat jump
     from the countermovement's lowest posture (its knee and ankle angles, to the degree; the trunk
     leans to balance as in every squat), so that both push off from the same depth."""
-    from .optimize import stored_ceiling
-
     lo, hi = COUNTERMOVEMENT_GAIN_M
     quantity = "countermovement minus squat jump height from the same depth, optimised stimulation"
     published = f"{lo}-{hi} m"
     source = "Bobbert & Casius 2005 (models 0.4-2.5 cm); Bobbert 1996 (volleyball players, 3.4 cm)"
-    standing = stored_ceiling("SquatJump", COUNTERMOVEMENT_START)
+    standing = model.ceiling("SquatJump", COUNTERMOVEMENT_START)
     if standing is None:
-        return Check(
-            quantity, None, published, source, "not run", "run `neuroleg optimize SquatJump --arg start=standing`"
-        )
+        note = model.missing("SquatJump", " --arg start=standing")
+        return Check(quantity, None, published, source, "not run", note)
     depth = countermovement_depth(standing)
-    squat = stored_ceiling("SquatJump", depth)
-    args = " ".join(f"--arg {k}={v:g}" for k, v in depth.items())
+    squat = model.ceiling("SquatJump", depth)
+    args = "".join(f" --arg {k}={v:g}" for k, v in depth.items())
     if squat is None:
-        note = f"run `neuroleg optimize SquatJump {args}` (the countermovement's lowest posture)"
+        note = f"{model.missing('SquatJump', args)} (the countermovement's lowest posture)"
         return Check(quantity, None, published, source, "not run", note)
     gain = standing.score - squat.score
     note = (
@@ -587,15 +608,13 @@ def countermovement_check() -> Check:
     return Check(quantity, round(gain, 4), published, source, "pass" if lo <= gain <= hi else "fail", note)
 
 
-def pedalling_checks() -> list[Check]:
+def pedalling_checks(source: ModelSource = PACKAGED) -> list[Check]:
     """Gross efficiency of the optimised pedalling pattern (the stored Pedal ceiling)."""
-    from .optimize import stored_ceiling
-
     quantity = "pedalling gross efficiency at submaximal power, optimised stimulation"
     lo, hi = CYCLING_GROSS_EFFICIENCY_PCT
-    c = stored_ceiling("Pedal")
+    c = source.ceiling("Pedal")
     if c is None:
-        note = "no ceiling stored for this model file: run `neuroleg optimize Pedal`"
+        note = f"no ceiling stored for this model file: {source.missing('Pedal')}"
         return [Check(quantity, None, f"{lo}-{hi} %", "Moseley & Jeukendrup 2001", "not run", note)]
     m = c.metrics
     if "cycle_pedal_work_j" not in m:
@@ -633,20 +652,20 @@ def pedalling_checks() -> list[Check]:
     ]
 
 
-def hopping_check(figure: Path | None = None) -> Check:
+def hopping_check(figure: Path | None = None, source: ModelSource = PACKAGED) -> Check:
     """Cost per hop against the muscles' force impulse per hop, across hopping frequencies: the stored
     Hop ceiling's pattern (timed in cycles) replayed at each frequency; `figure` gets the scatter."""
-    from .optimize import ceiling_control, rollout, stored_ceiling
+    from .optimize import ceiling_control, rollout
 
     quantity = "hopping: variance of energy per hop explained by force impulse per hop (R^2)"
     published = f"{HOP_IMPULSE_R2} (muscle force impulse explains 92 %)"
-    c = stored_ceiling("Hop")
+    c = source.ceiling("Hop")
     if c is None:
-        note = "no ceiling stored for this model file: run `neuroleg optimize Hop`"
+        note = f"no ceiling stored for this model file: {source.missing('Hop')}"
         return Check(quantity, None, published, "Gutmann & Bertram 2017", "not run", note)
     energy, impulse = [], []
     for f in HOP_FREQUENCIES_HZ:
-        info = rollout("Hop", ceiling_control(c), env_kwargs={"target_frequency_hz": f})
+        info = rollout("Hop", ceiling_control(c), env_kwargs=source.env_kwargs(target_frequency_hz=f))
         if info["hop_count"] >= HOP_MIN_HOPS:
             energy.append(info["muscle_energy_j"] / info["hop_count"])
             impulse.append(info["force_impulse_n_s"] / info["hop_count"])
@@ -682,27 +701,31 @@ def hopping_check(figure: Path | None = None) -> Check:
     )
 
 
-def validate(out: Path) -> tuple[list[Check], Path]:
-    """Run every check, write out/validation.json and out/validation.md; return (checks, page)."""
+def validate(out: Path, model_path: str | None = None, ceilings: Path | None = None) -> tuple[list[Check], Path]:
+    """Run every check on the model file `model_path` (default: the packaged one; `ceilings`: a
+    folder of its ceilings), write out/validation.json and out/validation.md; return (checks, page)."""
     from neuroleg.envs.physiology import load_model
 
-    model = load_model()
+    model = load_model(model_path)
+    source = ModelSource(model_path, ceilings)
     out.mkdir(parents=True, exist_ok=True)
     knee_torque_figure(model, out / "knee_torque.png")
-    hop = hopping_check(out / "hopping_cost.png")
+    hop = hopping_check(out / "hopping_cost.png", source)
     checks = (
         curve_checks()
         + torque_checks(model)
         + passive_moment_checks(model)
         + metabolic_checks(model)
         + [passive_work_check(model), passive_work_check(model, elastic_tendon=False)]
-        + [squat_jump_check(), ceiling_check(), countermovement_check()]
-        + pedalling_checks()
+        + [squat_jump_check(source), ceiling_check(source), countermovement_check(source)]
+        + pedalling_checks(source)
         + [hop]
     )
     write_json_atomic(out / "validation.json", [asdict(c) for c in checks])
     lines = [
         "# Model validation",
+        "",
+        f"Model file: {model_path or 'the packaged leg9.yaml'} (version {model.version}).",
         "",
         "| quantity | simulated | published | source | result | note |",
         "|---|---|---|---|---|---|",

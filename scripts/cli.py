@@ -112,7 +112,7 @@ def cmd_curves(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from neuroleg.agents.validation import validate
 
-    checks, page = validate(Path(args.out))
+    checks, page = validate(Path(args.out), args.model, Path(args.ceilings) if args.ceilings else None)
     for c in checks:
         sim = "-" if c.simulated is None else f"{c.simulated:g}"
         print(f"{c.status:>8}  {c.quantity}: {sim} (published {c.published}; {c.source})")
@@ -141,6 +141,8 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     from neuroleg.agents.optimize import ceiling_filename, optimize
 
     kwargs = task_arguments(args.task, args.arg)
+    if args.model:
+        kwargs["model_path"] = args.model
     out = Path(args.out) if args.out else Path("ceilings") / ceiling_filename(args.task, kwargs)
     start = time.perf_counter()
     c = optimize(
@@ -229,6 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_curves)
     p = sub.add_parser("validate", help="the model against published figures; exits 1 when a check fails")
     p.add_argument("--out", default="validation", help="folder for validation.md and validation.json")
+    p.add_argument("--model", help="a model file of one's own (default: the packaged leg9.yaml)")
+    p.add_argument("--ceilings", help="folder of that model's ceilings (`neuroleg optimize --model` writes ceilings/)")
     p.set_defaults(func=cmd_validate)
     p = sub.add_parser("optimize", help="the optimal open-loop stimulation (the ceiling) of a task")
     p.add_argument("task", choices=list(OPTIMIZABLE))
@@ -237,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--restarts", type=int, default=1, help="searches with seeds seed, seed+1, ...; the best is kept")
     p.add_argument("--out", help="JSON file (default ceilings/<model>_v<version>_<task>[_<arg>-<value>].json)")
+    p.add_argument("--model", help="a model file of one's own (default: the packaged leg9.yaml)")
     p.add_argument(
         "--arg",
         action="append",

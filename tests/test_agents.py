@@ -408,3 +408,32 @@ def test_config_task_arg_defaults_are_the_tasks_own(task: str) -> None:
     from neuroleg.agents.optimize import task_defaults
 
     assert TASK_ARGS[task]().model_dump() == task_defaults(task)
+
+
+def test_a_run_trains_on_its_own_copy_of_a_model_file(tmp_path: Path, stronger_model: Path) -> None:
+    import gymnasium as gym
+
+    from neuroleg.agents.evaluate import evaluate_run
+    from neuroleg.agents.runs import RUN_MODEL_FILE
+
+    model = stronger_model
+    with pytest.raises(ConfigError, match=r"env\.model_path.*not found"):
+        load_config(resolve_config("squatjump_smoke"), [f"env.model_path={tmp_path / 'missing.yaml'}"])
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(model.read_text().replace("f_max_n: 2500.0", "f_max_n: -1.0", 1))
+    with pytest.raises(ConfigError, match=r"env\.model_path"):
+        load_config(resolve_config("squatjump_smoke"), [f"env.model_path={broken}"])
+    cfg = load_config(resolve_config("squatjump_smoke"), ["total_timesteps=128", f"env.model_path={model}"])
+    run = RunDir.create(cfg, tmp_path, "own")
+    train(cfg, run, progress=False)
+    copy = run.path / RUN_MODEL_FILE
+    assert copy.read_text() == model.read_text()
+    model.write_text(model.read_text().replace("f_max_n: 2500.0", "f_max_n: 3000.0", 1))  # edited afterwards
+    again = run.config()
+    assert again.env.model_path == str(copy)
+    env = gym.make(again.env.env_id, **again.env.env_kwargs())
+    assert env.unwrapped.model.muscles.f_max[env.unwrapped.model.muscle_index("GLU")] == 2500.0
+    env.close()
+    # the packaged body's ceiling says nothing about this one
+    result = evaluate_run(run, episodes=1, baselines=())
+    assert "ceiling" not in result and "fraction_of_ceiling" not in result["policy"]

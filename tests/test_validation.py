@@ -164,3 +164,32 @@ def test_peak_efficiency_without_recruitment_is_umbergers_formula_by_hand() -> N
     assert published.simulated == pytest.approx(best, abs=1e-3)
     # the size principle moves force onto slow units, whose heat per force is lowest
     assert published.simulated < recruited.simulated
+
+
+def test_a_model_file_of_ones_own_is_validated_against_its_own_ceilings(
+    tmp_path: Path, stronger_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from neuroleg.agents.optimize import ceiling_filename, model_fingerprint, stored_ceiling
+    from neuroleg.agents.validation import ModelSource, ceiling_check
+
+    monkeypatch.chdir(tmp_path)
+    model = str(stronger_model)
+    cli_main(["validate", "--model", model, "--out", "first"])
+    rows = {c["quantity"]: c for c in json.loads((tmp_path / "first" / "validation.json").read_text())}
+    jump = rows["squat jump height, optimised stimulation"]
+    assert jump["status"] == "not run" and f"--model {model}" in jump["note"]  # says how to get one
+    hip = "isometric hip extension at (30.0, 0.0, 0.0)"
+    packaged = {c.quantity: c for c in torque_checks(MODEL)}[hip].simulated
+    assert rows[hip]["simulated"] > packaged  # the checks ran on the stronger body
+    assert model in (tmp_path / "first" / "validation.md").read_text()
+
+    assert cli_main(["optimize", "SquatJump", "--model", model, "--generations", "1", "--population", "4"]) == 0
+    written = tmp_path / "ceilings" / ceiling_filename("SquatJump", {"model_path": model})
+    stored = json.loads(written.read_text())
+    assert stored["model_sha256"] == model_fingerprint(model)[2]
+    cli_main(["validate", "--model", model, "--ceilings", "ceilings", "--out", "second"])
+    rows = {c["quantity"]: c for c in json.loads((tmp_path / "second" / "validation.json").read_text())}
+    assert rows["squat jump height, optimised stimulation"]["simulated"] == round(stored["score"], 4)
+    # that folder's ceiling (same file name, another body) is no ceiling of the packaged model
+    packaged_jump = ceiling_check(ModelSource(ceilings=tmp_path / "ceilings")).simulated
+    assert packaged_jump == round(stored_ceiling("SquatJump").score, 4) != round(stored["score"], 4)
