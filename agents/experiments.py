@@ -214,8 +214,10 @@ def plot_energy_weight(task: str, rows: list[dict[str, Any]], runs: list[dict[st
             (r["energy_per_unit_j"], r["task_score"]),
             xytext=(0, 6 + 9 * i),
             textcoords="offset points",
+            ha="center",
             fontsize=8,
         )
+    ax.margins(x=0.12, y=0.15)  # room for the labels at the ends
     ax.set_xlabel("energy per unit of task (J)")
     ax.set_ylabel("task score")
     ax.set_title(f"{task} (mean +- sd over {seeds} seeds)" if seeds > 1 else task, fontsize=9)
