@@ -112,7 +112,10 @@ def cmd_curves(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from neuroleg.agents.validation import validate
 
-    checks, page = validate(Path(args.out), args.model, Path(args.ceilings) if args.ceilings else None)
+    ceilings = Path(args.ceilings) if args.ceilings else None
+    if ceilings is not None and not ceilings.is_dir():
+        raise FileNotFoundError(f"--ceilings {ceilings}: no such folder (`neuroleg optimize --model` writes ceilings/)")
+    checks, page = validate(Path(args.out), args.model, ceilings)
     for c in checks:
         sim = "-" if c.simulated is None else f"{c.simulated:g}"
         print(f"{c.status:>8}  {c.quantity}: {sim} (published {c.published}; {c.source})")

@@ -270,6 +270,12 @@ def test_cli_reports_bad_input_with_exit_code_2(tmp_path: Path, capsys: pytest.C
     assert cli_main(["train", SMOKE, "algo.learning_rate=-1", "--runs-dir", str(tmp_path)]) == 2
     assert "algo.learning_rate" in capsys.readouterr().err
     assert cli_main(["evaluate", str(tmp_path / "missing")]) == 2
+    # a model file or a ceilings folder that is not there is named, and nothing is written
+    assert cli_main(["optimize", "SquatJump", "--model", str(tmp_path / "nope.yaml"), "--generations", "1"]) == 2
+    assert "nope.yaml" in capsys.readouterr().err
+    out = tmp_path / "validation"
+    assert cli_main(["validate", "--ceilings", str(tmp_path / "none"), "--out", str(out)]) == 2
+    assert "--ceilings" in capsys.readouterr().err and not out.exists()
 
 
 # ---- analysis ----------------------------------------------------------------------------
