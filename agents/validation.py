@@ -11,11 +11,14 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .runs import write_json_atomic, write_text_atomic
+
+if TYPE_CHECKING:
+    from .optimize import Ceiling
 
 # Sarabon et al. 2021 meta-analysis (Front Physiol 12:767941), adult men, pooled 95 % CIs, N m/kg. The
 # knee angles standing for its "extended", "mid-range" and "flexed" groups are our reading of them.
@@ -101,7 +104,7 @@ class ModelSource:
     def env_kwargs(self, **task_args: Any) -> dict[str, Any]:
         return {**task_args, "model_path": self.model_path} if self.model_path else dict(task_args)
 
-    def ceiling(self, task: str, task_args: dict[str, Any] | None = None) -> Any:
+    def ceiling(self, task: str, task_args: dict[str, Any] | None = None) -> Ceiling | None:
         from .optimize import stored_ceiling
 
         return stored_ceiling(task, self.env_kwargs(**(task_args or {})), self.ceilings)
@@ -455,7 +458,8 @@ def metabolic_checks(model: Any) -> list[Check]:
         )
     )
     # The same peak without our recruitment: full drive, each muscle's published fibre mix, as Umberger
-    # used the formula. Above the bound too, the figure is the formula's (with this force-velocity curve).
+    # used the formula. It exceeds the bound too, so most of the excess is the formula's (with this
+    # force-velocity curve), not the size principle's.
     full = np.ones(p.n)
     published = peak_efficiency(p, full, p.slow_twitch_fraction, 1.0 - p.slow_twitch_fraction)
     checks.append(
@@ -581,31 +585,31 @@ def countermovement_depth(countermovement: Any) -> dict[str, float]:
     }
 
 
-def countermovement_check(model: ModelSource = PACKAGED) -> Check:
+def countermovement_check(source: ModelSource = PACKAGED) -> Check:
     """Optimised countermovement jump (SquatJump, start="standing") minus the optimised squat jump
     from the countermovement's lowest posture (its knee and ankle angles, to the degree; the trunk
     leans to balance as in every squat), so that both push off from the same depth."""
     lo, hi = COUNTERMOVEMENT_GAIN_M
     quantity = "countermovement minus squat jump height from the same depth, optimised stimulation"
     published = f"{lo}-{hi} m"
-    source = "Bobbert & Casius 2005 (models 0.4-2.5 cm); Bobbert 1996 (volleyball players, 3.4 cm)"
-    standing = model.ceiling("SquatJump", COUNTERMOVEMENT_START)
+    cite = "Bobbert & Casius 2005 (models 0.4-2.5 cm); Bobbert 1996 (volleyball players, 3.4 cm)"
+    standing = source.ceiling("SquatJump", COUNTERMOVEMENT_START)
     if standing is None:
-        note = model.missing("SquatJump", " --arg start=standing")
-        return Check(quantity, None, published, source, "not run", note)
+        note = source.missing("SquatJump", " --arg start=standing")
+        return Check(quantity, None, published, cite, "not run", note)
     depth = countermovement_depth(standing)
-    squat = model.ceiling("SquatJump", depth)
+    squat = source.ceiling("SquatJump", depth)
     args = "".join(f" --arg {k}={v:g}" for k, v in depth.items())
     if squat is None:
-        note = f"{model.missing('SquatJump', args)} (the countermovement's lowest posture)"
-        return Check(quantity, None, published, source, "not run", note)
+        note = f"{source.missing('SquatJump', args)} (the countermovement's lowest posture)"
+        return Check(quantity, None, published, cite, "not run", note)
     gain = standing.score - squat.score
     note = (
         f"countermovement jump {standing.score:.4f} m, dipping {standing.metrics['dip_m']:.3f} m to knee "
         f"{depth['squat_knee_deg']:g} deg, ankle {depth['squat_ankle_deg']:g} deg; squat jump from there "
         f"{squat.score:.4f} m"
     )
-    return Check(quantity, round(gain, 4), published, source, "pass" if lo <= gain <= hi else "fail", note)
+    return Check(quantity, round(gain, 4), published, cite, "pass" if lo <= gain <= hi else "fail", note)
 
 
 def pedalling_checks(source: ModelSource = PACKAGED) -> list[Check]:
