@@ -119,6 +119,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for c in checks:
         sim = "-" if c.simulated is None else f"{c.simulated:g}"
         print(f"{c.status:>8}  {c.quantity}: {sim} (published {c.published}; {c.source})")
+        if c.status == "not run":
+            print(f"{'':>10}{c.note}")  # what to run for it
     failed = [c for c in checks if c.status == "fail"]
     print(f"report: {page}\n{len(failed)} check(s) failed")
     return 1 if failed else 0

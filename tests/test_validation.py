@@ -167,7 +167,7 @@ def test_peak_efficiency_without_recruitment_is_umbergers_formula_by_hand() -> N
 
 
 def test_a_model_file_of_ones_own_is_validated_against_its_own_ceilings(
-    tmp_path: Path, stronger_model: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, stronger_model: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from neuroleg.agents.optimize import ceiling_filename, model_fingerprint, stored_ceiling
     from neuroleg.agents.validation import ModelSource, ceiling_check
@@ -178,6 +178,7 @@ def test_a_model_file_of_ones_own_is_validated_against_its_own_ceilings(
     rows = {c["quantity"]: c for c in json.loads((tmp_path / "first" / "validation.json").read_text())}
     jump = rows["squat jump height, optimised stimulation"]
     assert jump["status"] == "not run" and f"--model {model}" in jump["note"]  # says how to get one
+    assert jump["note"] in capsys.readouterr().out  # on the terminal too
     hip = "isometric hip extension at (30.0, 0.0, 0.0)"
     packaged = {c.quantity: c for c in torque_checks(MODEL)}[hip].simulated
     assert rows[hip]["simulated"] > packaged  # the checks ran on the stronger body
