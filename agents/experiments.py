@@ -39,14 +39,21 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
 
 
 def recruitment_limit_experiment(
-    out: Path, limits: tuple[float, ...] = RECRUITMENT_LIMITS, generations: int = 160, population: int = 12
+    out: Path,
+    limits: tuple[float, ...] = RECRUITMENT_LIMITS,
+    generations: int = 160,
+    population: int = 12,
+    model_path: str | None = None,
 ) -> list[dict[str, Any]]:
+    """Squat jump ceilings at each recruitment limit (of the model file `model_path`, default packaged):
+    the untrained body's control kept, and re-optimised from it."""
     out.mkdir(parents=True, exist_ok=True)
-    untrained = optimize("SquatJump", generations, population, env_kwargs={"recruitment_limit": limits[0]})
+    body = {"model_path": model_path} if model_path else {}
+    untrained = optimize("SquatJump", generations, population, env_kwargs={**body, "recruitment_limit": limits[0]})
     old = ceiling_control(untrained)
     rows = []
     for limit in limits:
-        kw = {"recruitment_limit": limit}
+        kw = {**body, "recruitment_limit": limit}
         kept = rollout("SquatJump", old, env_kwargs=kw)
         best = (
             untrained
@@ -79,12 +86,16 @@ def recruitment_limit_experiment(
 
 
 def isometric_force_rise(
-    rate_scale: float, synchronization: float, drive: float, duration_s: float = RFD_DURATION_S
+    rate_scale: float,
+    synchronization: float,
+    drive: float,
+    duration_s: float = RFD_DURATION_S,
+    model_path: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(time s, force N) of the RFD muscle in a rapid isometric contraction at optimal length."""
     from neuroleg.envs.physiology import MotorUnitPool, MuscleModel, load_model
 
-    p = load_model().muscles
+    p = load_model(model_path).muscles
     i = p.names.index(RFD_MUSCLE)
     pool = MotorUnitPool.create(p, rate_scale=rate_scale, synchronization=synchronization)
     mm = MuscleModel(p, 0.001, synchronization=pool.synchronization)
@@ -102,14 +113,14 @@ def isometric_force_rise(
     return np.arange(steps + 1) * mm.dt, force
 
 
-def rate_coding_experiment(out: Path) -> list[dict[str, Any]]:
+def rate_coding_experiment(out: Path, model_path: str | None = None) -> list[dict[str, Any]]:
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     curves = {}
     for drive in RFD_DRIVES:
         for scale in RATE_SCALES:
             for sync in SYNCHRONIZATIONS:
-                t, f = isometric_force_rise(scale, sync, drive)
+                t, f = isometric_force_rise(scale, sync, drive, model_path=model_path)
                 row: dict[str, Any] = {"drive": drive, "rate_scale": scale, "synchronization": sync}
                 for w in RFD_WINDOWS_S:
                     row[f"rfd_0_{round(w * 1000)}ms_n_per_s"] = float(np.interp(w, t, f) / w)
@@ -151,7 +162,7 @@ def cocontraction_experiment(
     run = RunDir(run_path)
     cfg = run.config()
     policy = model_policy(run, cfg)
-    paired = {m for _, a, b in antagonist_pairs(load_model()) for m in (a, b)}
+    paired = {m for _, a, b in antagonist_pairs(load_model(cfg.env.model_path)) for m in (a, b)}  # the run's body
     mask = np.array([1.0 if m in paired else 0.0 for m in MUSCLE_NAMES])
     rows = []
     for level in levels:
@@ -231,6 +242,7 @@ def energy_weight_experiment(
     timesteps: int = 150_000,
     episodes: int = 5,
     seeds: int = 1,
+    model_path: str | None = None,
 ) -> list[dict[str, Any]]:
     """Train the task's default PPO config at each energy weight (with training seeds 0..seeds-1): task
     score against energy per unit, the mean over seeds and its standard deviation (per run in the JSON)."""
@@ -247,7 +259,8 @@ def energy_weight_experiment(
         for seed in range(seeds):
             cfg = load_config(
                 resolve_config(f"{TASK_CONFIG[task]}_ppo"),
-                [f"env.energy_weight={w}", f"total_timesteps={timesteps}", f"eval_episodes={episodes}", f"seed={seed}"],
+                [f"env.energy_weight={w}", f"total_timesteps={timesteps}", f"eval_episodes={episodes}", f"seed={seed}"]
+                + ([f"env.model_path={model_path}"] if model_path else []),
             )
             suffix = f"_s{seed}" if seeds > 1 else ""
             run = RunDir.create(cfg, out / "runs", f"{TASK_CONFIG[task]}_ew{w:g}{suffix}")

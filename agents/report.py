@@ -169,13 +169,14 @@ def render_video(run: RunDir, out: Path, episodes: int = 1, seed: int = 10_000) 
     return out
 
 
-def plot_physiology_curves(path: Path) -> Path:
-    """The model's curves: force-length, force-velocity, tendon, recruitment and force vs drive."""
+def plot_physiology_curves(path: Path, model_path: str | None = None) -> Path:
+    """The model's curves (of the model file `model_path`, default packaged): force-length,
+    force-velocity, tendon, recruitment and force vs drive."""
     from neuroleg.envs.physiology import MotorUnitPool, load_model
     from neuroleg.envs.physiology import muscle as mus
 
     plt = pyplot()
-    model = load_model()
+    model = load_model(model_path)
     p = model.muscles
     fig, axes = plt.subplots(2, 3, figsize=(12, 6.5))
     ln = np.linspace(0.3, 1.8, 300)

@@ -105,7 +105,7 @@ def learning_span(run: RunDir, window: int = 5) -> tuple[float, float]:
 def cmd_curves(args: argparse.Namespace) -> int:
     from neuroleg.agents.report import plot_physiology_curves
 
-    print(f"physiology curves: {plot_physiology_curves(Path(args.out))}")
+    print(f"physiology curves: {plot_physiology_curves(Path(args.out), args.model)}")
     return 0
 
 
@@ -175,14 +175,19 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     if args.name == "recruitment":
-        rows = experiments.recruitment_limit_experiment(out, generations=args.generations)
+        rows = experiments.recruitment_limit_experiment(out, generations=args.generations, model_path=args.model)
     elif args.name == "rate-coding":
-        rows = experiments.rate_coding_experiment(out)
+        rows = experiments.rate_coding_experiment(out, model_path=args.model)
     elif args.name == "energy-weight":
-        rows = experiments.energy_weight_experiment(args.task, out, timesteps=args.timesteps, seeds=args.seeds)
+        rows = experiments.energy_weight_experiment(
+            args.task, out, timesteps=args.timesteps, seeds=args.seeds, model_path=args.model
+        )
     else:
         if not args.run:
             print("error: the cocontraction experiment needs --run RUN (a trained run folder)", file=sys.stderr)
+            return 2
+        if args.model:
+            print("error: --model does not apply to cocontraction, which uses its run's model file", file=sys.stderr)
             return 2
         rows = experiments.cocontraction_experiment(Path(args.run), out)
     print(experiments.markdown_table(rows))
@@ -233,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("curves", help="plot the muscle and motor-unit curves of the model")
     p.add_argument("--out", default="physiology_curves.png")
+    p.add_argument("--model", help="a model file of one's own (default: the packaged leg9.yaml)")
     p.set_defaults(func=cmd_curves)
     p = sub.add_parser("validate", help="the model against published figures; exits 1 when a check fails")
     p.add_argument("--out", default="validation", help="folder for validation.md and validation.json")
@@ -265,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=1, help="training seeds per energy weight (energy-weight)")
     p.add_argument("--out", default="experiments")
     p.add_argument("--generations", type=int, default=160, help="CMA-ES generations per optimisation (recruitment)")
+    p.add_argument("--model", help="a model file of one's own (recruitment, rate-coding, energy-weight)")
     p.set_defaults(func=cmd_experiment)
     p = sub.add_parser("learning", help="train each task's default config and tabulate it against baselines")
     p.add_argument("--runs-dir", default="runs/learning")

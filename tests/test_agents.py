@@ -276,6 +276,8 @@ def test_cli_reports_bad_input_with_exit_code_2(tmp_path: Path, capsys: pytest.C
     out = tmp_path / "validation"
     assert cli_main(["validate", "--ceilings", str(tmp_path / "none"), "--out", str(out)]) == 2
     assert "--ceilings" in capsys.readouterr().err and not out.exists()
+    assert cli_main(["experiment", "cocontraction", "--run", str(tmp_path), "--model", "x.yaml"]) == 2
+    assert "its run's model file" in capsys.readouterr().err
 
 
 # ---- analysis ----------------------------------------------------------------------------

@@ -77,3 +77,19 @@ def test_energy_weight_experiment_averages_over_training_seeds(tmp_path: Path) -
     with pytest.raises(ValueError, match="seeds"):
         experiments.energy_weight_experiment("Posture", tmp_path / "none", seeds=0)
     assert not (tmp_path / "none").exists()
+
+
+def test_experiments_run_on_a_model_file_of_ones_own(tmp_path: Path, stronger_model: Path) -> None:
+    from neuroleg.agents.runs import RUN_MODEL_FILE, RunDir
+
+    kw = {"limits": (0.85,), "generations": 1, "population": 4}
+    packaged = experiments.recruitment_limit_experiment(tmp_path / "packaged", **kw)
+    mine = experiments.recruitment_limit_experiment(tmp_path / "mine", model_path=str(stronger_model), **kw)
+    # the same search on a stronger hip: another jump
+    assert mine[0]["jump_m_untrained_control"] != packaged[0]["jump_m_untrained_control"]
+    experiments.energy_weight_experiment(
+        "Posture", tmp_path / "ew", weights=(0.0,), timesteps=128, episodes=1, model_path=str(stronger_model)
+    )
+    run = RunDir(tmp_path / "ew" / "runs" / "posture_ew0")
+    assert (run.path / RUN_MODEL_FILE).read_text() == stronger_model.read_text()
+    assert run.config().env.model_path == str(run.path / RUN_MODEL_FILE)
