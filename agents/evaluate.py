@@ -195,9 +195,15 @@ def _finite(obj: Any) -> Any:
 
 
 def evaluate_run(
-    run: RunDir, episodes: int | None = None, seed: int = 10_000, baselines: tuple[str, ...] = BASELINES
+    run: RunDir,
+    episodes: int | None = None,
+    seed: int = 10_000,
+    baselines: tuple[str, ...] = BASELINES,
+    ceilings: Path | None = None,
 ) -> dict[str, Any]:
-    """Evaluate the policy and the baselines; write evaluation.json and trajectory.npz atomically."""
+    """Evaluate the policy and the baselines; write evaluation.json and trajectory.npz atomically.
+    The score is also given as a fraction of the stored ceiling of the run's model file and task
+    (looked up in `ceilings` first, then among the packaged ones), when there is one."""
     cfg = run.config()
     n = episodes or cfg.eval_episodes
     policy_records = run_episodes(cfg, model_policy(run, cfg), n, seed)
@@ -213,7 +219,7 @@ def evaluate_run(
     from .optimize import applies_to, stored_ceiling
 
     kwargs = cfg.env.env_kwargs()
-    ceiling = stored_ceiling(cfg.env.task, kwargs)
+    ceiling = stored_ceiling(cfg.env.task, kwargs, ceilings)
     if ceiling is not None and applies_to(cfg.env.task, kwargs, ceiling.task_args) and ceiling.score > 0:
         # "How well did RL coordinate the muscles": the score as a fraction of the best open-loop control.
         result["ceiling"] = {"score": ceiling.score, "energy_per_unit_j": ceiling.energy_per_unit_j}

@@ -296,18 +296,12 @@ _BODY_DEFAULTS = {
 
 
 def applies_to(task: str, env_kwargs: dict[str, Any], ceiling_task_args: dict[str, Any] | None = None) -> bool:
-    """Whether a run's environment has the default body (the packaged model file, every body
-    argument at its default) and the task arguments a ceiling was optimised for (default: the
-    task's defaults; a Hop ceiling at 2.2 Hz says nothing about hopping at 2.6 Hz)."""
-    body = all(env_kwargs.get(k, v) == v for k, v in _BODY_DEFAULTS.items()) and _packaged_model(env_kwargs)
+    """Whether a run's environment has the default body arguments and the task arguments a ceiling
+    was optimised for (default: the task's defaults; a Hop ceiling at 2.2 Hz says nothing about
+    hopping at 2.6 Hz). The model file is `stored_ceiling`'s to match, by hash."""
+    body = all(env_kwargs.get(k, v) == v for k, v in _BODY_DEFAULTS.items())
     wanted = task_defaults(task) if ceiling_task_args is None else ceiling_task_args
     return body and task_args(task, env_kwargs) == wanted
-
-
-def _packaged_model(env_kwargs: dict[str, Any]) -> bool:
-    """Whether the run's model file is the packaged one (stored ceilings are for that body only)."""
-    path = env_kwargs.get("model_path")
-    return path is None or model_fingerprint(path)[2] == model_fingerprint()[2]
 
 
 def task_defaults(task: str) -> dict[str, Any]:

@@ -38,10 +38,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def existing_folder(option: str, value: str | None) -> Path | None:
+    """A folder argument that must exist when given (a typo would quietly find nothing in it)."""
+    if value is None:
+        return None
+    if not Path(value).is_dir():
+        raise FileNotFoundError(f"{option} {value}: no such folder (`neuroleg optimize --model` writes ceilings/)")
+    return Path(value)
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from neuroleg.agents.evaluate import evaluate_run, format_table
 
-    print(format_table(evaluate_run(RunDir(args.run), episodes=args.episodes)))
+    ceilings = existing_folder("--ceilings", args.ceilings)
+    print(format_table(evaluate_run(RunDir(args.run), episodes=args.episodes, ceilings=ceilings)))
     return 0
 
 
@@ -112,9 +122,7 @@ def cmd_curves(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from neuroleg.agents.validation import validate
 
-    ceilings = Path(args.ceilings) if args.ceilings else None
-    if ceilings is not None and not ceilings.is_dir():
-        raise FileNotFoundError(f"--ceilings {ceilings}: no such folder (`neuroleg optimize --model` writes ceilings/)")
+    ceilings = existing_folder("--ceilings", args.ceilings)
     checks, page = validate(Path(args.out), args.model, ceilings)
     for c in checks:
         sim = "-" if c.simulated is None else f"{c.simulated:g}"
@@ -219,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="deterministic rollouts of a run against baselines")
     p.add_argument("run")
     p.add_argument("--episodes", type=int, default=None)
+    p.add_argument("--ceilings", help="folder of the ceilings of the run's own model file (`optimize --model`)")
     p.set_defaults(func=cmd_evaluate)
     p = sub.add_parser("report", help="figures and a Markdown page of an evaluated run")
     p.add_argument("run")

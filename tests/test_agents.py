@@ -422,6 +422,7 @@ def test_a_run_trains_on_its_own_copy_of_a_model_file(tmp_path: Path, stronger_m
     import gymnasium as gym
 
     from neuroleg.agents.evaluate import evaluate_run
+    from neuroleg.agents.optimize import ceiling_filename, optimize
     from neuroleg.agents.runs import RUN_MODEL_FILE
 
     model = stronger_model
@@ -442,6 +443,12 @@ def test_a_run_trains_on_its_own_copy_of_a_model_file(tmp_path: Path, stronger_m
     env = gym.make(again.env.env_id, **again.env.env_kwargs())
     assert env.unwrapped.model.muscles.f_max[env.unwrapped.model.muscle_index("GLU")] == 2500.0
     env.close()
-    # the packaged body's ceiling says nothing about this one
+    # the packaged body's ceiling says nothing about this one; its own ceiling does
     result = evaluate_run(run, episodes=1, baselines=())
     assert "ceiling" not in result and "fraction_of_ceiling" not in result["policy"]
+    folder, body = tmp_path / "ceilings", {"model_path": str(copy)}
+    own = optimize("SquatJump", 1, 4, env_kwargs=body, out=folder / ceiling_filename("SquatJump", body))
+    assert cli_main(["evaluate", str(run.path), "--episodes", "1", "--ceilings", str(folder)]) == 0
+    result = json.loads(run.evaluation_path.read_text())
+    assert result["ceiling"]["score"] == own.score
+    assert result["policy"]["fraction_of_ceiling"] == pytest.approx(result["policy"]["task_score"]["mean"] / own.score)
