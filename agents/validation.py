@@ -484,11 +484,11 @@ def peak_efficiency(p: Any, drive: np.ndarray, slow: np.ndarray, fast: np.ndarra
     from neuroleg.envs.physiology import Metabolics
     from neuroleg.envs.physiology import muscle as mus
 
-    best = 0.0
+    metabolics, best = Metabolics(p), 0.0
     for v_norm in EFFICIENCY_SPEEDS:
         v = v_norm * p.v_max * p.l_opt
         f_ce = drive * mus.force_velocity(np.full(p.n, v_norm)) * p.f_max
-        rate = Metabolics(p).rate(drive, drive, slow, fast, np.ones(p.n), v, f_ce, np.ones(p.n))
+        rate = metabolics.rate(drive, drive, slow, fast, np.ones(p.n), v, f_ce, np.ones(p.n))
         best = max(best, float(np.max(rate.work / rate.total)))
     return best
 
