@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from neuroleg.envs.physiology.model import MUSCLE_NAMES, load_model
+from neuroleg.envs.physiology.motor_units import DRIVE_RISE_MAX_S
 from neuroleg.envs.tasks.pedal import COUNTERWEIGHT_KG, COUNTERWEIGHT_RANGE_KG
 from neuroleg.envs.tasks.squat_jump import (
     SQUAT_ANKLE_DEG,
@@ -86,6 +87,7 @@ class EnvConfig(_Strict):
     recruitment_limit: PerMuscle = 1.0
     rate_scale: PerMuscle = 1.0
     synchronization: PerMuscle = 0.0
+    drive_rise_s: float = Field(0.0, ge=0.0, le=DRIVE_RISE_MAX_S)  # 0: a step; see LegEnv
     elastic_tendon: bool = True
     model_path: str | None = None  # a model file of one's own; None: the packaged leg9.yaml
     task_args: dict[str, Any] = Field(default_factory=dict)

@@ -290,6 +290,7 @@ _BODY_DEFAULTS = {
     "recruitment_limit": 1.0,
     "rate_scale": 1.0,
     "synchronization": 0.0,
+    "drive_rise_s": 0.0,
     "elastic_tendon": True,
     "motor_units": True,
 }

@@ -30,7 +30,7 @@ from .physiology import (
     load_model,
 )
 from .physiology.model import MUSCLE_NAMES, LegModel
-from .physiology.motor_units import Recruitment
+from .physiology.motor_units import DRIVE_RISE_MAX_S, Recruitment
 from .tasks.base import InitialPose, Snapshot, Task
 
 # Physics at 1 kHz: the elastic tendon and the stiff foot contact need <= 1 ms steps (engineering
@@ -89,9 +89,10 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
     energy_weight (task default), metabolic_model ("umberger2010" | "umberger2003" |
     "bhargava2004"), motor_units (True; False = lumped drive = excitation), recruitment_limit,
     rate_scale, synchronization (a float for all muscles or a {muscle: value} dict),
-    elastic_tendon (True), model_path (None = packaged leg9), compiled (True: the numba-compiled
-    substep of `fast_step`; False: the numpy reference of `physiology`, same equations), plus the
-    task's own arguments.
+    drive_rise_s (0: the drive follows the action at once; > 0: it rises from 0 to 1 in no less than
+    this, see DRIVE_RISE_MAX_S; info["drive"] is the drive applied), elastic_tendon (True),
+    model_path (None = packaged leg9), compiled (True: the numba-compiled substep of `fast_step`;
+    False: the numpy reference of `physiology`, same equations), plus the task's own arguments.
 
     ## Version history
     v3: model file version 4 (the vasti's fiber length from Rajagopal 2016) and Thelen 2003's
@@ -118,6 +119,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         recruitment_limit: float | dict[str, float] = 1.0,
         rate_scale: float | dict[str, float] = 1.0,
         synchronization: float | dict[str, float] = 0.0,
+        drive_rise_s: float = 0.0,
         elastic_tendon: bool = True,
         model_path: str | None = None,
         compiled: bool = True,
@@ -141,6 +143,10 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
             raise ValueError(f"energy_weight must be in [0, 100], got {energy_weight}")
         self.energy_weight = weight
         self.metabolic_model = MetabolicModel.parse(metabolic_model)
+        if not (0.0 <= drive_rise_s <= DRIVE_RISE_MAX_S):  # NaN fails too
+            raise ValueError(f"drive_rise_s must be in [0, {DRIVE_RISE_MAX_S}] s, got {drive_rise_s}")
+        # the most the drive may rise in one control step
+        self._drive_step = CONTROL_DT_S / drive_rise_s if drive_rise_s > 0 else math.inf
         self._init_kwargs = {
             "energy_weight": energy_weight,
             "metabolic_model": metabolic_model,
@@ -148,6 +154,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
             "recruitment_limit": recruitment_limit,
             "rate_scale": rate_scale,
             "synchronization": synchronization,
+            "drive_rise_s": drive_rise_s,
             "elastic_tendon": elastic_tendon,
             "model_path": model_path,
             "render_mode": render_mode,
@@ -223,6 +230,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         self._out_lnorm = self._mstate.fiber_length / self.muscle_params.l_opt
         self._out_vnorm = np.zeros(n)
         self._recruit = self.pool.recruit(np.zeros(n))
+        self._drive = np.zeros(n)
         self._t = 0.0
         self._steps = 0
         self._external_work = 0.0
@@ -242,7 +250,8 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if not self._episode_started:
             raise RuntimeError("call reset() before step()")
-        drive = self._validate_action(action)
+        drive = np.minimum(self._validate_action(action), self._drive + self._drive_step)
+        self._drive = drive
         if self._lock_steps and self._steps == self._lock_steps:
             self.body.lock_pelvis(False)
         rec = self._recruit_units(drive)
@@ -502,6 +511,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
             "task_score": float(self.task.score()),
             "effort_a2": float(self._effort[0]),
             "effort_a3": float(self._effort[1]),
+            "drive": self._drive.copy(),  # the action after drive_rise_s's limit
             "activation": self._mstate.activation.copy(),
             "muscle_force_n": self._out_force.copy(),
             "motor_units_recruited": rec.recruited_fraction.copy(),

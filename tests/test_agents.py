@@ -60,6 +60,7 @@ def test_every_bad_field_is_reported_by_path() -> None:
     data["env"]["task_args"]["target_frequency_hz"] = 10
     data["env"]["task_args"]["colour"] = "red"
     data["env"]["recruitment_limit"] = 1.3
+    data["env"]["drive_rise_s"] = -0.1
     with pytest.raises(ConfigError) as err:
         validate_config(data, "hop_ppo.yaml")
     paths = {p for p, _ in err.value.problems}
@@ -70,6 +71,7 @@ def test_every_bad_field_is_reported_by_path() -> None:
         "algo.learning_rate",
         "env.task_args.target_frequency_hz",
         "env.task_args.colour",
+        "env.drive_rise_s",
     ):
         assert expected in paths, (expected, paths)
     text = str(err.value)

@@ -152,6 +152,9 @@ def test_unknown_and_bad_arguments_are_named() -> None:
         gym.make(ENV_IDS["Pedal"], target_cadence_rpm=500)
     with pytest.raises(ValueError, match="counterweight_kg"):
         gym.make(ENV_IDS["Pedal"], counterweight_kg=-1.0)
+    for rise in (-0.1, 2.0, float("nan")):
+        with pytest.raises(ValueError, match="drive_rise_s"):
+            gym.make(ENV_IDS["Hop"], drive_rise_s=rise)
 
 
 def test_the_counterweight_stands_in_for_the_other_legs_weight() -> None:
@@ -316,6 +319,25 @@ def test_recruitment_limit_and_lumped_mode_reach_the_env() -> None:
     *_, info = untrained.step(np.ones(9, np.float32))
     assert np.all(info["at_recruitment_limit"])
     assert np.all(info["motor_units_recruited"] < 1.0)
+
+
+def test_drive_rises_no_faster_than_drive_rise_s_and_falls_at_once() -> None:
+    env = gym.make(ENV_IDS["Posture"], drive_rise_s=0.1)  # 0 to 1 in five 20 ms control steps
+    env.reset(seed=0)
+    half = np.where(np.arange(9) < 4, 1.0, 0.5).astype(np.float32)
+    drives = [env.step(half)[4]["drive"] for _ in range(5)]
+    np.testing.assert_allclose([d[0] for d in drives], [0.2, 0.4, 0.6, 0.8, 1.0])
+    np.testing.assert_allclose([d[8] for d in drives], [0.2, 0.4, 0.5, 0.5, 0.5])  # capped by the action
+    *_, info = env.step(np.zeros(9, np.float32))
+    np.testing.assert_array_equal(info["drive"], 0.0)
+    # a slower drive builds force more slowly; the default (a step) applies the action as it is
+    step = gym.make(ENV_IDS["Posture"])
+    step.reset(seed=0)
+    env.reset(seed=0)
+    *_, fast = step.step(np.ones(9, np.float32))
+    *_, slow = env.step(np.ones(9, np.float32))
+    np.testing.assert_array_equal(fast["drive"], 1.0)
+    assert np.all(slow["activation"] < fast["activation"])
 
 
 def test_render_shows_muscle_activation() -> None:

@@ -112,6 +112,7 @@ def test_the_packaged_ceilings_are_for_this_model_and_reproduce(task: str, args:
         assert info["countermovement"] == 0.0
     body_default, weaker = {**args, "recruitment_limit": 1.0}, {**args, "recruitment_limit": 0.85}
     assert applies_to(task, body_default, c.task_args) and not applies_to(task, weaker, c.task_args)
+    assert not applies_to(task, {**args, "drive_rise_s": 0.1}, c.task_args)
     if task == "Hop":
         assert applies_to(task, {"target_frequency_hz": 2.2}) and not applies_to(task, {"target_frequency_hz": 2.6})
 

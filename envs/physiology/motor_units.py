@@ -28,6 +28,13 @@ import numpy as np
 from .metabolics import bhargava_slow_fast
 from .model import MuscleParams
 
+# A finite rate of rise of the neural drive (Bobbert & Casius 2005, MSSE 37:440: after switching on,
+# stimulation rises to its maximum at a fixed dSTIM/dt; their countermovement jump's advantage over
+# the squat jump grew from 0.4 cm at an infinite rate to ~2.5 cm at their lowest). The drive may rise
+# from 0 to 1 in no less than `drive_rise_s`, at the control step's resolution; falling is not limited
+# (deactivation is the muscles' own). 0 = a step, as before. Up to 1 s: slower is not a rapid movement.
+DRIVE_RISE_MAX_S = 1.0
+
 # --- Fuglevand, Winter & Patla 1993 ---
 N_UNITS_DEFAULT = 120  # units per pool (their hand-muscle pool; 120-300 cover limb muscles)
 RECRUITMENT_RANGE = 30.0  # RR, largest / smallest recruitment threshold
