@@ -12,13 +12,26 @@ from typing import Any
 import numpy as np
 
 from neuroleg.agents.config import TASK_CONFIG, ConfigError, load_config, resolve_config
+from neuroleg.agents.experiments import DRIVE_RISES_S
 from neuroleg.agents.optimize import OPTIMIZABLE
 from neuroleg.agents.pipeline import smoke, train_and_evaluate
 from neuroleg.agents.runs import RunDir
 from neuroleg.envs.physiology.model import MUSCLE_NAMES
+from neuroleg.envs.physiology.motor_units import DRIVE_RISE_MAX_S
 
 DEMO_CONFIG = "posture_ppo"
 DEMO_TIMESTEPS = 150_000
+
+
+def _rise_time(text: str) -> float:
+    """A --rises value: seconds in [0, DRIVE_RISE_MAX_S] (argparse names the option with the error)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= DRIVE_RISE_MAX_S:
+        raise argparse.ArgumentTypeError(f"{value:g} s is outside [0, {DRIVE_RISE_MAX_S:g}] s")
+    return value
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -186,6 +199,15 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         rows = experiments.recruitment_limit_experiment(out, generations=args.generations, model_path=args.model)
     elif args.name == "rate-coding":
         rows = experiments.rate_coding_experiment(out, model_path=args.model)
+    elif args.name == "countermovement":
+        rows = experiments.countermovement_experiment(
+            out,
+            tuple(args.rises),
+            generations=args.generations,
+            restarts=args.restarts,
+            workers=args.workers,
+            model_path=args.model,
+        )
     elif args.name == "energy-weight":
         rows = experiments.energy_weight_experiment(
             args.task, out, timesteps=args.timesteps, seeds=args.seeds, model_path=args.model
@@ -271,16 +293,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_optimize)
     p = sub.add_parser(
-        "experiment", help="a coordination experiment: recruitment, rate-coding, cocontraction, energy-weight"
+        "experiment",
+        help="a coordination experiment: recruitment, rate-coding, cocontraction, energy-weight, countermovement",
     )
-    p.add_argument("name", choices=["recruitment", "rate-coding", "cocontraction", "energy-weight"])
+    p.add_argument("name", choices=["recruitment", "rate-coding", "cocontraction", "energy-weight", "countermovement"])
     p.add_argument("--run", help="a trained run folder (cocontraction)")
     p.add_argument("--task", default="Pedal", choices=list(TASK_CONFIG), help="task (energy-weight)")
     p.add_argument("--timesteps", type=int, default=150_000, help="training steps per energy weight")
     p.add_argument("--seeds", type=int, default=1, help="training seeds per energy weight (energy-weight)")
     p.add_argument("--out", default="experiments")
-    p.add_argument("--generations", type=int, default=160, help="CMA-ES generations per optimisation (recruitment)")
-    p.add_argument("--model", help="a model file of one's own (recruitment, rate-coding, energy-weight)")
+    p.add_argument(
+        "--generations",
+        type=int,
+        default=160,
+        help="CMA-ES generations per optimisation (recruitment, countermovement)",
+    )
+    p.add_argument(
+        "--rises",
+        type=_rise_time,
+        nargs="+",
+        default=list(DRIVE_RISES_S),
+        help="drive rise times from 0 to 1, s (countermovement)",
+    )
+    p.add_argument("--restarts", type=int, default=1, help="seeded searches per jump, best kept (countermovement)")
+    p.add_argument("--workers", type=int, default=1, help="rise times searched side by side (countermovement)")
+    p.add_argument(
+        "--model", help="a model file of one's own (recruitment, rate-coding, energy-weight, countermovement)"
+    )
     p.set_defaults(func=cmd_experiment)
     p = sub.add_parser("learning", help="train each task's default config and tabulate it against baselines")
     p.add_argument("--runs-dir", default="runs/learning")

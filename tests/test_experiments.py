@@ -93,3 +93,25 @@ def test_experiments_run_on_a_model_file_of_ones_own(tmp_path: Path, stronger_mo
     run = RunDir(tmp_path / "ew" / "runs" / "posture_ew0")
     assert (run.path / RUN_MODEL_FILE).read_text() == stronger_model.read_text()
     assert run.config().env.model_path == str(run.path / RUN_MODEL_FILE)
+
+
+def test_countermovement_experiment_pairs_each_jump_with_the_squat_from_its_depth(tmp_path: Path) -> None:
+    from neuroleg.agents.optimize import stored_ceiling
+    from neuroleg.agents.validation import COUNTERMOVEMENT_START, countermovement_depth
+
+    kw = {"generations": 1, "population": 4}
+    rows = experiments.countermovement_experiment(tmp_path / "a", rises=(0.0, 0.1), workers=2, **kw)
+    assert [r["drive_rise_s"] for r in rows] == [0.0, 0.1]
+    for r in rows:
+        assert r["gain_cm"] == pytest.approx(100 * (r["countermovement_jump_m"] - r["squat_jump_m"]))
+    # at a step drive each search starts from the stored ceiling, so it finds at least that
+    stored = stored_ceiling("SquatJump", COUNTERMOVEMENT_START)
+    assert stored is not None and rows[0]["countermovement_jump_m"] >= stored.score - 1e-12
+    depth = countermovement_depth(stored)
+    assert {k: rows[0][k] for k in depth} == depth
+    squat = stored_ceiling("SquatJump", depth)
+    assert squat is not None and rows[0]["squat_jump_m"] >= squat.score - 1e-12
+    # a slower rise is searched again, and side by side gives what one at a time gives
+    assert experiments.countermovement_experiment(tmp_path / "b", rises=(0.1,), **kw) == rows[1:]
+    assert json.loads((tmp_path / "a" / "countermovement.json").read_text()) == rows
+    assert (tmp_path / "a" / "countermovement.png").stat().st_size > 1000
