@@ -77,7 +77,7 @@ class Ceiling:
     levels: list[float]
     windows: list[float]  # how long each muscle stays on, in the onsets' unit
     evaluations: int
-    seed: int
+    seed: int  # the winning CMA-ES search's seed; every rollout resets the environment with seed 0
     metrics: dict[str, float] = field(default_factory=dict)  # the task's info at the optimum
     task_args: dict[str, float] = field(default_factory=dict)  # the task's targets it was optimised for
     # The environments' version (ENV_VERSION): the simulation code changes results as much as the

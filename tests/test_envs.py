@@ -34,6 +34,7 @@ STABLE_INFO_KEYS = (
     "oxygen_per_unit_ml_per_kg",
     "task_units",
     "task_score",
+    "drive",
     "activation",
     "muscle_force_n",
     "motor_units_recruited",
