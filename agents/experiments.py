@@ -308,6 +308,8 @@ def _countermovement_pair(
     Each search is centred on the stored step-drive ceiling of its jump (re-tuning a known pattern, as
     the recruitment experiment does; for a squat depth with none stored, the default squat's), with the
     seed control evaluated too; with no stored ceiling at all, on the seed control."""
+    from neuroleg.envs.tasks.squat_jump import SQUAT_ANKLE_RANGE_DEG, SQUAT_KNEE_RANGE_DEG
+
     from .optimize import stored_ceiling
     from .validation import COUNTERMOVEMENT_START, countermovement_depth
 
@@ -331,6 +333,12 @@ def _countermovement_pair(
 
     jump = search(dict(COUNTERMOVEMENT_START), dict(COUNTERMOVEMENT_START))
     depth = countermovement_depth(jump)
+    for key, (lo, hi) in (("squat_knee_deg", SQUAT_KNEE_RANGE_DEG), ("squat_ankle_deg", SQUAT_ANKLE_RANGE_DEG)):
+        if not lo <= depth[key] <= hi:  # name the rise time (SquatJump's own error would not)
+            raise ValueError(
+                f"drive_rise_s={rise:g}: the countermovement jump's lowest posture has {key}={depth[key]:g}, "
+                f"outside the squats SquatJump allows ({lo:g}-{hi:g}), so no squat jump can start there"
+            )
     squat = search(depth, {})  # no stored squat at this depth: the default squat's pattern
     return {
         "drive_rise_s": rise,
@@ -361,19 +369,39 @@ def countermovement_experiment(
     has its 0.1 s hold to build the drive: with rises over 0.1 s the drive cannot reach 1 by release."""
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
+    out.mkdir(parents=True, exist_ok=True)
     args = [(r, generations, population, restarts, model_path) for r in rises]
+    rows: list[dict[str, Any]] = []
+
+    def keep(row: dict[str, Any]) -> None:
+        """Each rise's row is written as it completes: an hour-long run that fails late keeps the rest."""
+        rows.append(row)
+        write_json_atomic(out / "countermovement.json", rows)
+        print(f"drive rise {row['drive_rise_s']:g} s: gain {row['gain_cm']:.2f} cm", flush=True)
+
+    failures: list[str] = []
     if workers == 1:
-        rows = [_countermovement_pair(*a) for a in args]
+        for a in args:
+            try:
+                keep(_countermovement_pair(*a))
+            except ValueError as err:
+                failures.append(str(err))
     else:  # spawn: a forked PyBullet or BLAS state is not safe to inherit
         with ProcessPoolExecutor(min(workers, len(args)), mp_context=get_context("spawn")) as pool:
-            rows = list(pool.map(_countermovement_pair, *zip(*args, strict=True)))
-    out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out / "countermovement.json", rows)
+            for future in [pool.submit(_countermovement_pair, *a) for a in args]:
+                try:
+                    keep(future.result())
+                except ValueError as err:
+                    failures.append(str(err))
+    if not rows:
+        raise ValueError("; ".join(failures))
     write_text_atomic(
         out / "countermovement.md",
         "# Countermovement minus squat jump against the drive's rise time\n\n" + markdown_table(rows) + "\n",
     )
     plot_countermovement(rows, out / "countermovement.png")
+    if failures:
+        raise ValueError("; ".join(failures) + f" (the other rise times are in {out})")
     return rows
 
 

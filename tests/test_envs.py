@@ -528,7 +528,7 @@ def test_jumps_start_balanced_over_the_foot_with_the_trunk_leaning(start: str, m
     assert term and not trunc and not info["unstable"]
 
 
-@pytest.mark.parametrize(("knee_deg", "ankle_deg"), [(97.0, 27.0), (100.0, 30.0), (110.0, 35.0)])
+@pytest.mark.parametrize(("knee_deg", "ankle_deg"), [(97.0, 27.0), (100.0, 30.0), (110.0, 35.0), (120.0, 35.0)])
 def test_a_deep_balanced_squat_holds_without_blowing_up(knee_deg: float, ankle_deg: float) -> None:
     # deep squats flex the hip past 125 deg; with Geyer & Herr's gluteus reference (model file 4) the
     # relaxed gluteus held over 3 F_max there and the first step ended as "unstable"
