@@ -115,3 +115,14 @@ def test_countermovement_experiment_pairs_each_jump_with_the_squat_from_its_dept
     assert experiments.countermovement_experiment(tmp_path / "b", rises=(0.1,), **kw) == rows[1:]
     assert json.loads((tmp_path / "a" / "countermovement.json").read_text()) == rows
     assert (tmp_path / "a" / "countermovement.png").stat().st_size > 1000
+
+
+def test_countermovement_experiment_names_the_rise_time_whose_dip_no_squat_can_start_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import neuroleg.envs.tasks.squat_jump as squat_jump
+
+    monkeypatch.setattr(squat_jump, "SQUAT_KNEE_RANGE_DEG", (40.0, 100.0))  # the stored dip reaches 104
+    with pytest.raises(ValueError, match=r"drive_rise_s=0: .*squat_knee_deg=104, outside .*40-100"):
+        experiments.countermovement_experiment(tmp_path, rises=(0.0,), generations=1, population=4)
+    assert not (tmp_path / "countermovement.json").exists()  # nothing finished, nothing written
