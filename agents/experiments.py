@@ -340,11 +340,14 @@ def _countermovement_pair(
                 f"outside the squats SquatJump allows ({lo:g}-{hi:g}), so no squat jump can start there"
             )
     squat = search(depth, {})  # no stored squat at this depth: the default squat's pattern
+    # Score 0: every squat jump the search tried sank past the dip allowance (or fell); a slow drive
+    # that cannot hold the body by the stool's release does that. No squat jump, no gain.
+    jumped = squat.score > 0.0
     return {
         "drive_rise_s": rise,
         "countermovement_jump_m": jump.score,
         "squat_jump_m": squat.score,
-        "gain_cm": 100.0 * (jump.score - squat.score),
+        "gain_cm": 100.0 * (jump.score - squat.score) if jumped else None,
         "dip_m": jump.metrics["dip_m"],
         "squat_knee_deg": depth["squat_knee_deg"],
         "squat_ankle_deg": depth["squat_ankle_deg"],
@@ -366,7 +369,8 @@ def countermovement_experiment(
     minus the optimised squat jump from the countermovement's lowest posture. `workers` processes
     search the rise times side by side (each search is seeded, so the result does not depend on it).
     Unlike their squat jump, which starts in static equilibrium, ours starts relaxed on the stool and
-    has its 0.1 s hold to build the drive: with rises over 0.1 s the drive cannot reach 1 by release."""
+    has its 0.1 s hold to build the drive: with rises over 0.1 s the drive cannot reach 1 by release,
+    and when no squat jump stays within the dip allowance the row's gain is None."""
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     out.mkdir(parents=True, exist_ok=True)
@@ -377,7 +381,8 @@ def countermovement_experiment(
         """Each rise's row is written as it completes: an hour-long run that fails late keeps the rest."""
         rows.append(row)
         write_json_atomic(out / "countermovement.json", rows)
-        print(f"drive rise {row['drive_rise_s']:g} s: gain {row['gain_cm']:.2f} cm", flush=True)
+        gain = "no valid squat jump" if row["gain_cm"] is None else f"gain {row['gain_cm']:.2f} cm"
+        print(f"drive rise {row['drive_rise_s']:g} s: {gain}", flush=True)
 
     failures: list[str] = []
     if workers == 1:
@@ -413,13 +418,22 @@ def plot_countermovement(rows: list[dict[str, Any]], path: Path) -> None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.2))
     x = [r["drive_rise_s"] * 1000 for r in rows]
     left.plot(x, [r["countermovement_jump_m"] * 100 for r in rows], "o-", label="countermovement jump")
-    left.plot(x, [r["squat_jump_m"] * 100 for r in rows], "s--", label="squat jump, same depth")
+    squat = [(xi, r["squat_jump_m"] * 100) for xi, r in zip(x, rows, strict=True) if r["gain_cm"] is not None]
+    left.plot([v[0] for v in squat], [v[1] for v in squat], "s--", label="squat jump, same depth")
+    for xi, r in zip(x, rows, strict=True):
+        if r["gain_cm"] is None:
+            jump = r["countermovement_jump_m"] * 100
+            left.annotate(
+                "no valid\nsquat jump", (xi, jump), xytext=(0, 8), textcoords="offset points", ha="center", fontsize=7
+            )
     left.set_ylabel("jump height (cm)")
+    left.margins(x=0.1, y=0.2)  # room for the label above a point
     left.legend(fontsize=8)
     lo, hi = COUNTERMOVEMENT_GAIN_M
     right.axhspan(lo * 100, hi * 100, color="0.9", label=f"checked range, {lo * 100:g}-{hi * 100:g} cm")
     right.axhline(0.0, color="0.5", lw=0.8)
-    right.plot(x, [r["gain_cm"] for r in rows], "o-", label="this model")
+    valid = [(xi, r["gain_cm"]) for xi, r in zip(x, rows, strict=True) if r["gain_cm"] is not None]
+    right.plot([v[0] for v in valid], [v[1] for v in valid], "o-", label="this model")
     right.set_ylabel("countermovement gain (cm)")
     right.legend(fontsize=8)
     for ax in (left, right):

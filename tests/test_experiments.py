@@ -102,8 +102,7 @@ def test_countermovement_experiment_pairs_each_jump_with_the_squat_from_its_dept
     kw = {"generations": 1, "population": 4}
     rows = experiments.countermovement_experiment(tmp_path / "a", rises=(0.0, 0.1), workers=2, **kw)
     assert [r["drive_rise_s"] for r in rows] == [0.0, 0.1]
-    for r in rows:
-        assert r["gain_cm"] == pytest.approx(100 * (r["countermovement_jump_m"] - r["squat_jump_m"]))
+    assert rows[0]["gain_cm"] == pytest.approx(100 * (rows[0]["countermovement_jump_m"] - rows[0]["squat_jump_m"]))
     # at a step drive each search starts from the stored ceiling, so it finds at least that
     stored = stored_ceiling("SquatJump", COUNTERMOVEMENT_START)
     assert stored is not None and rows[0]["countermovement_jump_m"] >= stored.score - 1e-12
@@ -126,3 +125,11 @@ def test_countermovement_experiment_names_the_rise_time_whose_dip_no_squat_can_s
     with pytest.raises(ValueError, match=r"drive_rise_s=0: .*squat_knee_deg=104, outside .*40-100"):
         experiments.countermovement_experiment(tmp_path, rises=(0.0,), generations=1, population=4)
     assert not (tmp_path / "countermovement.json").exists()  # nothing finished, nothing written
+
+
+def test_a_drive_too_slow_to_hold_the_squat_has_no_squat_jump_and_no_gain(tmp_path: Path) -> None:
+    # at 0.3 s the drive reaches a third by the stool's release: the body sinks past the dip allowance
+    (row,) = experiments.countermovement_experiment(tmp_path, rises=(0.3,), generations=1, population=4)
+    assert row["squat_jump_m"] == 0.0 and row["gain_cm"] is None
+    assert row["countermovement_jump_m"] > 0.1  # the countermovement jump still jumps
+    assert "None" in (tmp_path / "countermovement.md").read_text()
