@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -143,6 +144,8 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
             raise ValueError(f"energy_weight must be in [0, 100], got {energy_weight}")
         self.energy_weight = weight
         self.metabolic_model = MetabolicModel.parse(metabolic_model)
+        if isinstance(drive_rise_s, bool) or not isinstance(drive_rise_s, numbers.Real):
+            raise ValueError(f"drive_rise_s must be a number of seconds, got {drive_rise_s!r}")
         if not (0.0 <= drive_rise_s <= DRIVE_RISE_MAX_S):  # NaN fails too
             raise ValueError(f"drive_rise_s must be in [0, {DRIVE_RISE_MAX_S}] s, got {drive_rise_s}")
         # the most the drive may rise in one control step

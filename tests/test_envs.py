@@ -153,7 +153,7 @@ def test_unknown_and_bad_arguments_are_named() -> None:
         gym.make(ENV_IDS["Pedal"], target_cadence_rpm=500)
     with pytest.raises(ValueError, match="counterweight_kg"):
         gym.make(ENV_IDS["Pedal"], counterweight_kg=-1.0)
-    for rise in (-0.1, 2.0, float("nan")):
+    for rise in (-0.1, 2.0, float("nan"), "0.1", True):
         with pytest.raises(ValueError, match="drive_rise_s"):
             gym.make(ENV_IDS["Hop"], drive_rise_s=rise)
 
