@@ -280,6 +280,11 @@ def test_cli_reports_bad_input_with_exit_code_2(tmp_path: Path, capsys: pytest.C
     assert "--ceilings" in capsys.readouterr().err and not out.exists()
     assert cli_main(["experiment", "cocontraction", "--run", str(tmp_path), "--model", "x.yaml"]) == 2
     assert "its run's model file" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        cli_main(["experiment", "countermovement", "--rises", "0", "2"])
+    assert exit_.value.code == 2 and "--rises: 2 s is outside [0, 1] s" in capsys.readouterr().err
+    assert cli_main(["experiment", "countermovement", "--workers", "0", "--out", str(tmp_path / "cm")]) == 2
+    assert "workers must be at least 1" in capsys.readouterr().err and not (tmp_path / "cm").exists()
 
 
 # ---- analysis ----------------------------------------------------------------------------
