@@ -150,6 +150,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
             raise ValueError(f"drive_rise_s must be in [0, {DRIVE_RISE_MAX_S}] s, got {drive_rise_s}")
         # the most the drive may rise in one control step
         self._drive_step = CONTROL_DT_S / drive_rise_s if drive_rise_s > 0 else math.inf
+        self.task.use_drive_rise(float(drive_rise_s))
         self._init_kwargs = {
             "energy_weight": energy_weight,
             "metabolic_model": metabolic_model,

@@ -341,6 +341,28 @@ def test_drive_rises_no_faster_than_drive_rise_s_and_falls_at_once() -> None:
     assert np.all(slow["activation"] < fast["activation"])
 
 
+def test_the_squat_is_held_until_a_slow_drive_could_have_risen() -> None:
+    def pelvis_mm_and_clock(**kwargs: float) -> tuple[list[float], float]:
+        """Pelvis height above its start (mm) each step of a relaxed squat until the trial ends, and
+        the task's clock (time since release) after the first step."""
+        env = gym.make(ENV_IDS["SquatJump"], **kwargs)
+        env.reset(seed=0)
+        heights, clock = [], 0.0
+        for k in range(30):
+            obs, *_, term, _, _ = env.step(np.zeros(9, np.float32))
+            heights.append(1000 * float(obs[6]))
+            clock = float(obs[45]) if k == 0 else clock
+            if term:
+                break
+        return heights, clock
+
+    step, step_clock = pelvis_mm_and_clock()
+    slow, slow_clock = pelvis_mm_and_clock(drive_rise_s=0.3)
+    assert step_clock == pytest.approx(0.02 - 0.1) and slow_clock == pytest.approx(0.02 - 0.3)
+    assert min(step[5:]) < -1.0  # released after 0.1 s, the pelvis sinks
+    assert len(slow) > 5 and min(slow) > -0.1  # on the stool past 0.1 s (the folding trunk ends the trial)
+
+
 def test_render_shows_muscle_activation() -> None:
     env = gym.make(ENV_IDS["Posture"], render_mode="rgb_array")
     env.reset(seed=0)

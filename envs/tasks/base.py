@@ -54,6 +54,10 @@ class Task(abc.ABC):
     def __init__(self, model: LegModel) -> None:
         self.model = model
 
+    def use_drive_rise(self, drive_rise_s: float) -> None:  # noqa: B027 (a hook most tasks need not use)
+        """The environment's `drive_rise_s`, told once after construction; a task whose start depends
+        on how fast the drive can rise overrides this."""
+
     @abc.abstractmethod
     def body_spec(self, physics_dt: float) -> BodySpec: ...
 

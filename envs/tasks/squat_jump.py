@@ -36,6 +36,9 @@ FALL_TRUNK_PITCH_RAD = np.radians(90.0)  # trunk past horizontal, forward or bac
 # muscles load against it (1.8 body weights of ground force before release), a head start no person
 # holding a squat in static equilibrium has.
 PREACTIVATION_S = 0.1
+# With a slowly rising drive (LegEnv's drive_rise_s) the hold lasts as long as the drive takes to rise
+# from 0 to 1, so the squat can be held by the muscles before release, as in Bobbert & Casius 2005,
+# whose squat jump starts in static equilibrium; a 0.1 s hold let a 0.3 s drive reach only a third.
 HEIGHT_REWARD_PER_M = 10.0  # reward design: per m of predicted apex gained (potential-based)
 # A squat jump has no countermovement: trials whose CoM dips more than this below its starting
 # height after release are invalid (score 0), as in jump testing (e.g. Bobbert et al. 1996 keep
@@ -90,6 +93,10 @@ class SquatJumpTask(Task):
         self.start_from = start
         self.squat_knee_deg = check_range("squat_knee_deg", squat_knee_deg, SQUAT_KNEE_RANGE_DEG, "deg")
         self.squat_ankle_deg = check_range("squat_ankle_deg", squat_ankle_deg, SQUAT_ANKLE_RANGE_DEG, "deg")
+        self.hold_s = PREACTIVATION_S
+
+    def use_drive_rise(self, drive_rise_s: float) -> None:
+        self.hold_s = max(PREACTIVATION_S, drive_rise_s)
 
     def start_pose(self) -> np.ndarray:
         """The squat, or for "standing" Hop's slightly flexed stance, as `squat_pose` gives it."""
@@ -126,7 +133,7 @@ class SquatJumpTask(Task):
         self._low_com = 0.0
         self._low_q = q.copy()
         return InitialPose(
-            q=q, pelvis_z=hip_z + 1e-4, pelvis_pitch=-self.trunk_lean, lock_pelvis_s=PREACTIVATION_S, floor_only=True
+            q=q, pelvis_z=hip_z + 1e-4, pelvis_pitch=-self.trunk_lean, lock_pelvis_s=self.hold_s, floor_only=True
         )
 
     def start(self, snap: Snapshot) -> None:
@@ -136,7 +143,7 @@ class SquatJumpTask(Task):
     def observation(self, snap: Snapshot) -> np.ndarray:
         return np.array(
             [
-                snap.t - PREACTIVATION_S,
+                snap.t - self.hold_s,
                 snap.com[1] - self._stand_com,
                 float(self._airborne),
                 snap.contact_force / snap.body_weight,
@@ -150,7 +157,7 @@ class SquatJumpTask(Task):
         potential = ballistic_apex(snap.com[1], vz) - self._stand_com
         reward = HEIGHT_REWARD_PER_M * (potential - self._potential)
         self._potential = potential
-        released = snap.t > PREACTIVATION_S
+        released = snap.t > self.hold_s
         if released and not self._airborne and snap.contact_force <= 0.0 and vz > 0.0:
             self._airborne = True
             self._takeoff_v = vz
