@@ -368,9 +368,9 @@ def countermovement_experiment(
     """Bobbert & Casius 2005 repeated: at each drive rise time, the optimised countermovement jump
     minus the optimised squat jump from the countermovement's lowest posture. `workers` processes
     search the rise times side by side (each search is seeded, so the result does not depend on it).
-    Unlike their squat jump, which starts in static equilibrium, ours starts relaxed on the stool and
-    has its 0.1 s hold to build the drive: with rises over 0.1 s the drive cannot reach 1 by release,
-    and when no squat jump stays within the dip allowance the row's gain is None."""
+    Their squat jump starts in static equilibrium; ours starts relaxed on the stool, held as long as
+    the drive takes to rise (at least 0.1 s), so the muscles can take the body's weight before release.
+    When no squat jump stays within the dip allowance the row's gain is None."""
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     out.mkdir(parents=True, exist_ok=True)
