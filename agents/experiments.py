@@ -310,14 +310,13 @@ def _countermovement_pair(
     seed control evaluated too; with no stored ceiling at all, on the seed control."""
     from neuroleg.envs.tasks.squat_jump import SQUAT_ANKLE_RANGE_DEG, SQUAT_KNEE_RANGE_DEG
 
-    from .optimize import stored_ceiling
-    from .validation import COUNTERMOVEMENT_START, countermovement_depth
+    from .validation import COUNTERMOVEMENT_START, ModelSource, countermovement_depth
 
-    body: dict[str, Any] = {"model_path": model_path} if model_path else {}
+    source = ModelSource(model_path)
 
     def search(args: dict[str, Any], fallback: dict[str, Any]) -> Any:
-        known = stored_ceiling("SquatJump", {**body, **args}) or stored_ceiling("SquatJump", {**body, **fallback})
-        kw = {**body, **args, "drive_rise_s": rise}
+        known = source.ceiling("SquatJump", args) or source.ceiling("SquatJump", fallback)
+        kw = source.env_kwargs(**args, drive_rise_s=rise)
         if known is None:
             return optimize("SquatJump", generations, population, env_kwargs=kw, restarts=restarts)
         seed = [seed_control("SquatJump", kw)]

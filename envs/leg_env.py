@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -32,7 +31,7 @@ from .physiology import (
 )
 from .physiology.model import MUSCLE_NAMES, LegModel
 from .physiology.motor_units import DRIVE_RISE_MAX_S, Recruitment
-from .tasks.base import InitialPose, Snapshot, Task
+from .tasks.base import InitialPose, Snapshot, Task, check_range
 
 # Physics at 1 kHz: the elastic tendon and the stiff foot contact need <= 1 ms steps (engineering
 # notes; muscle tests). Control at 50 Hz: neural drive changes no faster than the 15/50 ms
@@ -144,10 +143,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
             raise ValueError(f"energy_weight must be in [0, 100], got {energy_weight}")
         self.energy_weight = weight
         self.metabolic_model = MetabolicModel.parse(metabolic_model)
-        if isinstance(drive_rise_s, bool) or not isinstance(drive_rise_s, numbers.Real):
-            raise ValueError(f"drive_rise_s must be a number of seconds, got {drive_rise_s!r}")
-        if not (0.0 <= drive_rise_s <= DRIVE_RISE_MAX_S):  # NaN fails too
-            raise ValueError(f"drive_rise_s must be in [0, {DRIVE_RISE_MAX_S}] s, got {drive_rise_s}")
+        check_range("drive_rise_s", drive_rise_s, (0.0, DRIVE_RISE_MAX_S), "s")  # NaN fails too
         # the most the drive may rise in one control step
         self._drive_step = CONTROL_DT_S / drive_rise_s if drive_rise_s > 0 else math.inf
         self.task.use_drive_rise(float(drive_rise_s))
