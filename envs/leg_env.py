@@ -74,6 +74,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
     | 35-43 | activation per muscle |
     | 44 | ground reaction force / body weight |
     | 45- | task fields (see each task's `observation`) |
+    | last 9 | the drive applied, only when drive_rise_s > 0 (the limit makes it state the policy needs) |
 
     ## Reward
     Sum of the task's terms minus `energy_weight` x muscle metabolic energy this step per kg
@@ -201,7 +202,10 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         self.frame_skip = FRAME_SKIP
         n = muscles.n
         self.action_space = spaces.Box(0.0, 1.0, (n,), np.float32)
-        self._obs_size = 45 + self.task.observation_size
+        # With a rate limit the drive applied depends on the last one: the policy has to see it.
+        self._drive_in_obs = self._drive_step < math.inf
+        self._task_obs_end = 45 + self.task.observation_size
+        self._obs_size = self._task_obs_end + (n if self._drive_in_obs else 0)
         self._obs_buffer = np.zeros(self._obs_size)
         self.observation_space = spaces.Box(-np.inf, np.inf, (self._obs_size,), np.float32)
         self._renderer: Any = None
@@ -483,7 +487,9 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         buf[26:35] = self._out_force / self.muscle_params.f_max
         buf[35:44] = self._mstate.activation
         buf[44] = snap.contact_force / self.body_weight
-        buf[45:] = self.task.observation(snap)
+        buf[45 : self._task_obs_end] = self.task.observation(snap)
+        if self._drive_in_obs:
+            buf[self._task_obs_end :] = self._drive
         obs = buf.astype(np.float32)
         if not np.isfinite(obs).all():  # the snapshot was checked; this guards the task's own fields
             np.nan_to_num(obs, copy=False, nan=0.0, posinf=1e6, neginf=-1e6)

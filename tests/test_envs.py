@@ -341,6 +341,28 @@ def test_drive_rises_no_faster_than_drive_rise_s_and_falls_at_once() -> None:
     assert np.all(slow["activation"] < fast["activation"])
 
 
+def test_a_rate_limited_drive_is_observed_after_the_task_fields() -> None:
+    # with a limit the next drive depends on the last one, so the policy sees it; without one the
+    # observation is unchanged
+    plain = gym.make(ENV_IDS["SquatJump"])
+    env = gym.make(ENV_IDS["SquatJump"], drive_rise_s=0.1)
+    assert env.observation_space.shape[0] == plain.observation_space.shape[0] + 9
+    obs, _ = env.reset(seed=0)
+    base, _ = plain.reset(seed=0)
+    np.testing.assert_array_equal(obs[-9:], 0.0)
+    np.testing.assert_array_equal(obs[:-9], base)  # task fields keep their indices
+    for _ in range(3):
+        obs, *_, info = env.step(np.full(9, 0.7, np.float32))
+        assert obs in env.observation_space
+        np.testing.assert_array_equal(obs[-9:], info["drive"].astype(np.float32))
+    np.testing.assert_allclose(obs[-9:], 0.6)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_env(env.unwrapped)
+        sb3_check_env(env.unwrapped)
+    assert [str(w.message) for w in caught if not any(a in str(w.message) for a in ALLOWED_ADVICE)] == []
+
+
 def test_the_squat_is_held_until_a_slow_drive_could_have_risen() -> None:
     def pelvis_mm_and_clock(**kwargs: float) -> tuple[list[float], float]:
         """Pelvis height above its start (mm) each step of a relaxed squat until the trial ends, and
