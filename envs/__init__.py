@@ -26,7 +26,8 @@ for _task, _env_id in ENV_IDS.items():
         gymnasium.register(
             id=_env_id,
             entry_point=f"neuroleg.envs.tasks_envs:{_task}Env",  # one LegEnv subclass per task
-            max_episode_steps=round(TASKS[_task].episode_seconds / CONTROL_DT_S),
+            # LegEnv ends each episode at its task's time_limit_s; this is only the longest one
+            max_episode_steps=round(TASKS[_task].longest_episode_s() / CONTROL_DT_S),
         )
 
 __all__ = ["ENV_IDS", "ENV_VERSION"]

@@ -82,7 +82,8 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
     the reward.
 
     ## Episode end
-    The task ends it (terminated) or the time limit of the registered id truncates it. A
+    The task ends it (terminated) or its `time_limit_s` runs out (truncated; the registered id's
+    limit is only the longest any arguments give, SquatJump's hold following drive_rise_s). A
     simulation that goes unstable (non-finite state, joint speed > 60 rad/s, penetration > 5 cm,
     muscle force > 3 F_max) is truncated with `info["unstable"] = True` and a finite observation.
 
@@ -148,6 +149,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         # the most the drive may rise in one control step
         self._drive_step = CONTROL_DT_S / drive_rise_s if drive_rise_s > 0 else math.inf
         self.task.use_drive_rise(float(drive_rise_s))
+        self._step_limit = round(self.task.time_limit_s() / CONTROL_DT_S)
         self._init_kwargs = {
             "energy_weight": energy_weight,
             "metabolic_model": metabolic_model,
@@ -295,7 +297,8 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         if not math.isfinite(reward):
             reward, unstable, self._unstable = 0.0, True, True
         info = self._info(terms, snap)
-        return obs.copy(), reward, bool(terminated and not unstable), bool(unstable), info
+        truncated = unstable or self._steps >= self._step_limit
+        return obs.copy(), reward, bool(terminated and not unstable), bool(truncated), info
 
     def render(self) -> np.ndarray | None:
         if self.render_mode != "rgb_array":

@@ -341,6 +341,23 @@ def test_drive_rises_no_faster_than_drive_rise_s_and_falls_at_once() -> None:
     assert np.all(slow["activation"] < fast["activation"])
 
 
+def test_a_longer_hold_lengthens_the_squat_jump_episode_rather_than_shortening_the_jump() -> None:
+    def steps(**kwargs: float) -> tuple[int, bool]:
+        """Control steps until a co-contracted stance ends, and whether time ran out."""
+        env = gym.make(ENV_IDS["SquatJump"], start="standing", **kwargs)
+        env.reset(seed=0)
+        for k in range(200):
+            *_, term, trunc, _ = env.step(np.full(9, 0.4, np.float32))
+            if term or trunc:
+                return k + 1, trunc and not term
+        raise AssertionError("the episode did not end")
+
+    assert steps() == (60, True)  # a step drive: 1.2 s, as before
+    n, _ = steps(drive_rise_s=0.6)  # held 0.6 s, then up to 1.1 s more
+    assert 60 < n <= 85
+    assert gym.spec(ENV_IDS["SquatJump"]).max_episode_steps == 105  # the 1 s longest rise fits
+
+
 def test_a_rate_limited_drive_is_observed_after_the_task_fields() -> None:
     # with a limit the next drive depends on the last one, so the policy sees it; without one the
     # observation is unchanged

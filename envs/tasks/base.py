@@ -58,6 +58,16 @@ class Task(abc.ABC):
         """The environment's `drive_rise_s`, told once after construction; a task whose start depends
         on how fast the drive can rise overrides this."""
 
+    def time_limit_s(self) -> float:
+        """This episode's length (the environment truncates it there): `episode_seconds` unless the
+        task's start depends on its arguments."""
+        return self.episode_seconds
+
+    @classmethod
+    def longest_episode_s(cls) -> float:
+        """The longest `time_limit_s` any arguments give: the registered ids' time limit."""
+        return cls.episode_seconds
+
     @abc.abstractmethod
     def body_spec(self, physics_dt: float) -> BodySpec: ...
 

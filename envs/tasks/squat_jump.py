@@ -12,6 +12,7 @@ from scipy.optimize import brentq
 
 from ..body.leg import GRAVITY_M_S2, BodySpec, LegBody, PelvisMode, forward_kinematics
 from ..physiology.model import LegModel
+from ..physiology.motor_units import DRIVE_RISE_MAX_S
 from .base import InitialPose, Snapshot, Task, ballistic_apex, check_range, standing_com, standing_com_height
 from .hop import START_Q as STANCE_Q
 
@@ -97,6 +98,14 @@ class SquatJumpTask(Task):
 
     def use_drive_rise(self, drive_rise_s: float) -> None:
         self.hold_s = max(PREACTIVATION_S, drive_rise_s)
+
+    def time_limit_s(self) -> float:
+        # a longer hold comes on top of the jump's time, not out of it
+        return self.episode_seconds + self.hold_s - PREACTIVATION_S
+
+    @classmethod
+    def longest_episode_s(cls) -> float:
+        return cls.episode_seconds + DRIVE_RISE_MAX_S - PREACTIVATION_S
 
     def start_pose(self) -> np.ndarray:
         """The squat, or for "standing" Hop's slightly flexed stance, as `squat_pose` gives it."""
