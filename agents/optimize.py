@@ -29,12 +29,13 @@ from neuroleg.envs import ENV_VERSION
 
 from .runs import write_json_atomic
 
-ONSET_MAX_S = 0.6  # SquatJump: latest onset (the squat is held 0.1 s, the push lasts ~0.3 s)
-WINDOW_MAX_S = 1.0  # SquatJump: longest stimulation (longer than any jump: on until the end)
+# SquatJump's onsets and windows may lie anywhere in the episode (its task's time_limit_s, the hold
+# included). A 0.6 s bound on onsets, enough for a squat jump's push, held the countermovement jump's
+# gastrocnemius at 0.6 s where 0.8 s jumps 1.4 cm higher.
 REST_DRIVE = 0.0
 PROGRESS_WEIGHT = 1e-3  # tie-breaker weight of the task's dense reward against its score
 SEED_EXTENSORS = ("GLU", "HAM", "VAS", "GAS", "SOL")
-SEED_ONSET_FRACTION = 0.02  # of ONSET_MAX_S
+SEED_SQUAT_ONSET_S = 0.012  # the extensors come on at once (at the end of the first control step)
 # SquatJump from standing (a countermovement jump): the extensors come on 0.1 s after release, once
 # the body has dropped (of onsets 0.1-0.35 s this pushed highest, 13.7 cm).
 SEED_STANDING_ONSET_S = 0.2
@@ -160,19 +161,34 @@ def seed_control(task: str, env_kwargs: dict[str, Any] | None = None) -> Stimula
     if task == "SquatJump":  # every extensor on at once, until the end
         push = np.array([1.0 if m in SEED_EXTENSORS else 0.0 for m in MUSCLE_NAMES])
         standing = task_args(task, env_kwargs)["start"] == "standing"
-        onset = SEED_STANDING_ONSET_S if standing else SEED_ONSET_FRACTION * ONSET_MAX_S
+        onset = SEED_STANDING_ONSET_S if standing else SEED_SQUAT_ONSET_S
         return Stimulation(np.full(n, onset), np.clip(push, 0.05, 0.95), np.full(n, 0.95))
     onsets, windows, levels = np.array([SEED_CYCLIC[task].get(m, SEED_OFF) for m in MUSCLE_NAMES]).T
     return Stimulation(onsets, levels, windows, cyclic=True)
 
 
-def _codec(task: str, n: int) -> tuple[Callable[[np.ndarray], Stimulation], Callable[[Stimulation], np.ndarray]]:
-    """Map CMA-ES's [0, 1] search box (onsets, levels, windows) to a control and back."""
-    onset_scale, window_scale = (ONSET_MAX_S, WINDOW_MAX_S) if task == "SquatJump" else (1.0, 1.0)
+def episode_span_s(task: str, env_kwargs: dict[str, Any] | None = None) -> float:
+    """How long an episode of `task` with these arguments may last (its task's time_limit_s)."""
+    import gymnasium as gym
+
+    from neuroleg.envs import ENV_IDS
+
+    env = gym.make(ENV_IDS[task], **(env_kwargs or {}))
+    span = float(env.unwrapped.task.time_limit_s())
+    env.close()
+    return span
+
+
+def _codec(
+    task: str, n: int, span_s: float
+) -> tuple[Callable[[np.ndarray], Stimulation], Callable[[Stimulation], np.ndarray]]:
+    """Map CMA-ES's [0, 1] search box (onsets, levels, windows) to a control and back: SquatJump's
+    onsets and windows in s over the episode's `span_s`, the cyclic tasks' in cycles."""
+    scale = span_s if task == "SquatJump" else 1.0
     cyclic = task in CYCLIC
     return (
-        lambda z: Stimulation(z[:n] * onset_scale, z[n : 2 * n], z[2 * n :] * window_scale, cyclic),
-        lambda c: np.concatenate([c.onsets / onset_scale, c.levels, c.windows / window_scale]),
+        lambda z: Stimulation(z[:n] * scale, z[n : 2 * n], z[2 * n :] * scale, cyclic),
+        lambda c: np.concatenate([c.onsets / scale, c.levels, c.windows / scale]),
     )
 
 
@@ -219,7 +235,7 @@ def optimize(
         raise ValueError(f"restarts must be at least 1, got {restarts}")
     from neuroleg.envs.physiology import MUSCLE_NAMES
 
-    decode, encode = _codec(task, len(MUSCLE_NAMES))
+    decode, encode = _codec(task, len(MUSCLE_NAMES), episode_span_s(task, env_kwargs))
 
     def cost(x: np.ndarray) -> float:
         return _cost(task, rollout(task, decode(np.clip(x, 0.0, 1.0)), env_kwargs=env_kwargs))

@@ -12,9 +12,11 @@ import pytest
 from neuroleg.agents.optimize import (
     SEED_EXTENSORS,
     Stimulation,
+    _codec,
     applies_to,
     ceiling_control,
     ceiling_filename,
+    episode_span_s,
     model_fingerprint,
     optimize,
     rollout,
@@ -27,6 +29,19 @@ from neuroleg.scripts.cli import main as cli_main
 
 EXTENSORS = np.array([1.0 if m in SEED_EXTENSORS else 0.0 for m in MUSCLE_NAMES])
 STANDING = {"start": "standing"}  # SquatJump's countermovement jump
+
+
+def test_the_squat_jump_search_box_spans_the_whole_episode() -> None:
+    # onsets and windows anywhere in the episode, the hold included: the countermovement jump's calf
+    # comes on after 0.6 s, the bound the box once had
+    assert episode_span_s("SquatJump", STANDING) == pytest.approx(1.2)
+    assert episode_span_s("SquatJump", {"drive_rise_s": 0.5}) == pytest.approx(1.6)
+    decode, encode = _codec("SquatJump", 9, 1.2)
+    late = Stimulation(np.linspace(0.0, 1.2, 9), np.full(9, 0.5), np.full(9, 1.2))
+    x = encode(late)
+    assert x.min() >= 0.0 and x.max() <= 1.0
+    np.testing.assert_allclose(decode(x).onsets, late.onsets)
+    np.testing.assert_allclose(decode(x).windows, late.windows)
 
 
 def test_a_short_optimisation_never_does_worse_than_its_seed(tmp_path: Path) -> None:
