@@ -302,7 +302,7 @@ DRIVE_RISES_S = (0.0, 0.1, 0.2)
 
 
 def _countermovement_pair(
-    rise: float, generations: int, population: int, restarts: int, model_path: str | None
+    rise: float, generations: int, population: int, restarts: int, model_path: str | None, polish: int = 0
 ) -> dict[str, Any]:
     """One drive rise: the countermovement jump's ceiling, then the squat jump's from its lowest posture.
     Each search is centred on the stored step-drive ceiling of its jump (re-tuning a known pattern, as
@@ -318,7 +318,7 @@ def _countermovement_pair(
         known = source.ceiling("SquatJump", args) or source.ceiling("SquatJump", fallback)
         kw = source.env_kwargs(**args, drive_rise_s=rise)
         if known is None:
-            return optimize("SquatJump", generations, population, env_kwargs=kw, restarts=restarts)
+            return optimize("SquatJump", generations, population, env_kwargs=kw, restarts=restarts, polish=polish)
         seed = [seed_control("SquatJump", kw)]
         return optimize(
             "SquatJump",
@@ -328,6 +328,7 @@ def _countermovement_pair(
             start=ceiling_control(known),
             candidates=seed,
             restarts=restarts,
+            polish=polish,
         )
 
     jump = search(dict(COUNTERMOVEMENT_START), dict(COUNTERMOVEMENT_START))
@@ -363,17 +364,19 @@ def countermovement_experiment(
     restarts: int = 1,
     workers: int = 1,
     model_path: str | None = None,
+    polish: int = 0,
 ) -> list[dict[str, Any]]:
     """Bobbert & Casius 2005 repeated: at each drive rise time, the optimised countermovement jump
     minus the optimised squat jump from the countermovement's lowest posture. `workers` processes
     search the rise times side by side (each search is seeded, so the result does not depend on it).
     Their squat jump starts in static equilibrium; ours starts relaxed on the stool, held as long as
     the drive takes to rise (at least 0.1 s), so the muscles can take the body's weight before release.
-    When no squat jump stays within the dip allowance the row's gain is None."""
+    When no squat jump stays within the dip allowance the row's gain is None. `polish`: coordinate
+    passes after each search (`optimize`), the same for both jumps."""
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     out.mkdir(parents=True, exist_ok=True)
-    args = [(r, generations, population, restarts, model_path) for r in rises]
+    args = [(r, generations, population, restarts, model_path, polish) for r in rises]
     rows: list[dict[str, Any]] = []
 
     def keep(row: dict[str, Any]) -> None:

@@ -44,6 +44,13 @@ SEED_SIGMA = 0.2
 # ~5-10) against the score; small enough that holding cadence always comes first. Energy per
 # revolution alone rewarded coasting on the flywheel, which can hold cadence for a 5 s episode.
 PEDAL_INVERSE_EFFICIENCY_WEIGHT = 0.01
+# Polish: a coordinate search after CMA-ES. The drive is held over each 20 ms control step, so the
+# cost is flat between grid points of onsets and windows; CMA-ES steps smaller than one (a sixtieth of
+# SquatJump's box) see a plateau, and a better onset a few steps away stays unfound (the countermovement
+# jump's gastrocnemius: 0.6 s -> 0.8 s, +1.4 cm). Each pass tries every onset and window on the grid
+# and every level in POLISH_LEVEL_STEP steps, one parameter at a time, keeping any improvement.
+POLISH_CYCLE_STEP = 1 / 40  # cyclic tasks: onsets and windows in fortieths of a cycle
+POLISH_LEVEL_STEP = 0.05
 PEDAL_WORKLESS_RATIO = 1e3  # the inverse efficiency charged when the foot did no net work
 PEDAL_CYCLE_KEYS = ("pedal_work_j", "muscle_energy_j", "metabolic_energy_j")
 # Cyclic seeds: (onset, window, level) per muscle, in cycles (Pedal: revolutions from top dead
@@ -214,6 +221,7 @@ def optimize(
     candidates: list[Stimulation] | None = None,
     start: Stimulation | None = None,
     restarts: int = 1,
+    polish: int = 0,
 ) -> Ceiling:
     """CMA-ES over each muscle's onset, level and window (of time, or of the cycle for Pedal and
     Hop): SquatJump maximises jump height, Hop its score, Pedal holds cadence at the best gross
@@ -226,16 +234,21 @@ def optimize(
     the energy penalty), so a candidate can lose to a slightly lower score with more return.
     `restarts` runs that many searches from the same start with seeds seed, seed + 1, ... and keeps
     the best (the countermovement jump's search can stall in a shallow dip with one seed); the
-    ceiling records the winning search's seed and every search's evaluations."""
+    ceiling records the winning search's seed and every search's evaluations.
+    `polish` coordinate passes on the control's grid follow (see POLISH_CYCLE_STEP); they count
+    among the evaluations."""
     import cma
 
     if task not in OPTIMIZABLE:
         raise ValueError(f"optimize supports {list(OPTIMIZABLE)} so far, got {task!r}")
     if restarts < 1:
         raise ValueError(f"restarts must be at least 1, got {restarts}")
+    if polish < 0:
+        raise ValueError(f"polish must be 0 or more passes, got {polish}")
     from neuroleg.envs.physiology import MUSCLE_NAMES
 
-    decode, encode = _codec(task, len(MUSCLE_NAMES), episode_span_s(task, env_kwargs))
+    span = episode_span_s(task, env_kwargs)
+    decode, encode = _codec(task, len(MUSCLE_NAMES), span)
 
     def cost(x: np.ndarray) -> float:
         return _cost(task, rollout(task, decode(np.clip(x, 0.0, 1.0)), env_kwargs=env_kwargs))
@@ -267,6 +280,16 @@ def optimize(
         if float(es.result.fbest) < f_best:
             x_best, f_best, best_seed = np.clip(np.asarray(es.result.xbest), 0.0, 1.0), float(es.result.fbest), run_seed
     control = decode(x_best)
+    if polish:
+        control, f_best, tried = polish_control(
+            task,
+            control,
+            lambda c: _cost(task, rollout(task, c, env_kwargs=env_kwargs)),
+            f_best,
+            1.0 if task in CYCLIC else span,
+            polish,
+        )
+        evaluations += tried
     best = rollout(task, control, env_kwargs=env_kwargs)
     if best.get("unstable"):
         # every control the search tried ended the same way, so its "best" means nothing: store none
@@ -295,6 +318,40 @@ def optimize(
     if out is not None:
         write_json_atomic(out, asdict(ceiling))
     return ceiling
+
+
+def polish_control(
+    task: str,
+    control: Stimulation,
+    cost: Callable[[Stimulation], float],
+    f_start: float,
+    span: float,
+    passes: int,
+    muscles: list[int] | None = None,
+) -> tuple[Stimulation, float, int]:
+    """Coordinate passes over each muscle's onset, window (on the control step's grid over `span` s, or
+    in POLISH_CYCLE_STEP over a cycle) and level; returns the control, its cost and the evaluations."""
+    from neuroleg.envs import CONTROL_DT_S
+
+    step = POLISH_CYCLE_STEP if task in CYCLIC else CONTROL_DT_S
+    # just past each grid point, so that float rounding cannot move an onset to the next control step
+    times = np.arange(0.0, span + 1e-9, step) + 1e-6 * step
+    levels = np.arange(0.0, 1.0 + 1e-9, POLISH_LEVEL_STEP)
+    params = {"onsets": control.onsets.copy(), "windows": control.windows.copy(), "levels": control.levels.copy()}
+    grids = {"onsets": times, "windows": times, "levels": levels}
+    best, tried = f_start, 0
+    for _ in range(passes):
+        for m in muscles if muscles is not None else range(len(control.onsets)):
+            for key, grid in grids.items():
+                keep = params[key][m]
+                for value in grid:
+                    params[key][m] = value
+                    f = cost(Stimulation(params["onsets"], params["levels"], params["windows"], control.cyclic))
+                    tried += 1
+                    if f < best:
+                        best, keep = f, value
+                params[key][m] = keep
+    return Stimulation(params["onsets"], params["levels"], params["windows"], control.cyclic), best, tried
 
 
 def ceiling_control(c: Ceiling) -> Stimulation:

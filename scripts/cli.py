@@ -164,12 +164,21 @@ def task_arguments(task: str, pairs: list[str]) -> dict[str, Any]:
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:
-    from neuroleg.agents.optimize import ceiling_filename, optimize
+    from neuroleg.agents.optimize import ceiling_control, ceiling_filename, optimize, stored_ceiling
 
     kwargs = task_arguments(args.task, args.arg)
     if args.model:
         kwargs["model_path"] = args.model
     out = Path(args.out) if args.out else Path("ceilings") / ceiling_filename(args.task, kwargs)
+    centre = None
+    if args.from_stored:
+        known = stored_ceiling(args.task, kwargs, out.parent)
+        if known is None:
+            raise ValueError(
+                f"--from-stored: no ceiling of {args.task} with {kwargs} is stored for this model file and "
+                f"environment version (in {out.parent}/ or the packaged ones)"
+            )
+        centre = ceiling_control(known)
     start = time.perf_counter()
     c = optimize(
         args.task,
@@ -178,7 +187,9 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         seed=args.seed,
         out=out,
         env_kwargs=kwargs,
+        start=centre,
         restarts=args.restarts,
+        polish=args.polish,
     )
     print(
         f"{args.task} ceiling: score {c.score:.4f}, energy per unit {c.energy_per_unit_j:.0f} J "
@@ -207,6 +218,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
             restarts=args.restarts,
             workers=args.workers,
             model_path=args.model,
+            polish=args.polish,
         )
     elif args.name == "energy-weight":
         rows = experiments.energy_weight_experiment(
@@ -282,6 +294,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--population", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--restarts", type=int, default=1, help="searches with seeds seed, seed+1, ...; the best is kept")
+    p.add_argument(
+        "--polish", type=int, default=0, help="coordinate passes on the control's grid after CMA-ES (see optimize)"
+    )
+    p.add_argument(
+        "--from-stored",
+        action="store_true",
+        help="centre the search on the stored ceiling of this task, arguments and model file (--out's folder first)",
+    )
     p.add_argument("--out", help="JSON file (default ceilings/<model>_v<version>_<task>[_<arg>-<value>].json)")
     p.add_argument("--model", help="a model file of one's own (default: the packaged leg9.yaml)")
     p.add_argument(
@@ -317,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--restarts", type=int, default=1, help="seeded searches per jump, best kept (countermovement)")
     p.add_argument("--workers", type=int, default=1, help="rise times searched side by side (countermovement)")
+    p.add_argument("--polish", type=int, default=0, help="coordinate passes after each search (countermovement)")
     p.add_argument(
         "--model", help="a model file of one's own (recruitment, rate-coding, energy-weight, countermovement)"
     )

@@ -19,6 +19,7 @@ from neuroleg.agents.optimize import (
     episode_span_s,
     model_fingerprint,
     optimize,
+    polish_control,
     rollout,
     seed_control,
     stored_ceiling,
@@ -102,6 +103,37 @@ def test_restarts_keep_the_best_of_the_seeds_searches() -> None:
         optimize("SquatJump", restarts=0)
 
 
+def test_polish_finds_what_lies_whole_control_steps_away() -> None:
+    # the stored countermovement jump with its calf switched on far too early: polishing the calf alone
+    # walks the onset back along the control-step grid, where CMA-ES's small steps see a plateau
+    from neuroleg.agents.optimize import _cost
+
+    stored = ceiling_control(stored_ceiling("SquatJump", STANDING))
+    onsets = stored.onsets.copy()
+    onsets[MUSCLE_NAMES.index("GAS")] = 0.3
+    early = Stimulation(onsets, stored.levels, stored.windows)
+
+    def cost(c: Stimulation) -> float:
+        return _cost("SquatJump", rollout("SquatJump", c, env_kwargs=STANDING))
+
+    f_early = cost(early)
+    polished, f, tried = polish_control("SquatJump", early, cost, f_early, 1.2, 1, [MUSCLE_NAMES.index("GAS")])
+    assert tried == 61 + 61 + 21  # onsets and windows every 20 ms over 1.2 s, levels every 0.05
+    assert f < f_early - 0.01 and cost(polished) == pytest.approx(f, abs=1e-12)
+    assert polished.onsets[MUSCLE_NAMES.index("GAS")] > 0.5
+    unchanged = [i for i in range(9) if MUSCLE_NAMES[i] != "GAS"]
+    np.testing.assert_array_equal(polished.onsets[unchanged], early.onsets[unchanged])
+    with pytest.raises(ValueError, match="polish must be 0 or more"):
+        optimize("SquatJump", polish=-1)
+
+
+def test_a_search_from_the_stored_ceiling_keeps_at_least_it(tmp_path: Path) -> None:
+    out = tmp_path / "cmj.json"
+    args = ["optimize", "SquatJump", "--arg", "start=standing", "--from-stored", "--generations", "1"]
+    assert cli_main([*args, "--population", "4", "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["score"] >= stored_ceiling("SquatJump", STANDING).score
+
+
 def test_pedal_search_returns_a_cyclic_control_that_reproduces() -> None:
     c = optimize("Pedal", generations=1, population=4)
     assert c.cyclic and len(c.windows) == 9
@@ -176,6 +208,8 @@ def test_task_arguments_name_their_own_ceiling() -> None:
     assert applies_to("SquatJump", STANDING, standing.task_args) and not applies_to("SquatJump", STANDING)
     # the command takes task arguments only, and says which
     assert cli_main(["optimize", "SquatJump", "--arg", "recruitment_limit=0.9", "--generations", "1"]) == 2
+    # --from-stored needs a stored ceiling for these arguments
+    assert cli_main(["optimize", "SquatJump", "--arg", "squat_knee_deg=91", "--from-stored"]) == 2
 
 
 def test_a_countermovement_jump_starts_standing_and_may_dip() -> None:
