@@ -171,7 +171,15 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         kwargs["model_path"] = args.model
     out = Path(args.out) if args.out else Path("ceilings") / ceiling_filename(args.task, kwargs)
     centre = None
-    if args.from_stored:
+    if args.start_from:
+        from neuroleg.agents.optimize import Ceiling
+
+        path = Path(args.start_from)
+        if not path.is_file():
+            raise FileNotFoundError(f"--start-from {path}: no such ceiling file")
+        # the control only: the file may be another squat's or another model's ceiling
+        centre = ceiling_control(Ceiling(**json.loads(path.read_text())))
+    elif args.from_stored:
         known = stored_ceiling(args.task, kwargs, out.parent)
         if known is None:
             raise ValueError(
@@ -297,11 +305,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--polish", type=int, default=0, help="coordinate passes on the control's grid after CMA-ES (see optimize)"
     )
-    p.add_argument(
+    start = p.add_mutually_exclusive_group()
+    start.add_argument(
         "--from-stored",
         action="store_true",
         help="centre the search on the stored ceiling of this task, arguments and model file (--out's folder first)",
     )
+    start.add_argument("--start-from", metavar="FILE", help="centre the search on the control in this ceiling file")
     p.add_argument("--out", help="JSON file (default ceilings/<model>_v<version>_<task>[_<arg>-<value>].json)")
     p.add_argument("--model", help="a model file of one's own (default: the packaged leg9.yaml)")
     p.add_argument(

@@ -128,10 +128,15 @@ def test_polish_finds_what_lies_whole_control_steps_away() -> None:
 
 
 def test_a_search_from_the_stored_ceiling_keeps_at_least_it(tmp_path: Path) -> None:
-    out = tmp_path / "cmj.json"
-    args = ["optimize", "SquatJump", "--arg", "start=standing", "--from-stored", "--generations", "1"]
-    assert cli_main([*args, "--population", "4", "--out", str(out)]) == 0
-    assert json.loads(out.read_text())["score"] >= stored_ceiling("SquatJump", STANDING).score
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    args = ["optimize", "SquatJump", "--arg", "start=standing", "--generations", "1", "--population", "4"]
+    assert cli_main([*args, "--from-stored", "--out", str(first)]) == 0
+    score = json.loads(first.read_text())["score"]
+    assert score >= stored_ceiling("SquatJump", STANDING).score
+    # or on any ceiling file's control (e.g. the squat jump from a neighbouring depth)
+    assert cli_main([*args, "--start-from", str(first), "--out", str(second)]) == 0
+    assert json.loads(second.read_text())["score"] >= score
+    assert cli_main([*args, "--start-from", str(tmp_path / "none.json")]) == 2
 
 
 def test_pedal_search_returns_a_cyclic_control_that_reproduces() -> None:
