@@ -7,7 +7,9 @@ level over its own window of crank angle, every revolution (crank-angle-timed ex
 Raasch et al. 1997); the search maximises gross efficiency (the foot's work on the crank per
 metabolic energy) while holding the target cadence. Hop: each muscle at its level over its own
 window of every hop cycle at the target frequency; the search maximises the hop score. CMA-ES
-(pycma) searches the onsets, levels and windows. The result is stored with the model version (name,
+(pycma) searches the onsets, levels and windows, optionally followed by coordinate passes on the
+control's grid (`polish`), which find what CMA-ES's small steps miss on a cost that is flat between
+control steps. The result is stored with the model version (name,
 version and a hash of the model file), the environment version and the task's targets, and
 evaluations of trained policies report their score as a fraction of it.
 """
