@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimize import ceiling_control, optimize, rollout, seed_control
+from .optimize import ceiling_control, delayed, optimize, release_delay_s, rollout, seed_control
 from .report import pyplot, save_figure
 from .runs import write_json_atomic, write_text_atomic
 
@@ -305,7 +305,8 @@ def _countermovement_pair(
     rise: float, generations: int, population: int, restarts: int, model_path: str | None, polish: int = 0
 ) -> dict[str, Any]:
     """One drive rise: the countermovement jump's ceiling, then the squat jump's from its lowest posture.
-    Each search is centred on the stored step-drive ceiling of its jump (re-tuning a known pattern, as
+    Each search is centred on the stored step-drive ceiling of its jump, its onsets delayed by the
+    longer hold so that it keeps its timing after release (re-tuning a known pattern, as
     the recruitment experiment does; for a squat depth with none stored, the default squat's), with the
     seed control evaluated too; with no stored ceiling at all, on the seed control."""
     from neuroleg.envs.tasks.squat_jump import SQUAT_ANKLE_RANGE_DEG, SQUAT_KNEE_RANGE_DEG
@@ -325,7 +326,7 @@ def _countermovement_pair(
             generations,
             population,
             env_kwargs=kw,
-            start=ceiling_control(known),
+            start=delayed(ceiling_control(known), release_delay_s(kw)),  # same timing after release
             candidates=seed,
             restarts=restarts,
             polish=polish,

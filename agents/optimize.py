@@ -162,6 +162,19 @@ def rollout(task: str, control: Stimulation, seed: int = 0, env_kwargs: dict[str
     return {**info, **extra, "task_return": task_return, "force_impulse_n_s": impulse}
 
 
+def release_delay_s(env_kwargs: dict[str, Any] | None = None) -> float:
+    """How much later than with a step drive SquatJump releases the body (its hold follows
+    drive_rise_s): a pattern found for a step drive keeps its timing after release when its
+    onsets move by this."""
+    from neuroleg.envs.tasks.squat_jump import PREACTIVATION_S
+
+    return max(PREACTIVATION_S, float((env_kwargs or {}).get("drive_rise_s", 0.0))) - PREACTIVATION_S
+
+
+def delayed(control: Stimulation, by_s: float) -> Stimulation:
+    return Stimulation(control.onsets + by_s, control.levels, control.windows, control.cyclic)
+
+
 def seed_control(task: str, env_kwargs: dict[str, Any] | None = None) -> Stimulation:
     """The obvious solution the search starts from, so the ceiling is at least it."""
     from neuroleg.envs.physiology import MUSCLE_NAMES
@@ -170,7 +183,7 @@ def seed_control(task: str, env_kwargs: dict[str, Any] | None = None) -> Stimula
     if task == "SquatJump":  # every extensor on at once, until the end
         push = np.array([1.0 if m in SEED_EXTENSORS else 0.0 for m in MUSCLE_NAMES])
         standing = task_args(task, env_kwargs)["start"] == "standing"
-        onset = SEED_STANDING_ONSET_S if standing else SEED_SQUAT_ONSET_S
+        onset = (SEED_STANDING_ONSET_S if standing else SEED_SQUAT_ONSET_S) + release_delay_s(env_kwargs)
         return Stimulation(np.full(n, onset), np.clip(push, 0.05, 0.95), np.full(n, 0.95))
     onsets, windows, levels = np.array([SEED_CYCLIC[task].get(m, SEED_OFF) for m in MUSCLE_NAMES]).T
     return Stimulation(onsets, levels, windows, cyclic=True)

@@ -217,6 +217,15 @@ def test_task_arguments_name_their_own_ceiling() -> None:
     assert cli_main(["optimize", "SquatJump", "--arg", "squat_knee_deg=91", "--from-stored"]) == 2
 
 
+def test_a_longer_hold_delays_the_seed_by_as_much() -> None:
+    # the squat (and stance) is held as long as the drive takes to rise: the seed keeps its timing after release
+    for args in ({}, STANDING):
+        step = seed_control("SquatJump", args)
+        slow = seed_control("SquatJump", {**args, "drive_rise_s": 0.3})
+        np.testing.assert_allclose(slow.onsets - step.onsets, 0.2)
+        np.testing.assert_array_equal(slow.levels, step.levels)
+
+
 def test_a_countermovement_jump_starts_standing_and_may_dip() -> None:
     info = rollout("SquatJump", seed_control("SquatJump", STANDING), env_kwargs=STANDING)
     # a dip that would void a squat jump (3 cm) is the countermovement here
