@@ -166,9 +166,10 @@ def release_delay_s(env_kwargs: dict[str, Any] | None = None) -> float:
     """How much later than with a step drive SquatJump releases the body (its hold follows
     drive_rise_s): a pattern found for a step drive keeps its timing after release when its
     onsets move by this."""
-    from neuroleg.envs.tasks.squat_jump import PREACTIVATION_S
+    from neuroleg.envs.tasks.squat_jump import SquatJumpTask
 
-    return max(PREACTIVATION_S, float((env_kwargs or {}).get("drive_rise_s", 0.0))) - PREACTIVATION_S
+    rise = float((env_kwargs or {}).get("drive_rise_s", 0.0))
+    return SquatJumpTask.hold_for(rise) - SquatJumpTask.hold_for(0.0)
 
 
 def delayed(control: Stimulation, by_s: float) -> Stimulation:

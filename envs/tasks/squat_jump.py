@@ -96,8 +96,13 @@ class SquatJumpTask(Task):
         self.squat_ankle_deg = check_range("squat_ankle_deg", squat_ankle_deg, SQUAT_ANKLE_RANGE_DEG, "deg")
         self.hold_s = PREACTIVATION_S
 
+    @staticmethod
+    def hold_for(drive_rise_s: float) -> float:
+        """How long the squat (or stance) is held before release with this drive rise time (s)."""
+        return max(PREACTIVATION_S, drive_rise_s)
+
     def use_drive_rise(self, drive_rise_s: float) -> None:
-        self.hold_s = max(PREACTIVATION_S, drive_rise_s)
+        self.hold_s = self.hold_for(drive_rise_s)
 
     def time_limit_s(self) -> float:
         # a longer hold comes on top of the jump's time, not out of it
