@@ -52,7 +52,7 @@ PEDAL_INVERSE_EFFICIENCY_WEIGHT = 0.01
 # jump's gastrocnemius: 0.6 s -> 0.8 s, +1.4 cm). Each pass tries every onset and window on the grid
 # and every level in POLISH_LEVEL_STEP steps, one parameter at a time, keeping any improvement.
 POLISH_CYCLE_STEP = 1 / 40  # cyclic tasks: onsets and windows in fortieths of a cycle
-POLISH_LEVEL_STEP = 0.05
+POLISH_LEVEL_STEP = 0.05  # drive (0-1); our choice, a twentieth of the range
 PEDAL_WORKLESS_RATIO = 1e3  # the inverse efficiency charged when the foot did no net work
 PEDAL_CYCLE_KEYS = ("pedal_work_j", "muscle_energy_j", "metabolic_energy_j")
 # Cyclic seeds: (onset, window, level) per muscle, in cycles (Pedal: revolutions from top dead

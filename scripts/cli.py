@@ -164,7 +164,7 @@ def task_arguments(task: str, pairs: list[str]) -> dict[str, Any]:
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:
-    from neuroleg.agents.optimize import ceiling_control, ceiling_filename, optimize, stored_ceiling
+    from neuroleg.agents.optimize import Ceiling, ceiling_control, ceiling_filename, optimize, stored_ceiling
 
     kwargs = task_arguments(args.task, args.arg)
     if args.model:
@@ -172,8 +172,6 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("ceilings") / ceiling_filename(args.task, kwargs)
     centre = None
     if args.start_from:
-        from neuroleg.agents.optimize import Ceiling
-
         path = Path(args.start_from)
         if not path.is_file():
             raise FileNotFoundError(f"--start-from {path}: no such ceiling file")

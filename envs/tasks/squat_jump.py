@@ -110,7 +110,7 @@ class SquatJumpTask(Task):
 
     @classmethod
     def longest_episode_s(cls) -> float:
-        return cls.episode_seconds + DRIVE_RISE_MAX_S - PREACTIVATION_S
+        return cls.episode_seconds + cls.hold_for(DRIVE_RISE_MAX_S) - PREACTIVATION_S
 
     def start_pose(self) -> np.ndarray:
         """The squat, or for "standing" Hop's slightly flexed stance, as `squat_pose` gives it."""
