@@ -13,9 +13,13 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -48,12 +52,16 @@ def recruitment_limit_experiment(
     generations: int = 160,
     population: int = 12,
     model_path: str | None = None,
+    polish: int = 0,
 ) -> list[dict[str, Any]]:
     """Squat jump ceilings at each recruitment limit (of the model file `model_path`, default packaged):
-    the untrained body's control kept, and re-optimised from it."""
+    the untrained body's control kept, and re-optimised from it. `polish`: coordinate passes after
+    each search (`optimize`)."""
     out.mkdir(parents=True, exist_ok=True)
     body = {"model_path": model_path} if model_path else {}
-    untrained = optimize("SquatJump", generations, population, env_kwargs={**body, "recruitment_limit": limits[0]})
+    untrained = optimize(
+        "SquatJump", generations, population, env_kwargs={**body, "recruitment_limit": limits[0]}, polish=polish
+    )
     old = ceiling_control(untrained)
     rows = []
     for limit in limits:
@@ -62,7 +70,7 @@ def recruitment_limit_experiment(
         best = (
             untrained
             if limit == limits[0]
-            else optimize("SquatJump", generations, population, env_kwargs=kw, start=old)
+            else optimize("SquatJump", generations, population, env_kwargs=kw, start=old, polish=polish)
         )
         rows.append(
             {
@@ -395,10 +403,11 @@ def countermovement_experiment(
             except ValueError as err:
                 failures.append(str(err))
     else:  # spawn: a forked PyBullet or BLAS state is not safe to inherit
-        with ProcessPoolExecutor(min(workers, len(args)), mp_context=get_context("spawn")) as pool:
-            for future in [pool.submit(_countermovement_pair, *a) for a in args]:
+        # Leaving the pool's block terminates its workers: on Ctrl-C or SIGTERM none outlives the parent.
+        with _sigterm_as_interrupt(), get_context("spawn").Pool(min(workers, len(args)), _ignore_sigint) as pool:
+            for pending in [pool.apply_async(_countermovement_pair, a) for a in args]:
                 try:
-                    keep(future.result())
+                    keep(pending.get())
                 except ValueError as err:
                     failures.append(str(err))
     if not rows:
@@ -411,6 +420,29 @@ def countermovement_experiment(
     if failures:
         raise ValueError("; ".join(failures) + f" (the other rise times are in {out})")
     return rows
+
+
+def _ignore_sigint() -> None:
+    """A worker leaves Ctrl-C to its parent, which terminates the pool (a worker raising
+    KeyboardInterrupt inside the pool's machinery can hang it)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C (a scheduler's kill reaches the parent only, not its workers)."""
+    if threading.current_thread() is not threading.main_thread():  # signal handlers are main-thread only
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def plot_countermovement(rows: list[dict[str, Any]], path: Path) -> None:

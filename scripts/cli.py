@@ -213,7 +213,9 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     if args.name == "recruitment":
-        rows = experiments.recruitment_limit_experiment(out, generations=args.generations, model_path=args.model)
+        rows = experiments.recruitment_limit_experiment(
+            out, generations=args.generations, model_path=args.model, polish=args.polish
+        )
     elif args.name == "rate-coding":
         rows = experiments.rate_coding_experiment(out, model_path=args.model)
     elif args.name == "countermovement":
@@ -345,7 +347,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--restarts", type=int, default=1, help="seeded searches per jump, best kept (countermovement)")
     p.add_argument("--workers", type=int, default=1, help="rise times searched side by side (countermovement)")
-    p.add_argument("--polish", type=int, default=0, help="coordinate passes after each search (countermovement)")
+    p.add_argument(
+        "--polish", type=int, default=0, help="coordinate passes after each search (recruitment, countermovement)"
+    )
     p.add_argument(
         "--model", help="a model file of one's own (recruitment, rate-coding, energy-weight, countermovement)"
     )

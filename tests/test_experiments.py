@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +24,19 @@ def test_recruitment_experiment_reoptimised_control_never_loses(tmp_path: Path) 
     assert rows[0]["jump_m_reoptimised"] == rows[0]["jump_m_untrained_control"]
     assert json.loads((tmp_path / "recruitment_limit.json").read_text()) == rows
     assert (tmp_path / "recruitment_limit.png").stat().st_size > 1000
+
+
+def test_recruitment_experiment_polishes_every_search(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[int] = []
+    real = experiments.optimize
+
+    def recording(*args: object, polish: int = 0, **kwargs: object) -> object:
+        asked.append(polish)
+        return real(*args, **kwargs)  # unpolished: the polish passes themselves are optimize's to test
+
+    monkeypatch.setattr(experiments, "optimize", recording)
+    experiments.recruitment_limit_experiment(tmp_path, limits=(0.85, 1.0), generations=1, population=4, polish=2)
+    assert asked == [2, 2]  # the untrained body's search and the re-optimisation
 
 
 def test_rate_coding_experiment(tmp_path: Path) -> None:
@@ -141,3 +159,59 @@ def test_a_squat_jump_search_that_finds_no_valid_jump_gives_no_gain(
     assert row["squat_jump_m"] == 0.0 and row["gain_cm"] is None  # not the whole countermovement jump
     assert row["countermovement_jump_m"] > 0.1  # the countermovement jump has no allowance to break
     assert "None" in (tmp_path / "countermovement.md").read_text()
+
+
+def _pool_workers(parent: int) -> list[int]:
+    """Pids of the multiprocessing spawn workers whose parent is `parent` (not its resource tracker)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:  # it ended while we looked
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and b"spawn_main" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the workers through /proc")
+def test_sigterm_to_a_parallel_experiment_stops_its_workers(tmp_path: Path) -> None:
+    # a batch scheduler's kill reaches the parent only; its workers must not run on for an hour
+    cmd = [sys.executable, "-m", "neuroleg.scripts.cli", "experiment", "countermovement", "--workers", "2"]
+    cmd += ["--rises", "0", "0.1", "--generations", "1000", "--out", str(tmp_path / "cm")]
+    log = tmp_path / "stderr.txt"
+    with log.open("wb") as err:  # a file, not a pipe: orphaned workers would hold a pipe open
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+    workers: list[int] = []
+    try:
+        deadline = time.time() + 120
+        while len(workers) < 2 and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.5)
+            workers = _pool_workers(proc.pid)
+        assert len(workers) == 2, log.read_text()
+        time.sleep(2.0)  # into the searches, past the workers' start-up
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 130, log.read_text()
+        deadline = time.time() + 10
+        while any(_running(w) for w in workers) and time.time() < deadline:
+            time.sleep(0.2)
+        assert [w for w in workers if _running(w)] == []
+        assert not (tmp_path / "cm" / "countermovement.json").exists()  # no rise time finished
+    finally:  # leave nothing running, pass or fail
+        proc.kill()
+        for w in workers:
+            if _running(w):
+                os.kill(w, signal.SIGKILL)
