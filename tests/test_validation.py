@@ -136,6 +136,9 @@ def test_validate_command_reports_exactly_the_known_disagreements(tmp_path: Path
     assert [c["quantity"] for c in checks if c["status"] == "not run"] == []
     page = (tmp_path / "validation.md").read_text()
     assert page.count("| fail |") == len(KNOWN_FAILURES)
+    # a jump height means little without its method: the page says which ours is, and what the other reads
+    jumps = [c for c in checks if c["quantity"].startswith("squat jump height")]
+    assert len(jumps) == 2 and all("flight-time" in c["note"] and c["note"] in page for c in jumps)
     for figure in ("knee_torque.png", "hopping_cost.png"):  # drawn, and shown on the page
         assert (tmp_path / figure).stat().st_size > 1000 and f"]({figure})" in page
 
