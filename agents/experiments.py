@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
@@ -24,7 +24,16 @@ from typing import Any
 
 import numpy as np
 
-from .optimize import ceiling_control, delayed, optimize, release_delay_s, rollout, seed_control
+from .optimize import (
+    Ceiling,
+    Stimulation,
+    ceiling_control,
+    delayed,
+    optimize,
+    release_delay_s,
+    rollout,
+    seed_control,
+)
 from .report import pyplot, save_figure
 from .runs import write_json_atomic, write_text_atomic
 
@@ -46,6 +55,47 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _check_workers(workers: int) -> None:
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+
+
+def _run_all(
+    fn: Callable[..., Any],
+    calls: list[tuple[Any, ...]],
+    workers: int,
+    keep: Callable[[Any], None],
+    failures: list[str] | None = None,
+) -> None:
+    """fn(*args) for each of `calls`, in `workers` spawned processes when more than one, each result
+    handed to `keep` in the order of `calls`. With `failures`, a call's ValueError is noted there and
+    the rest go on; otherwise it propagates."""
+
+    def take(result: Callable[[], Any]) -> None:
+        try:
+            keep(result())
+        except ValueError as err:
+            if failures is None:
+                raise
+            failures.append(str(err))
+
+    if workers == 1 or len(calls) <= 1:
+        for args in calls:
+            take(lambda args=args: fn(*args))
+        return
+    # spawn: a forked PyBullet or BLAS state is not safe to inherit. Leaving the pool's block terminates
+    # its workers, so on Ctrl-C or SIGTERM none outlives the parent.
+    with _sigterm_as_interrupt(), get_context("spawn").Pool(min(workers, len(calls)), _ignore_sigint) as pool:
+        for pending in [pool.apply_async(fn, args) for args in calls]:
+            take(pending.get)
+
+
+def _reoptimise(
+    env_kwargs: dict[str, Any], generations: int, population: int, start: Stimulation, polish: int
+) -> Ceiling:
+    return optimize("SquatJump", generations, population, env_kwargs=env_kwargs, start=start, polish=polish)
+
+
 def recruitment_limit_experiment(
     out: Path,
     limits: tuple[float, ...] = RECRUITMENT_LIMITS,
@@ -53,30 +103,30 @@ def recruitment_limit_experiment(
     population: int = 12,
     model_path: str | None = None,
     polish: int = 0,
+    workers: int = 1,
 ) -> list[dict[str, Any]]:
     """Squat jump ceilings at each recruitment limit (of the model file `model_path`, default packaged):
     the untrained body's control kept, and re-optimised from it. `polish`: coordinate passes after
-    each search (`optimize`)."""
+    each search (`optimize`). `workers` processes re-optimise the stronger bodies side by side (each
+    search is seeded, so the result does not depend on it)."""
+    _check_workers(workers)
     out.mkdir(parents=True, exist_ok=True)
     body = {"model_path": model_path} if model_path else {}
     untrained = optimize(
         "SquatJump", generations, population, env_kwargs={**body, "recruitment_limit": limits[0]}, polish=polish
     )
     old = ceiling_control(untrained)
+    searches = [({**body, "recruitment_limit": limit}, generations, population, old, polish) for limit in limits[1:]]
+    best = [untrained]
+    _run_all(_reoptimise, searches, workers, best.append)
     rows = []
-    for limit in limits:
-        kw = {**body, "recruitment_limit": limit}
-        kept = rollout("SquatJump", old, env_kwargs=kw)
-        best = (
-            untrained
-            if limit == limits[0]
-            else optimize("SquatJump", generations, population, env_kwargs=kw, start=old, polish=polish)
-        )
+    for limit, ceiling in zip(limits, best, strict=True):
+        kept = rollout("SquatJump", old, env_kwargs={**body, "recruitment_limit": limit})
         rows.append(
             {
                 "recruitment_limit": limit,
-                "jump_m_reoptimised": best.score,
-                "energy_per_jump_j_reoptimised": best.energy_per_unit_j,
+                "jump_m_reoptimised": ceiling.score,
+                "energy_per_jump_j_reoptimised": ceiling.energy_per_unit_j,
                 "jump_m_untrained_control": float(kept["task_score"]),
                 "energy_per_jump_j_untrained_control": float(kept["energy_per_unit_j"]),
             }
@@ -382,8 +432,7 @@ def countermovement_experiment(
     the drive takes to rise (at least 0.1 s), so the muscles can take the body's weight before release.
     When no squat jump stays within the dip allowance the row's gain is None. `polish`: coordinate
     passes after each search (`optimize`), the same for both jumps."""
-    if workers < 1:
-        raise ValueError(f"workers must be at least 1, got {workers}")
+    _check_workers(workers)
     out.mkdir(parents=True, exist_ok=True)
     args = [(r, generations, population, restarts, model_path, polish) for r in rises]
     rows: list[dict[str, Any]] = []
@@ -396,20 +445,7 @@ def countermovement_experiment(
         print(f"drive rise {row['drive_rise_s']:g} s: {gain}", flush=True)
 
     failures: list[str] = []
-    if workers == 1:
-        for a in args:
-            try:
-                keep(_countermovement_pair(*a))
-            except ValueError as err:
-                failures.append(str(err))
-    else:  # spawn: a forked PyBullet or BLAS state is not safe to inherit
-        # Leaving the pool's block terminates its workers: on Ctrl-C or SIGTERM none outlives the parent.
-        with _sigterm_as_interrupt(), get_context("spawn").Pool(min(workers, len(args)), _ignore_sigint) as pool:
-            for pending in [pool.apply_async(_countermovement_pair, a) for a in args]:
-                try:
-                    keep(pending.get())
-                except ValueError as err:
-                    failures.append(str(err))
+    _run_all(_countermovement_pair, args, workers, keep, failures)
     if not rows:
         raise ValueError("; ".join(failures))
     write_text_atomic(

@@ -214,7 +214,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.name == "recruitment":
         rows = experiments.recruitment_limit_experiment(
-            out, generations=args.generations, model_path=args.model, polish=args.polish
+            out, generations=args.generations, model_path=args.model, polish=args.polish, workers=args.workers
         )
     elif args.name == "rate-coding":
         rows = experiments.rate_coding_experiment(out, model_path=args.model)
@@ -346,7 +346,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="drive rise times from 0 to 1, s (countermovement)",
     )
     p.add_argument("--restarts", type=int, default=1, help="seeded searches per jump, best kept (countermovement)")
-    p.add_argument("--workers", type=int, default=1, help="rise times searched side by side (countermovement)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="searches side by side: stronger bodies (recruitment), rise times (countermovement)",
+    )
     p.add_argument(
         "--polish", type=int, default=0, help="coordinate passes after each search (recruitment, countermovement)"
     )

@@ -26,6 +26,15 @@ def test_recruitment_experiment_reoptimised_control_never_loses(tmp_path: Path) 
     assert (tmp_path / "recruitment_limit.png").stat().st_size > 1000
 
 
+def test_recruitment_experiment_side_by_side_gives_what_one_at_a_time_gives(tmp_path: Path) -> None:
+    kw = {"limits": (0.85, 0.9, 1.0), "generations": 1, "population": 4}
+    serial = experiments.recruitment_limit_experiment(tmp_path / "a", **kw)
+    assert experiments.recruitment_limit_experiment(tmp_path / "b", workers=2, **kw) == serial
+    assert [r["recruitment_limit"] for r in serial] == [0.85, 0.9, 1.0]
+    with pytest.raises(ValueError, match="workers must be at least 1"):
+        experiments.recruitment_limit_experiment(tmp_path / "c", workers=0, **kw)
+
+
 def test_recruitment_experiment_polishes_every_search(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     asked: list[int] = []
     real = experiments.optimize
