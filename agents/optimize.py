@@ -54,6 +54,9 @@ PEDAL_INVERSE_EFFICIENCY_WEIGHT = 0.01
 POLISH_CYCLE_STEP = 1 / 40  # cyclic tasks: onsets and windows in fortieths of a cycle
 POLISH_LEVEL_STEP = 0.05  # drive (0-1); our choice, a twentieth of the range
 PEDAL_WORKLESS_RATIO = 1e3  # the inverse efficiency charged when the foot did no net work
+# The cost of a rollout that went unstable, above any other's: its score (an apex the blow-up threw the
+# body to) means nothing, and a search ranking it by that score can end on it.
+UNSTABLE_COST = 1e9
 PEDAL_CYCLE_KEYS = ("pedal_work_j", "muscle_energy_j", "metabolic_energy_j")
 # Cyclic seeds: (onset, window, level) per muscle, in cycles (Pedal: revolutions from top dead
 # centre; Hop: periods from the start). Pedal: the downstroke hip and knee extensors and the upstroke
@@ -216,6 +219,8 @@ def _codec(
 
 
 def _cost(task: str, info: dict[str, Any]) -> float:
+    if info.get("unstable"):
+        return UNSTABLE_COST
     if task != "Pedal":
         # Most early candidates never leave the ground (score 0, a flat landscape for CMA-ES): the
         # task's dense terms break the ties; once airborne the score dominates.
@@ -308,7 +313,8 @@ def optimize(
         evaluations += tried
     best = rollout(task, control, env_kwargs=env_kwargs)
     if best.get("unstable"):
-        # every control the search tried ended the same way, so its "best" means nothing: store none
+        # every control the search tried ended the same way (each costs UNSTABLE_COST), so its "best"
+        # means nothing: store none
         raise ValueError(
             f"{task} with task arguments {task_args(task, env_kwargs)}: the best control found ended with the "
             f"simulation unstable (info['unstable']) after {evaluations} evaluations; no ceiling written"

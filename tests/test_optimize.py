@@ -103,6 +103,25 @@ def test_restarts_keep_the_best_of_the_seeds_searches() -> None:
         optimize("SquatJump", restarts=0)
 
 
+def test_no_search_ends_on_a_rollout_that_went_unstable(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A blow-up can throw the body high: ranked by its score, CMA-ES and the polish passes chose it, and
+    # the search then failed at its end (a recruitment run lost 15 minutes so). Here any vasti level above
+    # 0.5 "blows up" at a far better score than any stable control reaches.
+    import neuroleg.agents.optimize as opt
+
+    vas = MUSCLE_NAMES.index("VAS")
+
+    def fake_rollout(task: str, control: Stimulation, env_kwargs: object = None) -> dict[str, object]:
+        blown = bool(control.levels[vas] > 0.5)
+        score = 5.0 if blown else float(np.mean(control.levels)) / 10  # stable: more drive, higher jump
+        return {"task_score": score, "task_return": 0.0, "energy_per_unit_j": 1.0, "unstable": blown}
+
+    monkeypatch.setattr(opt, "rollout", fake_rollout)
+    c = optimize("SquatJump", generations=3, population=4, polish=1)
+    assert c.levels[vas] <= 0.5 and c.score < 1.0
+    assert c.score == pytest.approx(float(np.mean(c.levels)) / 10)  # the score of the control it stored
+
+
 def test_polish_finds_what_lies_whole_control_steps_away() -> None:
     # the stored countermovement jump with its calf switched on far too early: polishing the calf alone
     # walks the onset back along the control-step grid, where CMA-ES's small steps see a plateau
