@@ -164,7 +164,7 @@ def summarise(records: list[EpisodeRecord], cfg: RunConfig) -> dict[str, Any]:
         if key in infos[0]:
             out[key] = stat([i[key] for i in infos])
     act = np.concatenate([r.activation for r in records])
-    pairs = antagonist_pairs(load_model())
+    pairs = antagonist_pairs(load_model(cfg.env.model_path))  # the run's body: its file may set other roles
     out["cci"] = pair_cci(act, MUSCLE_NAMES, pairs)
     out["synergies"] = synergies(act, seed=cfg.seed)
     out["motor_units"] = motor_unit_summary(

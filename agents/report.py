@@ -54,7 +54,7 @@ def make_report(run: RunDir) -> Path:
     if not run.evaluation_path.is_file():
         raise FileNotFoundError(f"{run.path} has no evaluation.json: run `neuroleg evaluate {run.path}` first")
     plt = pyplot()
-    model = load_model()
+    model = load_model(run.config().env.model_path)  # the run's body: its file may set other roles
     result = json.loads(run.evaluation_path.read_text())
     traj = np.load(run.path / "trajectory.npz")
     out = run.path / "report"

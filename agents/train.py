@@ -250,11 +250,12 @@ def _raise_terminate(signum: int, frame: FrameType | None) -> None:
     raise _Terminate()
 
 
-def _pairs(model_names: tuple[str, ...]) -> list[tuple[str, int, int]]:
+def _pairs(model_names: tuple[str, ...], model_path: str | None) -> list[tuple[str, int, int]]:
+    """The antagonist pairs of the run's own model file (its roles may differ from the packaged ones)."""
     from neuroleg.envs.physiology import antagonist_pairs, load_model
 
     idx = {n: i for i, n in enumerate(model_names)}
-    return [(f"{j}_{a}_{b}", idx[a], idx[b]) for j, a, b in antagonist_pairs(load_model())]
+    return [(f"{j}_{a}_{b}", idx[a], idx[b]) for j, a, b in antagonist_pairs(load_model(model_path))]
 
 
 def train(cfg: RunConfig, run: RunDir, resume: bool = False, progress: bool = True) -> BaseAlgorithm:
@@ -277,7 +278,7 @@ def train(cfg: RunConfig, run: RunDir, resume: bool = False, progress: bool = Tr
         model = algo_cls(policy_name(cfg), venv, **algorithm_kwargs(cfg, venv.action_space.shape[0]))
     model.set_logger(configure(str(run.logs), ["csv", "tensorboard"]))
     remaining = cfg.total_timesteps - model.num_timesteps
-    metrics = EpisodeMetrics(cfg, _pairs(MUSCLE_NAMES))
+    metrics = EpisodeMetrics(cfg, _pairs(MUSCLE_NAMES, cfg.env.model_path))
     callbacks: list[BaseCallback] = [metrics, Checkpoint(run, cfg.checkpoint_every)]
     if progress:
         callbacks.append(Progress(cfg.total_timesteps, metrics))

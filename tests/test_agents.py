@@ -459,3 +459,30 @@ def test_a_run_trains_on_its_own_copy_of_a_model_file(tmp_path: Path, stronger_m
     result = json.loads(run.evaluation_path.read_text())
     assert result["ceiling"]["score"] == own.score
     assert result["policy"]["fraction_of_ceiling"] == pytest.approx(result["policy"]["task_score"]["mean"] / own.score)
+
+
+def test_a_run_reports_the_antagonist_pairs_of_its_own_model_file(tmp_path: Path) -> None:
+    # a model file may set other roles; training metrics, evaluation and report must use the run's
+    from importlib import resources
+
+    from neuroleg.agents.evaluate import evaluate_run
+    from neuroleg.agents.report import make_report
+    from neuroleg.agents.train import _pairs
+    from neuroleg.envs.physiology import MUSCLE_NAMES
+
+    packaged = resources.files("neuroleg.envs").joinpath("models/leg9.yaml").read_text()
+    roles = "knee_flexion: {agonists: [HAM, GAS], synergists: [BFSH]"
+    assert roles in packaged
+    model = tmp_path / "short_head_agonist.yaml"
+    model.write_text(packaged.replace(roles, "knee_flexion: {agonists: [HAM, BFSH], synergists: [GAS]"))
+    cfg = load_config(resolve_config("squatjump_smoke"), ["total_timesteps=128", f"env.model_path={model}"])
+    assert [n for n, _, _ in _pairs(MUSCLE_NAMES, cfg.env.model_path) if n.startswith("knee")] == [
+        "knee_HAM_VAS",
+        "knee_BFSH_VAS",
+    ]
+    run = RunDir.create(cfg, tmp_path, "roles")
+    train(cfg, run, progress=False)
+    result = evaluate_run(run, episodes=1, baselines=())
+    knee = sorted(k for k in result["policy"]["cci"] if k.startswith("knee"))
+    assert knee == ["knee:BFSH-VAS", "knee:HAM-VAS"]  # the packaged file pairs GAS, not BFSH, with VAS
+    assert make_report(run).is_file()
