@@ -248,7 +248,11 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 def cmd_learning(args: argparse.Namespace) -> int:
     from neuroleg.agents.learning import learning_table
 
-    print(learning_table(Path(args.runs_dir), args.tasks, Path(args.out) if args.out else None))
+    overrides = [f"env.model_path={args.model}"] if args.model else []
+    if args.timesteps is not None:
+        overrides.append(f"total_timesteps={args.timesteps}")
+    ceilings = Path(args.ceilings) if args.ceilings else None
+    print(learning_table(Path(args.runs_dir), args.tasks, Path(args.out) if args.out else None, overrides, ceilings))
     return 0
 
 
@@ -363,6 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs-dir", default="runs/learning")
     p.add_argument("--tasks", nargs="+", default=list(TASK_CONFIG), choices=list(TASK_CONFIG))
     p.add_argument("--out", help="also write the Markdown table here")
+    p.add_argument("--model", help="a model file of one's own (default: the packaged leg9.yaml)")
+    p.add_argument("--ceilings", help="folder of that model's ceilings (`neuroleg optimize --model` writes ceilings/)")
+    p.add_argument("--timesteps", type=int, help="training steps per task (default: each config's own budget)")
     p.set_defaults(func=cmd_learning)
     return parser
 

@@ -486,3 +486,26 @@ def test_a_run_reports_the_antagonist_pairs_of_its_own_model_file(tmp_path: Path
     knee = sorted(k for k in result["policy"]["cci"] if k.startswith("knee"))
     assert knee == ["knee:BFSH-VAS", "knee:HAM-VAS"]  # the packaged file pairs GAS, not BFSH, with VAS
     assert make_report(run).is_file()
+
+
+@pytest.mark.slow
+def test_learning_table_trains_on_a_model_file_and_scores_against_its_ceiling(
+    tmp_path: Path, stronger_model: Path
+) -> None:
+    from neuroleg.agents.optimize import ceiling_filename, optimize
+
+    assert cli_main(["learning", "--tasks", "SquatJump", "--timesteps", "0", "--runs-dir", str(tmp_path / "r")]) == 2
+    assert not (tmp_path / "r").exists()  # every config is checked before anything trains
+    folder, body = tmp_path / "ceilings", {"model_path": str(stronger_model)}
+    own = optimize("SquatJump", 1, 4, env_kwargs=body, out=folder / ceiling_filename("SquatJump", body))
+    out = tmp_path / "learning.md"
+    args = ["learning", "--tasks", "SquatJump", "--timesteps", "128", "--runs-dir", str(tmp_path / "r")]
+    assert cli_main([*args, "--model", str(stronger_model), "--ceilings", str(folder), "--out", str(out)]) == 0
+    (row,) = [line for line in out.read_text().splitlines() if line.startswith("| SquatJump")]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1] == "128"
+    (run,) = list((tmp_path / "r").iterdir())
+    result = json.loads((run / "evaluation.json").read_text())
+    assert (run / "model.yaml").read_text() == stronger_model.read_text()  # trained on that body
+    assert result["ceiling"]["score"] == own.score
+    assert cells[4] == f"{result['policy']['task_score']['mean'] / own.score:.0%}"
