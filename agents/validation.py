@@ -64,6 +64,29 @@ PASSIVE_WORK_TOLERANCE_J = 1e-3
 # interosseous, Jubrias et al. 2008, J Physiol 586:1993), but excludes recovery, which Umberger's S = 1.5
 # includes, so 0.5 is, if anything, generous here.
 MUSCLE_EFFICIENCY_MAX = 0.5
+# Umberger, Gerritsen & Martin 2003 (Comput Methods Biomech Biomed Engin 6:99-111), Figure 1: total energy
+# rate (heat + work, W/kg, S = 1: isolated muscle) of a soleus and a rectus femoris shortening at full
+# activation against v / v_max, on their van Soest & Bobbert contractile element (f = a (1 + v) / (a - v),
+# a = a/F0). The figure's curves as polynomials in v (<= 0 shortening; highest power first; valid down to
+# the split, the second one beyond), fitted by Uchida for OpenSim's test of its Umberger probe
+# (opensim-core, OpenSim/Simulation/Test/testMuscleMetabolicsProbes.cpp; fit error < 0.83 W/kg). Muscle:
+# (F_max N, l_opt m, a/F0, v_max l_opt/s, mass kg, slow-twitch fraction, fit near 0, split, fit beyond).
+UMBERGER_FIG1_MUSCLES = {
+    "soleus": (
+        3127.0, 0.055, 0.18, 12.0, 0.805, 0.80,
+        (-54693.72433, -73876.93352, -41460.1508, -13203.6807, -2682.925993, 51.39363659),
+        -0.4,
+        (-187.6077328, -553.9650747, -194.9721769, 332.9105995),
+    ),
+    "rectus femoris": (
+        1118.0, 0.084, 0.36, 12.0, 0.4275, 0.35,
+        (-10181.27442, -13652.40864, -8368.687834, -2747.369194, 109.028979),
+        -0.4,
+        (-404.1161485, -1267.967225, -744.3435788, 362.7505521),
+    ),
+}  # fmt: skip
+UMBERGER_FIG1_TOLERANCE_W_PER_KG = 1.0  # the tolerance of OpenSim's test, above its fits' error
+UMBERGER_FIG1_SPEEDS = np.linspace(0.0, -1.0, 21)  # v / v_max, as OpenSim's test samples them
 # Geyer & Herr 2010 anchor points.
 CURVE_TOLERANCE = 1e-9
 # Riener & Edrich 1999 (J Biomech 32:539-544): passive joint moments of ten healthy subjects, fitted as
@@ -482,6 +505,62 @@ def metabolic_checks(model: Any) -> list[Check]:
     return checks
 
 
+def umberger_figure1(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Umberger et al. 2003's Figure 1 muscle at UMBERGER_FIG1_SPEEDS: (our formula's total energy rate,
+    the published one, the mechanical power), W/kg. Our heat per kg at S = 1 (the figure's isolated
+    muscle) plus the figure's mechanical power, F v over its muscle's mass."""
+    from neuroleg.envs.physiology import Metabolics
+    from neuroleg.envs.physiology.metabolics import UMB_AEROBIC_SCALE
+    from neuroleg.envs.physiology.model import MuscleParams
+
+    f_max, l_opt, a_rel, v_max, mass, slow, near, split, beyond = UMBERGER_FIG1_MUSCLES[name]
+    p = MuscleParams((name,), np.array([f_max]), np.array([v_max]), np.array([l_opt]), np.zeros(1), np.array([slow]))
+    metabolics = Metabolics(p)
+    ours, published, power = [], [], []
+    for v_norm in UMBERGER_FIG1_SPEEDS:
+        force = f_max * a_rel * (1.0 + v_norm) / (a_rel - v_norm)
+        v = np.array([v_norm * v_max * l_opt])
+        one = np.ones(1)
+        rate = metabolics.rate(one, one, np.array([slow]), np.array([1.0 - slow]), one, v, np.array([force]), one)
+        heat = float((rate.activation_maintenance + rate.shortening)[0] / metabolics.mass[0]) / UMB_AEROBIC_SCALE
+        power.append(-force * float(v[0]) / mass)
+        ours.append(heat + power[-1])
+        published.append(float(np.polyval(near if v_norm >= split else beyond, v_norm)))
+    return np.array(ours), np.array(published), np.array(power)
+
+
+def umberger_figure1_checks() -> list[Check]:
+    """Our Umberger formula against the published rates of Umberger et al. 2003's Figure 1, and the
+    efficiency those published rates imply."""
+    checks = []
+    for name in UMBERGER_FIG1_MUSCLES:
+        ours, published, power = umberger_figure1(name)
+        error = float(np.max(np.abs(ours - published)))
+        tol = UMBERGER_FIG1_TOLERANCE_W_PER_KG
+        checks.append(
+            Check(
+                f"Umberger 2003 Figure 1, {name}: total energy rate in shortening, largest difference",
+                round(error, 2),
+                f"<= {tol} W/kg",
+                "Umberger et al. 2003 Fig. 1 (fitted in OpenSim's testMuscleMetabolicsProbes)",
+                "pass" if error <= tol else "fail",
+                "21 speeds from 0 to v_max at full activation, S = 1 as the figure; their contractile element",
+            )
+        )
+        peak = float(np.max(power / published))
+        checks.append(
+            Check(
+                f"Umberger 2003 Figure 1, {name}: peak efficiency of the published rates",
+                round(peak, 3),
+                f"<= {MUSCLE_EFFICIENCY_MAX}",
+                "Smith, Barclay & Loiselle 2005 (isolated muscle)",
+                "report",
+                "work / total energy of the published model itself: the bound's excess is Umberger's",
+            )
+        )
+    return checks
+
+
 # Shortening speeds (fraction of v_max) the efficiency peak is searched over.
 EFFICIENCY_SPEEDS = (-0.1, -0.2, -0.3, -0.5)
 
@@ -727,6 +806,7 @@ def validate(out: Path, model_path: str | None = None, ceilings: Path | None = N
         + torque_checks(model)
         + passive_moment_checks(model)
         + metabolic_checks(model)
+        + umberger_figure1_checks()
         + [passive_work_check(model), passive_work_check(model, elastic_tendon=False)]
         + [squat_jump_check(source), ceiling_check(source), countermovement_check(source)]
         + pedalling_checks(source)

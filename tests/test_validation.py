@@ -197,3 +197,15 @@ def test_a_model_file_of_ones_own_is_validated_against_its_own_ceilings(
     # that folder's ceiling (same file name, another body) is no ceiling of the packaged model
     packaged_jump = ceiling_check(ModelSource(ceilings=tmp_path / "ceilings")).simulated
     assert packaged_jump == round(stored_ceiling("SquatJump").score, 4) != round(stored["score"], 4)
+
+
+def test_umbergers_formula_reproduces_his_figure_1_and_its_efficiency_is_his() -> None:
+    from neuroleg.agents.validation import MUSCLE_EFFICIENCY_MAX, UMBERGER_FIG1_MUSCLES, umberger_figure1
+
+    for name in UMBERGER_FIG1_MUSCLES:
+        ours, published, power = umberger_figure1(name)
+        # the published curves within the OpenSim test's tolerance at every one of 21 speeds, 0 to v_max
+        assert np.max(np.abs(ours - published)) <= 1.0
+        assert published[0] > 50.0 and np.argmax(published) not in (0, len(published) - 1)  # a rise and fall
+        # the published model's own work / energy passes the isolated-muscle bound our check applies
+        assert np.max(power / published) > MUSCLE_EFFICIENCY_MAX + 0.1
