@@ -251,7 +251,7 @@ def cmd_learning(args: argparse.Namespace) -> int:
     overrides = [f"env.model_path={args.model}"] if args.model else []
     if args.timesteps is not None:
         overrides.append(f"total_timesteps={args.timesteps}")
-    ceilings = Path(args.ceilings) if args.ceilings else None
+    ceilings = existing_folder("--ceilings", args.ceilings)  # before hours of training, not after
     print(learning_table(Path(args.runs_dir), args.tasks, Path(args.out) if args.out else None, overrides, ceilings))
     return 0
 

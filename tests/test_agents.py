@@ -496,6 +496,9 @@ def test_learning_table_trains_on_a_model_file_and_scores_against_its_ceiling(
 
     assert cli_main(["learning", "--tasks", "SquatJump", "--timesteps", "0", "--runs-dir", str(tmp_path / "r")]) == 2
     assert not (tmp_path / "r").exists()  # every config is checked before anything trains
+    missing = ["--ceilings", str(tmp_path / "no_such_folder")]
+    assert cli_main(["learning", "--tasks", "SquatJump", "--runs-dir", str(tmp_path / "r"), *missing]) == 2
+    assert not (tmp_path / "r").exists()
     folder, body = tmp_path / "ceilings", {"model_path": str(stronger_model)}
     own = optimize("SquatJump", 1, 4, env_kwargs=body, out=folder / ceiling_filename("SquatJump", body))
     out = tmp_path / "learning.md"
