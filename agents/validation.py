@@ -206,6 +206,17 @@ def knee_torque_per_kg(
     return sign * tau / model.body.mass
 
 
+def knee_torque_shares(model: Any, action: str, sign: float, q_deg: tuple[float, float, float]) -> str:
+    """Who makes a knee strength figure: each mover's active share and the passive rest, N m/kg (the
+    muscles act independently, so the shares add up to the figure)."""
+    passive = isometric_torque(model, q_deg, ())[1]
+    shares = [
+        f"{m} {sign * (isometric_torque(model, q_deg, (m,))[1] - passive) / model.body.mass:.2f}"
+        for m in movers(model, f"knee_{action}")
+    ]
+    return f"shares (N m/kg): {', '.join(shares)}, passive {sign * passive / model.body.mass:.2f}"
+
+
 def torque_checks(model: Any) -> list[Check]:
     checks = []
     for action, sign, ranges in KNEE_ACTIONS:
@@ -217,7 +228,9 @@ def torque_checks(model: Any) -> list[Check]:
                 check.note = f"{STRENGTH_FIT_MUSCLE} F_max fitted to the three ranges' middles: checks the shape"
             checks.append(check)
             if action == "flexion":
-                relaxed = knee_torque_per_kg(model, action, sign, SEATED_HIP_FLEXION_DEG, angle, RELAXED_ANKLE_DEG)
+                check.note = knee_torque_shares(model, action, sign, (SEATED_HIP_FLEXION_DEG, angle, 0.0))
+                relaxed_q = (SEATED_HIP_FLEXION_DEG, angle, RELAXED_ANKLE_DEG)
+                relaxed = knee_torque_per_kg(model, action, sign, *relaxed_q)
                 checks.append(
                     Check(
                         name + f", seated, ankle plantarflexed {-RELAXED_ANKLE_DEG:.0f} deg",
@@ -225,7 +238,8 @@ def torque_checks(model: Any) -> list[Check]:
                         f"{lo}-{hi} N m/kg",
                         "Sarabon et al. 2021",
                         "report",
-                        "a relaxed foot: the gastrocnemius shorter (the studies' ankle posture not checked)",
+                        "a relaxed foot: the gastrocnemius shorter (the studies' ankle posture not checked); "
+                        + knee_torque_shares(model, action, sign, relaxed_q),
                     )
                 )
             checks.append(

@@ -112,6 +112,25 @@ def test_a_relaxed_foot_weakens_seated_knee_flexion_near_extension() -> None:
     assert relaxed.simulated == pytest.approx(neutral, abs=0.02)
 
 
+def _shares(note: str) -> dict[str, float]:
+    listed = note.split("shares (N m/kg): ", 1)[1]
+    return {name: float(value) for name, value in (item.rsplit(" ", 1) for item in listed.split(", "))}
+
+
+def test_knee_flexion_checks_say_which_muscles_make_them() -> None:
+    # the failing check near extension must say where its torque comes from: the shares on the page add up
+    # to its figure, and the relaxed foot takes it from the gastrocnemius alone
+    checks = {c.quantity: c for c in torque_checks(MODEL)}
+    name = "isometric knee flexion at 20 deg flexion, seated"
+    neutral, relaxed = checks[name], checks[name + ", ankle plantarflexed 20 deg"]
+    at_neutral, at_relaxed = _shares(neutral.note), _shares(relaxed.note)
+    assert set(at_neutral) == {"HAM", "GAS", "BFSH", "passive"}
+    for check, shares in ((neutral, at_neutral), (relaxed, at_relaxed)):
+        assert sum(shares.values()) == pytest.approx(check.simulated, abs=0.03)  # rounded to 0.01 each
+    assert at_neutral["GAS"] > at_relaxed["GAS"] + 0.3
+    assert at_neutral["HAM"] == at_relaxed["HAM"] and at_neutral["BFSH"] == at_relaxed["BFSH"]
+
+
 def test_sitting_lengthens_the_hamstrings() -> None:
     # hip flexion stretches the biarticular hamstrings (stronger knee flexion) and slackens rectus femoris
     seated = isometric_torque(MODEL, (90.0, 60.0, 0.0), ("HAM",))[1]
