@@ -224,3 +224,37 @@ def test_sigterm_to_a_parallel_experiment_stops_its_workers(tmp_path: Path) -> N
         for w in workers:
             if _running(w):
                 os.kill(w, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_every_experiment_runs_from_its_command_at_a_small_budget(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # what a user types, end to end: each command exits 0, prints its table and writes table, data and figure
+    from neuroleg.agents.config import load_config, resolve_config
+    from neuroleg.agents.runs import RunDir
+    from neuroleg.agents.train import train
+    from neuroleg.scripts.cli import main as cli_main
+
+    cfg = load_config(resolve_config("pedal_smoke"), ["total_timesteps=128"])
+    run = RunDir.create(cfg, tmp_path, "pedal")
+    train(cfg, run, progress=False)
+    commands = {  # experiment: (arguments, rows its table has, the files' stem)
+        "recruitment": (["--generations", "1"], len(experiments.RECRUITMENT_LIMITS), "recruitment_limit"),
+        "rate-coding": ([], None, "rate_coding"),
+        "cocontraction": (["--run", str(run.path)], None, "cocontraction"),
+        "energy-weight": (["--task", "Posture", "--timesteps", "128"], None, "energy_weight_posture"),
+        "countermovement": (["--rises", "0", "--generations", "1"], 1, "countermovement"),
+    }
+    for name, (args, n_rows, stem) in commands.items():
+        out = tmp_path / name
+        assert cli_main(["experiment", name, *args, "--out", str(out)]) == 0, name
+        printed = capsys.readouterr().out
+        data = json.loads((out / f"{stem}.json").read_text())
+        rows = data["rows"] if isinstance(data, dict) else data  # energy-weight keeps each run beside its rows
+        assert rows and (n_rows is None or len(rows) == n_rows), name
+        table = [line for line in printed.splitlines() if line.startswith("| ") and "---" not in line]
+        assert len(table) == len(rows) + 1, name  # a header and one line per row
+        written = (out / f"{stem}.md").read_text().splitlines()
+        assert all(line in written for line in table), name  # the page holds what was printed
+        assert (out / f"{stem}.png").stat().st_size > 1000, name
