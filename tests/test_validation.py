@@ -226,5 +226,5 @@ def test_umbergers_formula_reproduces_his_figure_1_and_its_efficiency_is_his() -
         # the published curves within the OpenSim test's tolerance at every one of 21 speeds, 0 to v_max
         assert np.max(np.abs(ours - published)) <= 1.0
         assert published[0] > 50.0 and np.argmax(published) not in (0, len(published) - 1)  # a rise and fall
-        # the published model's own work / energy passes the isolated-muscle bound our check applies
+        # the published model's own work / energy exceeds the isolated-muscle bound our check applies
         assert np.max(power / published) > MUSCLE_EFFICIENCY_MAX + 0.1
