@@ -190,7 +190,10 @@ def plot_physiology_curves(path: Path, model_path: str | None = None) -> Path:
     ax.set_title("Force-length (Geyer & Herr 2010)", fontsize=9)
     v = np.linspace(-1, 1, 300)
     ax = axes[0, 1]
-    ax.plot(v, mus.force_velocity(v))
+    for k in np.unique(p.fv_k):  # one curve per curvature the model file gives its muscles
+        names = ", ".join(n for n, kn in zip(p.names, p.fv_k, strict=True) if kn == k)
+        ax.plot(v, mus.force_velocity(v, k), label=f"a/F0 {1 / k:.2f}: {names}")
+    ax.legend(fontsize=6)
     ax.set_xlabel("fiber velocity / v_max (shortening < 0)")
     ax.set_title("Force-velocity", fontsize=9)
     strain = np.linspace(-0.01, 0.05, 200)

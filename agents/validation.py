@@ -455,7 +455,7 @@ def metabolic_checks(model: Any) -> list[Check]:
     totals = {}
     for name, v_norm in (("isometric hold", 0.0), ("shortening at 0.2 v_max", -0.2)):
         v = v_norm * p.v_max * p.l_opt
-        f_ce = rec.force_fraction * mus.force_velocity(np.full(p.n, v_norm)) * p.f_max
+        f_ce = rec.force_fraction * mus.force_velocity(np.full(p.n, v_norm), p.fv_k) * p.f_max
         for mm in (MetabolicModel.UMBERGER2010, MetabolicModel.BHARGAVA2004):
             rate = Metabolics(p, mm).rate(
                 rec.force_fraction,
@@ -528,7 +528,8 @@ def umberger_figure1(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     from neuroleg.envs.physiology.model import MuscleParams
 
     f_max, l_opt, a_rel, v_max, mass, slow, near, split, beyond = UMBERGER_FIG1_MUSCLES[name]
-    p = MuscleParams((name,), np.array([f_max]), np.array([v_max]), np.array([l_opt]), np.zeros(1), np.array([slow]))
+    arrays = (np.array([f_max]), np.array([v_max]), np.array([l_opt]), np.zeros(1), np.array([slow]))
+    p = MuscleParams((name,), *arrays, fv_k=np.array([1.0 / a_rel]))  # their curve: Hill's, K = 1 / (a/F0)
     metabolics = Metabolics(p)
     ours, published, power = [], [], []
     for v_norm in UMBERGER_FIG1_SPEEDS:
@@ -587,7 +588,7 @@ def peak_efficiency(p: Any, drive: np.ndarray, slow: np.ndarray, fast: np.ndarra
     metabolics, best = Metabolics(p), 0.0
     for v_norm in EFFICIENCY_SPEEDS:
         v = v_norm * p.v_max * p.l_opt
-        f_ce = drive * mus.force_velocity(np.full(p.n, v_norm)) * p.f_max
+        f_ce = drive * mus.force_velocity(np.full(p.n, v_norm), p.fv_k) * p.f_max
         rate = metabolics.rate(drive, drive, slow, fast, np.ones(p.n), v, f_ce, np.ones(p.n))
         best = max(best, float(np.max(rate.work / rate.total)))
     return best

@@ -26,8 +26,8 @@ from .physiology.metabolics import MetabolicModel, Metabolics
 from .physiology.muscle import MuscleModel
 
 # Rows of the muscle-parameter matrix.
-M_FMAX, M_LOPT, M_LSLACK, M_KACT, M_VSCALE, M_MASS, M_AST, M_AFT, M_AL, M_MINHEAT, M_R, M_LREST = range(12)
-N_MUSCLE_ROWS = 12
+M_FMAX, M_LOPT, M_LSLACK, M_KACT, M_VSCALE, M_MASS, M_AST, M_AFT, M_AL, M_MINHEAT, M_R, M_LREST, M_FVK = range(13)
+N_MUSCLE_ROWS = 13
 # Rows of the pair (muscle, joint) geometry matrix.
 P_MUSCLE, P_JOINT, P_GAIN, P_KAPPA, P_PHIMAX, P_SREF, P_OFFSET = range(7)
 N_PAIR_ROWS = 7
@@ -42,11 +42,8 @@ A_AM, A_SL, A_WPOS, A_TOTAL, A_IMPULSE = range(5)
 _FL_EXP = mus.FL_EXP
 _W = mus.FL_WIDTH
 _PEK, _PEE, _PEN = mus.PE_SHAPE, mus.PE_STRAIN_AT_FMAX, mus.PE_NORM
-_K = mus.FV_K
 _N = mus.FV_N
 _ECC = mus.FV_ECC_SLOPE
-_D = mus.FV_ECC_SLOPE * mus.FV_K
-_Y = mus.ECC_YIELD_SLOPE
 _VLIM = mus.V_ECC_LIMIT
 _REF = mus.TENDON_REF_STRAIN
 _AMIN = mus.ACTIVATION_MIN
@@ -70,12 +67,12 @@ mus_ffl = mu.FF_LINEAR_LIMIT
 # this file alone: an edited constant in physiology/ would leave a cached kernel running the old value.
 # This fingerprint ties them: a changed constant stops the import until the fingerprint here is
 # updated, and updating it changes this file, which invalidates the cache.
-BAKED_CONSTANTS_SHA256 = "5380c3348f82f2860d864c8d075e668cf450da8c340bb8c6b62dd4528f7d281c"
+BAKED_CONSTANTS_SHA256 = "e8e88c559d3dbb1ef78072e14d633724e438a5e2f08110596f4becf5ad2900b2"
 
 
 def baked_constants_sha256() -> str:
     baked = (
-        (_FL_EXP, _W, _PEK, _PEE, _PEN, _K, _N, _ECC, _D, _Y, _VLIM, _REF, _AMIN, _LMIN, _LMAX, _TOLF, _TOLM),
+        (_FL_EXP, _W, _PEK, _PEE, _PEN, _N, _ECC, _VLIM, _REF, _AMIN, _LMIN, _LMAX, _TOLF, _TOLM),
         (_MAXIT, _ARMLIM, _S, *_BHA_L, *_BHA_G, mus_ge, mus_mfr, mus_ffs, mus_ffl),
         (_BHA_AS, _BHA_AF, _BHA_MS, _BHA_MF, _BHA_SH, _UMB_AM_FAST, _UMB_AM_BASE, _UMB_AM_EXP),
         (_UMB_LONG_BASE, _UMB_LONG_SLOPE, _UMB_SLOW_CAP),
@@ -98,29 +95,32 @@ def _force_length(ln: float) -> float:
 
 
 @njit(cache=True)
-def _force_velocity(v: float) -> float:
+def _force_velocity(v: float, k: float) -> float:
     v = min(max(v, -1.0), _VLIM)
     if v < 0.0:
-        return (1.0 + v) / (1.0 - _K * v)
+        return (1.0 + v) / (1.0 - k * v)
     vc = min(v, 1.0)
-    return _N + (_N - 1.0) * (vc - 1.0) / (_ECC * _K * vc + 1.0) + (v - vc) / _Y
+    return _N + (_N - 1.0) * (vc - 1.0) / (_ECC * k * vc + 1.0) + (v - vc) / ((_ECC * k + 1.0) / (_N - 1.0))
 
 
 @njit(cache=True)
-def _force_velocity_slope(v: float) -> float:
+def _force_velocity_slope(v: float, k: float) -> float:
     if v <= -1.0 or v >= _VLIM:
         return 0.0
     if v < 0.0:
-        d = 1.0 - _K * v
-        return (_K + 1.0) / (d * d)
+        d = 1.0 - k * v
+        return (k + 1.0) / (d * d)
+    ecc = _ECC * k
     if v < 1.0:
-        d = _D * v + 1.0
-        return (_N - 1.0) * (_D + 1.0) / (d * d)
-    return 1.0 / _Y
+        d = ecc * v + 1.0
+        return (_N - 1.0) * (ecc + 1.0) / (d * d)
+    return 1.0 / ((ecc + 1.0) / (_N - 1.0))
 
 
 @njit(cache=True)
-def _solve_fiber(l_ce: float, l_mtu_end: float, a: float, l_opt: float, l_slack: float, dt_vs: float) -> float:
+def _solve_fiber(
+    l_ce: float, l_mtu_end: float, a: float, l_opt: float, l_slack: float, dt_vs: float, k: float
+) -> float:
     """MuscleModel._solve_fiber for one muscle: backward-Euler fiber length by bracketed Newton."""
     lo = _LMIN * l_opt
     hi = _LMAX * l_opt
@@ -131,7 +131,7 @@ def _solve_fiber(l_ce: float, l_mtu_end: float, a: float, l_opt: float, l_slack:
         strain = (l_mtu_end - x) / l_slack - 1.0
         v = (x - l_ce) / dt_vs
         fl = _force_length(ln)
-        fv = _force_velocity(v)
+        fv = _force_velocity(v, k)
         sp = max(strain, 0.0) / _REF
         r = sp * sp - a * fl * fv - _pe(ln) + _be(ln)
         if abs(r) < _TOLF:
@@ -146,7 +146,7 @@ def _solve_fiber(l_ce: float, l_mtu_end: float, a: float, l_opt: float, l_slack:
         dfl = fl * _FL_EXP * 3.0 * abs(dl) * dl / (_W * _W * _W) / l_opt
         k_pe = _pe_slope(ln) / l_opt
         k_be = 2.0 * max((1.0 - _W) - ln, 0.0) / ((_W / 2.0) * (_W / 2.0)) / l_opt
-        dr = -k_se - a * (dfl * fv + fl * _force_velocity_slope(v) / dt_vs) - k_pe - k_be
+        dr = -k_se - a * (dfl * fv + fl * _force_velocity_slope(v, k) / dt_vs) - k_pe - k_be
         newton = x - r / dr if dr < 0.0 else lo - 1.0
         x = newton if lo < newton < hi else 0.5 * (lo + hi)
     return x
@@ -231,11 +231,11 @@ def substep(
             l_new = l_mtu[i] - l_slack
             v_ce = v_mtu[i]
         else:
-            l_new = _solve_fiber(state[1, i], l_end, a, l_opt, l_slack, dt * v_scale)
+            l_new = _solve_fiber(state[1, i], l_end, a, l_opt, l_slack, dt * v_scale, mp[M_FVK, i])
             v_ce = (l_new - state[1, i]) / dt
         ln = l_new / l_opt
         fl = _force_length(ln)
-        f_ce = a * fl * _force_velocity(v_ce / v_scale) * f_max
+        f_ce = a * fl * _force_velocity(v_ce / v_scale, mp[M_FVK, i]) * f_max
         if elastic:
             sp = max((l_end - l_new) / l_slack - 1.0, 0.0) / _REF
             force = sp * sp * f_max
@@ -332,6 +332,7 @@ class CompiledPhysiology:
         mp[M_MINHEAT] = metabolics._min_heat  # type: ignore[attr-defined]
         mp[M_R] = p.slow_twitch_fraction
         mp[M_LREST] = geometry.l_rest
+        mp[M_FVK] = p.fv_k
         g = geometry.params
         pp = np.zeros((N_PAIR_ROWS, g.muscle_index.size))
         pp[P_MUSCLE], pp[P_JOINT] = g.muscle_index, g.joint_index

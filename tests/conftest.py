@@ -16,3 +16,19 @@ def stronger_model(tmp_path: Path) -> Path:
     path = tmp_path / "stronger.yaml"
     path.write_text(packaged.replace("f_max_n: 1500.0", "f_max_n: 2500.0", 1))
     return path
+
+
+@pytest.fixture
+def umberger_curvature_model(tmp_path: Path) -> Path:
+    """The packaged model file with every muscle's force-velocity curvature by fibre type, Hill's a/F0 =
+    0.1 + 0.4 x the fast-twitch fraction (Umberger et al. 2003), in place of Geyer & Herr's 0.2."""
+    import yaml
+
+    data = yaml.safe_load(resources.files("neuroleg.envs").joinpath("models/leg9.yaml").read_text())
+    data["sources"]["Umberger2003"] = "Umberger BR, Gerritsen KGM, Martin PE (2003) Comput Methods Biomech 6:99-111"
+    for muscle in data["muscles"].values():
+        muscle["fv_curvature"] = 0.1 + 0.4 * (1.0 - muscle["slow_twitch_fraction"])
+        muscle["fv_curvature_source"] = "Umberger2003"
+    path = tmp_path / "umberger_curvature.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path

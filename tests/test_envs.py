@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import warnings
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -423,13 +424,13 @@ def test_render_shows_muscle_activation() -> None:
 
 def test_a_changed_baked_constant_stops_the_import(monkeypatch: pytest.MonkeyPatch) -> None:
     # numba's cache is keyed on fast_step.py alone; without this guard a cached kernel kept K = 5
-    # after FV_K was edited in muscle.py.
+    # after FV_K was edited in muscle.py (K is now the model's, per muscle; N is still baked in).
     import importlib
 
     from neuroleg.envs import fast_step as fs
     from neuroleg.envs.physiology import muscle as mus
 
-    monkeypatch.setattr(mus, "FV_K", 2.5)
+    monkeypatch.setattr(mus, "FV_N", 1.8)
     with pytest.raises(ImportError, match="BAKED_CONSTANTS_SHA256"):
         importlib.reload(fs)
     monkeypatch.undo()
@@ -437,39 +438,41 @@ def test_a_changed_baked_constant_stops_the_import(monkeypatch: pytest.MonkeyPat
     assert fs.baked_constants_sha256() == fs.BAKED_CONSTANTS_SHA256
 
 
-def test_compiled_substep_matches_numpy_reference() -> None:
-    """The fused numba kernel computes what the physiology layer computes, state by state."""
+def test_compiled_substep_matches_numpy_reference(umberger_curvature_model: Path) -> None:
+    """The fused numba kernel computes what the physiology layer computes, state by state, for the
+    packaged body and for one whose muscles each have their own force-velocity curvature."""
     from neuroleg.envs import fast_step as fs
     from neuroleg.envs.physiology import MetabolicModel
 
     rng = np.random.default_rng(0)
-    for model in MetabolicModel:
-        for elastic in (True, False):
-            env = gym.make(ENV_IDS["Hop"], metabolic_model=model.value, elastic_tendon=elastic).unwrapped
-            env.reset(seed=0)
-            cp = env._compiled
-            body_q = rng.uniform(env.model.body.joint_min - 0.2, env.model.body.joint_max + 0.2)
-            for _ in range(20):
-                q = body_q + rng.normal(0, 0.3, 3)
-                qd = rng.normal(0, 3, 3)
-                rec = env.pool.recruit(rng.random(9))
-                a0 = rng.uniform(0.01, 1, 9)
-                l_mtu, v_mtu, arm = env.geometry.lengths_velocities(q, qd)
-                ref_state = env.muscles.equilibrium_state(a0, l_mtu)
-                new, out = env.muscles.step(ref_state, rec.force_fraction, l_mtu, v_mtu)
-                rate = env.metabolics.rate_for(rec, new.activation, out)
-                tau_ref = env.geometry.joint_torques(arm, out.force) + env.body.limit_torques(q, qd)
-                state = np.vstack([ref_state.activation, ref_state.fiber_length])
-                o, acc, eff, tau = np.zeros((5, 9)), np.zeros((5, 9)), np.zeros(2), np.zeros(3)
-                drive = np.vstack([rec.force_fraction, rec.slow_force, rec.fast_force])
-                fs.substep(q, qd, drive, state, cp.mp, cp.pp, cp.sc, cp.joints, o, acc, eff, tau)
-                np.testing.assert_allclose(state[0], new.activation, rtol=1e-10)
-                np.testing.assert_allclose(state[1], new.fiber_length, rtol=1e-10)
-                np.testing.assert_allclose(o[fs.O_FORCE], out.force, rtol=1e-9, atol=1e-9)
-                np.testing.assert_allclose(tau, tau_ref, rtol=1e-9, atol=1e-9)
-                dt = env.muscles.dt
-                np.testing.assert_allclose(acc[fs.A_TOTAL], rate.total * dt, rtol=1e-9, atol=1e-12)
-                np.testing.assert_allclose(acc[fs.A_AM], rate.activation_maintenance * dt, rtol=1e-9, atol=1e-12)
+    bodies = [{}, {"model_path": str(umberger_curvature_model)}]
+    for model, elastic, body in [(m, e, b) for m in MetabolicModel for e in (True, False) for b in bodies]:
+        env = gym.make(ENV_IDS["Hop"], metabolic_model=model.value, elastic_tendon=elastic, **body).unwrapped
+        env.reset(seed=0)
+        cp = env._compiled
+        np.testing.assert_array_equal(cp.mp[fs.M_FVK], env.model.muscles.fv_k)
+        body_q = rng.uniform(env.model.body.joint_min - 0.2, env.model.body.joint_max + 0.2)
+        for _ in range(20):
+            q = body_q + rng.normal(0, 0.3, 3)
+            qd = rng.normal(0, 3, 3)
+            rec = env.pool.recruit(rng.random(9))
+            a0 = rng.uniform(0.01, 1, 9)
+            l_mtu, v_mtu, arm = env.geometry.lengths_velocities(q, qd)
+            ref_state = env.muscles.equilibrium_state(a0, l_mtu)
+            new, out = env.muscles.step(ref_state, rec.force_fraction, l_mtu, v_mtu)
+            rate = env.metabolics.rate_for(rec, new.activation, out)
+            tau_ref = env.geometry.joint_torques(arm, out.force) + env.body.limit_torques(q, qd)
+            state = np.vstack([ref_state.activation, ref_state.fiber_length])
+            o, acc, eff, tau = np.zeros((5, 9)), np.zeros((5, 9)), np.zeros(2), np.zeros(3)
+            drive = np.vstack([rec.force_fraction, rec.slow_force, rec.fast_force])
+            fs.substep(q, qd, drive, state, cp.mp, cp.pp, cp.sc, cp.joints, o, acc, eff, tau)
+            np.testing.assert_allclose(state[0], new.activation, rtol=1e-10)
+            np.testing.assert_allclose(state[1], new.fiber_length, rtol=1e-10)
+            np.testing.assert_allclose(o[fs.O_FORCE], out.force, rtol=1e-9, atol=1e-9)
+            np.testing.assert_allclose(tau, tau_ref, rtol=1e-9, atol=1e-9)
+            dt = env.muscles.dt
+            np.testing.assert_allclose(acc[fs.A_TOTAL], rate.total * dt, rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(acc[fs.A_AM], rate.activation_maintenance * dt, rtol=1e-9, atol=1e-12)
 
 
 def test_compiled_and_reference_envs_agree() -> None:

@@ -58,6 +58,25 @@ def test_force_velocity_anchor_points() -> None:
     np.testing.assert_allclose(mus.force_velocity_slope(v), numeric, rtol=1e-5)
 
 
+@pytest.mark.parametrize("a_rel", [0.18, 0.3, 0.36])
+def test_force_velocity_takes_each_muscles_curvature(a_rel: float) -> None:
+    # shortening is Hill's hyperbola with a/F0 = a_rel (Umberger 2003's form, a (1 + v) / (a - v)); the
+    # anchors stay Geyer & Herr's, and the slope the fiber solve uses stays the curve's
+    k = 1.0 / a_rel
+    v = np.linspace(-1.0, -0.01, 25)
+    np.testing.assert_allclose(mus.force_velocity(v, k), a_rel * (1 + v) / (a_rel - v), rtol=1e-12)
+    np.testing.assert_allclose(mus.force_velocity(np.array([-1.0, 0.0, 1.0]), k), [0.0, 1.0, mus.FV_N], atol=1e-12)
+    v = np.linspace(-1, 3, 101)
+    assert np.all(np.diff(mus.force_velocity(v, k)) > 0)
+    v = v[(np.abs(v) > 1e-3) & (np.abs(v - 1) > 1e-3) & (np.abs(v + 1) > 1e-3)]
+    h = 1e-6
+    numeric = (mus.force_velocity(v + h, k) - mus.force_velocity(v - h, k)) / (2 * h)
+    np.testing.assert_allclose(mus.force_velocity_slope(v, k), numeric, rtol=1e-5)
+    # a flatter curve (larger a/F0) keeps more force at every shortening speed
+    if a_rel > 0.2:
+        assert np.all(mus.force_velocity(v[v < 0], k) > mus.force_velocity(v[v < 0]))
+
+
 def test_passive_and_tendon_anchor_points() -> None:
     assert mus.tendon_force(np.array([mus.TENDON_REF_STRAIN]))[0] == pytest.approx(1.0)
     assert mus.tendon_force(np.array([-0.01]))[0] == 0.0
@@ -245,6 +264,27 @@ def test_bad_model_field_is_named(tmp_path: Path) -> None:
     data["muscles"]["SOL"]["f_max_n"] = 6000.0
     data["muscles"]["VAS"]["l_opt_source"] = "NoSuchPaper"
     with pytest.raises(ph.ModelFileError, match=r"muscles\.VAS\.l_opt_source: unknown source 'NoSuchPaper'"):
+        ph.model_from_dict(data)
+
+
+def test_force_velocity_curvature_is_geyer_herrs_unless_a_muscle_gives_one_with_its_source(
+    umberger_curvature_model: Path,
+) -> None:
+    import yaml
+
+    assert np.all(P.fv_k == mus.FV_K)  # the packaged file sets none
+    own = ph.load_model(umberger_curvature_model).muscles
+    np.testing.assert_allclose(1.0 / own.fv_k, 0.1 + 0.4 * (1.0 - own.slow_twitch_fraction))
+    data = yaml.safe_load(umberger_curvature_model.read_text())
+    del data["muscles"]["VAS"]["fv_curvature_source"]
+    with pytest.raises(ph.ModelFileError, match=r"muscles\.VAS: .*fv_curvature and fv_curvature_source go together"):
+        ph.model_from_dict(data)
+    data["muscles"]["VAS"]["fv_curvature_source"] = "NoSuchPaper"
+    with pytest.raises(ph.ModelFileError, match=r"muscles\.VAS\.fv_curvature_source: unknown source 'NoSuchPaper'"):
+        ph.model_from_dict(data)
+    data["muscles"]["VAS"]["fv_curvature_source"] = "Umberger2003"
+    data["muscles"]["VAS"]["fv_curvature"] = 0.0
+    with pytest.raises(ph.ModelFileError, match=r"muscles\.VAS\.fv_curvature"):
         ph.model_from_dict(data)
 
 

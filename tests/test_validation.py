@@ -228,3 +228,19 @@ def test_umbergers_formula_reproduces_his_figure_1_and_its_efficiency_is_his() -
         assert published[0] > 50.0 and np.argmax(published) not in (0, len(published) - 1)  # a rise and fall
         # the published model's own work / energy exceeds the isolated-muscle bound our check applies
         assert np.max(power / published) > MUSCLE_EFFICIENCY_MAX + 0.1
+
+
+def test_a_flatter_force_velocity_curve_pushes_higher(umberger_curvature_model: Path) -> None:
+    # Umberger 2003's fibre-type curvature (a/F0 0.18-0.34, Geyer & Herr's 0.2) gives most muscles more force
+    # while shortening: the same maximal push jumps higher, and the same shortening is more efficient
+    from neuroleg.agents.validation import ModelSource, metabolic_checks, squat_jump_check
+
+    packaged, own = squat_jump_check(), squat_jump_check(ModelSource(model_path=str(umberger_curvature_model)))
+    assert packaged.simulated is not None and own.simulated is not None
+    assert own.simulated > packaged.simulated + 0.02  # m
+    name = "peak muscle efficiency in shortening (Umberger 2010)"
+    efficiency = [
+        {c.quantity: c for c in metabolic_checks(m)}[name].simulated
+        for m in (MODEL, load_model(umberger_curvature_model))
+    ]
+    assert efficiency[1] > efficiency[0]

@@ -32,6 +32,9 @@ PHI_OFFSET_RAD: dict[str, float] = {"hip": math.pi, "knee": math.pi, "ankle": ma
 CONSTANT_ARM_KAPPA = 1e-6
 
 DEFAULT_MODEL = "leg9"
+# Shape factor K of the force-velocity curve (Geyer & Herr 2010), where a muscle's file gives no
+# curvature: K = 1 / (a/F0), Hill's curvature a/F0 = 0.2.
+GEYER_HERR_FV_K = 5.0
 
 
 class ModelFileError(ValueError):
@@ -75,8 +78,18 @@ class _Muscle(_Strict):
     source: str = Field(min_length=1)
     slow_twitch_fraction: float = Field(ge=0, le=1)
     slow_twitch_source: str = Field(min_length=1)
+    # Hill's a/F0, the force-velocity curve's curvature (its shape factor K is 1 / a/F0); none: Geyer &
+    # Herr's 0.2. Umberger et al. 2003 make it 0.1 + 0.4 x the fast-twitch fraction.
+    fv_curvature: float | None = Field(default=None, ge=0.05, le=1)
+    fv_curvature_source: str | None = None
     joints: dict[Literal["hip", "knee", "ankle"], _JointAttachment] = Field(min_length=1)
     geometry_source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _curvature_sourced(self) -> _Muscle:
+        if (self.fv_curvature is None) != (self.fv_curvature_source is None):
+            raise ValueError("fv_curvature and fv_curvature_source go together (every value cites its source)")
+        return self
 
 
 class _Segment(_Strict):
@@ -146,7 +159,8 @@ class _ModelFile(_Strict):
             problems.append(f"muscles must be exactly {list(MUSCLE_NAMES)}, got {sorted(self.muscles)}")
         known = set(self.sources)
         for name, m in self.muscles.items():
-            for key in ("source", "f_max_source", "l_opt_source", "slow_twitch_source", "geometry_source"):
+            keys = ("source", "f_max_source", "l_opt_source", "slow_twitch_source", "fv_curvature_source")
+            for key in (*keys, "geometry_source"):
                 ref = getattr(m, key)
                 if ref is not None and ref not in known:
                     problems.append(f"muscles.{name}.{key}: unknown source {ref!r} (known: {sorted(known)})")
@@ -176,6 +190,7 @@ class MuscleParams:
     l_opt: np.ndarray  # m
     l_slack: np.ndarray  # m
     slow_twitch_fraction: np.ndarray  # 0..1, by cross-sectional area
+    fv_k: np.ndarray  # force-velocity shape factor K = 1 / (Hill's a/F0)
     sources: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -267,6 +282,7 @@ def model_from_dict(data: object, origin: str = "<dict>") -> LegModel:
         l_opt=np.array([m.l_opt_m for m in ms]),
         l_slack=np.array([m.l_slack_m for m in ms]),
         slow_twitch_fraction=np.array([m.slow_twitch_fraction for m in ms]),
+        fv_k=np.array([GEYER_HERR_FV_K if m.fv_curvature is None else 1.0 / m.fv_curvature for m in ms]),
         sources={n: spec.muscles[n].source for n in MUSCLE_NAMES},
     )
     pairs = [

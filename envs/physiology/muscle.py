@@ -29,13 +29,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .model import MuscleParams
+from .model import GEYER_HERR_FV_K, MuscleParams
 
 # --- Geyer & Herr 2010 ---
 FL_WIDTH = 0.56  # width of the force-length curve, l_opt
 FL_RESIDUAL = 0.05  # f_L at l~ = 1 +- width
 FL_EXP = math.log(FL_RESIDUAL)
-FV_K = 5.0  # force-velocity shape factor
+FV_K = GEYER_HERR_FV_K  # force-velocity shape factor, 1 / (Hill's a/F0); a model file may set it per muscle
 FV_N = 1.5  # eccentric force enhancement, F_max
 FV_ECC_SLOPE = 7.56  # eccentric curvature constant
 TENDON_REF_STRAIN = 0.04  # tendon strain at F_max
@@ -50,7 +50,8 @@ PE_NORM = math.expm1(PE_SHAPE)
 # Geyer's curves are meaningless.
 L_CE_MIN, L_CE_MAX = 0.2, 2.0
 # Slope dv~/df_V of Geyer's eccentric branch at v~ = 1, (N - 1)(7.56 K + 1) / (N - 1)^2, used to
-# continue it beyond v~ = 1. V_ECC_LIMIT only guards against overflow.
+# continue it beyond v~ = 1 (ecc_yield_slope(K); this is Geyer & Herr's K). V_ECC_LIMIT only guards
+# against overflow.
 ECC_YIELD_SLOPE = (FV_ECC_SLOPE * FV_K + 1.0) / (FV_N - 1.0)
 V_ECC_LIMIT = 1e4
 # Fiber solve: stop when the force imbalance is below this fraction of F_max (0.1 mN for the
@@ -67,25 +68,32 @@ def force_length(l_norm: np.ndarray) -> np.ndarray:
     return np.exp(FL_EXP * np.abs((l_norm - 1.0) / FL_WIDTH) ** 3)
 
 
-def force_velocity(v_norm: np.ndarray) -> np.ndarray:
-    """f_V(v~), v~ in v_max l_opt units, negative shortening (Geyer & Herr 2010).
+def ecc_yield_slope(k: np.ndarray | float) -> np.ndarray | float:
+    """ECC_YIELD_SLOPE for shape factor k."""
+    return (FV_ECC_SLOPE * k + 1.0) / (FV_N - 1.0)
+
+
+def force_velocity(v_norm: np.ndarray, k: np.ndarray | float = FV_K) -> np.ndarray:
+    """f_V(v~), v~ in v_max l_opt units, negative shortening (Geyer & Herr 2010), with shape factor
+    k (per muscle, or one for all): shortening is Hill's hyperbola of curvature a/F0 = 1 / k.
 
     Past v~ = 1 the eccentric branch continues linearly with its slope at v~ = 1 (C1), so that a
     fiber loaded beyond N yields instead of loading the tendon without limit.
     """
     v = np.clip(v_norm, -1.0, V_ECC_LIMIT)
-    short = (1.0 + v) / (1.0 - FV_K * v)
+    short = (1.0 + v) / (1.0 - k * v)
     vc = np.minimum(v, 1.0)
-    lengthen = FV_N + (FV_N - 1.0) * (vc - 1.0) / (FV_ECC_SLOPE * FV_K * vc + 1.0) + (v - vc) / ECC_YIELD_SLOPE
+    lengthen = FV_N + (FV_N - 1.0) * (vc - 1.0) / (FV_ECC_SLOPE * k * vc + 1.0) + (v - vc) / ecc_yield_slope(k)
     return np.where(v < 0.0, short, lengthen)
 
 
-def force_velocity_slope(v_norm: np.ndarray) -> np.ndarray:
+def force_velocity_slope(v_norm: np.ndarray, k: np.ndarray | float = FV_K) -> np.ndarray:
     """d f_V / d v~ of `force_velocity` (zero where it is clipped)."""
     v = np.clip(v_norm, -1.0, V_ECC_LIMIT)
-    d = FV_ECC_SLOPE * FV_K
-    short = (FV_K + 1.0) / (1.0 - FV_K * v) ** 2
-    lengthen = np.where(v < 1.0, (FV_N - 1.0) * (d + 1.0) / (d * np.minimum(v, 1.0) + 1.0) ** 2, 1.0 / ECC_YIELD_SLOPE)
+    d = FV_ECC_SLOPE * k
+    short = (k + 1.0) / (1.0 - k * v) ** 2
+    within = (FV_N - 1.0) * (d + 1.0) / (d * np.minimum(v, 1.0) + 1.0) ** 2
+    lengthen = np.where(v < 1.0, within, 1.0 / ecc_yield_slope(k))
     inside = (v_norm > -1.0) & (v_norm < V_ECC_LIMIT)
     return np.where(inside, np.where(v < 0.0, short, lengthen), 0.0)
 
@@ -193,11 +201,11 @@ class MuscleModel:
         strain = (l_mtu_end - l_new) / p.l_slack - 1.0
         v = (l_new - l_ce) / (self.dt * self._v_scale)  # type: ignore[attr-defined]
         fl = force_length(ln)
-        fv = force_velocity(v)
+        fv = force_velocity(v, p.fv_k)
         r = tendon_force(strain) - a * fl * fv - parallel_elastic(ln) + buckling(ln)
         k_se = 2.0 * np.maximum(strain, 0.0) / TENDON_REF_STRAIN**2 / p.l_slack
         dfl = fl * FL_EXP * 3.0 * np.abs(dl) * dl / FL_WIDTH**3 / p.l_opt
-        dfv = force_velocity_slope(v) / (self.dt * self._v_scale)  # type: ignore[attr-defined]
+        dfv = force_velocity_slope(v, p.fv_k) / (self.dt * self._v_scale)  # type: ignore[attr-defined]
         k_pe = parallel_elastic_slope(ln) / p.l_opt
         k_be = 2.0 * np.maximum((1.0 - FL_WIDTH) - ln, 0.0) / (FL_WIDTH / 2.0) ** 2 / p.l_opt
         return r, -k_se - a * (dfl * fv + fl * dfv) - k_pe - k_be
@@ -237,7 +245,7 @@ class MuscleModel:
             l_ce = l_mtu - p.l_slack
             ln = l_ce / p.l_opt
             fl = force_length(ln)
-            f_ce = a * fl * force_velocity(v_mtu / self._v_scale) * p.f_max  # type: ignore[attr-defined]
+            f_ce = a * fl * force_velocity(v_mtu / self._v_scale, p.fv_k) * p.f_max  # type: ignore[attr-defined]
             force = mtu_force(f_ce, ln, p.f_max)
             return MuscleState(a, l_ce), MuscleOutput(force, f_ce, v_mtu, ln, fl)
 
@@ -245,7 +253,7 @@ class MuscleModel:
         v_ce = (l_new - state.fiber_length) / self.dt
         ln = l_new / p.l_opt
         fl = force_length(ln)
-        f_ce = a * fl * force_velocity(v_ce / self._v_scale) * p.f_max  # type: ignore[attr-defined]
+        f_ce = a * fl * force_velocity(v_ce / self._v_scale, p.fv_k) * p.f_max  # type: ignore[attr-defined]
         # Converged, the tendon and fiber sides agree; the tendon's is the one that cannot push.
         force = tendon_force((l_mtu + v_mtu * self.dt - l_new) / p.l_slack - 1.0) * p.f_max
         return MuscleState(a, l_new), MuscleOutput(force, f_ce, v_ce, ln, fl)
