@@ -95,12 +95,17 @@ def _force_length(ln: float) -> float:
 
 
 @njit(cache=True)
+def _ecc_yield_slope(k: float) -> float:
+    return (_ECC * k + 1.0) / (_N - 1.0)
+
+
+@njit(cache=True)
 def _force_velocity(v: float, k: float) -> float:
     v = min(max(v, -1.0), _VLIM)
     if v < 0.0:
         return (1.0 + v) / (1.0 - k * v)
     vc = min(v, 1.0)
-    return _N + (_N - 1.0) * (vc - 1.0) / (_ECC * k * vc + 1.0) + (v - vc) / ((_ECC * k + 1.0) / (_N - 1.0))
+    return _N + (_N - 1.0) * (vc - 1.0) / (_ECC * k * vc + 1.0) + (v - vc) / _ecc_yield_slope(k)
 
 
 @njit(cache=True)
@@ -114,7 +119,7 @@ def _force_velocity_slope(v: float, k: float) -> float:
     if v < 1.0:
         d = ecc * v + 1.0
         return (_N - 1.0) * (ecc + 1.0) / (d * d)
-    return 1.0 / ((ecc + 1.0) / (_N - 1.0))
+    return 1.0 / _ecc_yield_slope(k)
 
 
 @njit(cache=True)

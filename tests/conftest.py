@@ -25,7 +25,8 @@ def umberger_curvature_model(tmp_path: Path) -> Path:
     import yaml
 
     data = yaml.safe_load(resources.files("neuroleg.envs").joinpath("models/leg9.yaml").read_text())
-    data["sources"]["Umberger2003"] = "Umberger BR, Gerritsen KGM, Martin PE (2003) Comput Methods Biomech 6:99-111"
+    cite = "Umberger BR, Gerritsen KGM, Martin PE (2003) Comput Methods Biomech Biomed Engin 6:99-111"
+    data["sources"]["Umberger2003"] = cite
     for muscle in data["muscles"].values():
         muscle["fv_curvature"] = 0.1 + 0.4 * (1.0 - muscle["slow_twitch_fraction"])
         muscle["fv_curvature_source"] = "Umberger2003"

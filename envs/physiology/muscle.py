@@ -49,11 +49,7 @@ PE_NORM = math.expm1(PE_SHAPE)
 # Numerical guard (not physiology): the fiber-length range the state may take (l_opt), beyond which
 # Geyer's curves are meaningless.
 L_CE_MIN, L_CE_MAX = 0.2, 2.0
-# Slope dv~/df_V of Geyer's eccentric branch at v~ = 1, (N - 1)(7.56 K + 1) / (N - 1)^2, used to
-# continue it beyond v~ = 1 (ecc_yield_slope(K); this is Geyer & Herr's K). V_ECC_LIMIT only guards
-# against overflow.
-ECC_YIELD_SLOPE = (FV_ECC_SLOPE * FV_K + 1.0) / (FV_N - 1.0)
-V_ECC_LIMIT = 1e4
+V_ECC_LIMIT = 1e4  # v~; only guards against overflow
 # Fiber solve: stop when the force imbalance is below this fraction of F_max (0.1 mN for the
 # strongest muscle) or the bracket is narrower than FIBER_TOL_M; the iteration cap is a guard
 # (under random drive in every task the slowest of the nine muscles converged within 8 evaluations,
@@ -69,7 +65,8 @@ def force_length(l_norm: np.ndarray) -> np.ndarray:
 
 
 def ecc_yield_slope(k: np.ndarray | float) -> np.ndarray | float:
-    """ECC_YIELD_SLOPE for shape factor k."""
+    """Slope dv~/df_V of Geyer's eccentric branch at v~ = 1 for shape factor k, (N - 1)(7.56 k + 1) /
+    (N - 1)^2: the branch continues with it beyond v~ = 1."""
     return (FV_ECC_SLOPE * k + 1.0) / (FV_N - 1.0)
 
 
