@@ -7,6 +7,7 @@ Every bad field is reported by its path with what is allowed; command-line overr
 from __future__ import annotations
 
 import copy
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -247,14 +248,43 @@ def validate_config(data: Any, origin: str = "<config>") -> RunConfig:
     return cfg
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ConfigError(
+                    "<yaml>", [(str(key), f"given twice (line {key_node.start_mark.line + 1}); keep one")]
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML file as data: UTF-8 text, no duplicate keys; every problem a ConfigError naming the file."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        problem = f"not UTF-8 text (byte {err.start}); a config is a YAML file"
+        raise ConfigError(str(path), [("<file>", problem)]) from None
+    except OSError as err:
+        raise ConfigError(str(path), [("<file>", f"cannot be read: {err.strerror}")]) from None
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    except ConfigError as err:
+        raise ConfigError(str(path), err.problems) from None
+    except yaml.YAMLError as err:
+        raise ConfigError(str(path), [("<file>", f"not valid YAML: {err}")]) from None
+
+
 def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
     p = Path(path)
     if not p.is_file():
         raise ConfigError(str(p), [("<file>", "not found")])
-    try:
-        data = yaml.safe_load(p.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise ConfigError(str(p), [("<file>", f"not valid YAML: {err}")]) from None
+    data = read_yaml(p) or {}
     if overrides:
         data = apply_overrides(data, overrides)
     return validate_config(data, str(p))
@@ -270,13 +300,19 @@ def packaged_configs() -> list[str]:
 
 
 def resolve_config(name: str) -> Path:
-    """A config path, or the name of a packaged config (e.g. `hop_ppo`)."""
+    """A config file, or the name of a packaged config (e.g. `hop_ppo`).
+
+    Anything with a folder separator or a suffix is a path and must be an existing file: a typo in
+    `myconfs/hop_ppo.yaml` is an error, never the packaged `hop_ppo`. Only a bare name (no separator,
+    no suffix) names a packaged config."""
     p = Path(name)
-    if p.is_file():
-        return p
-    packaged = resources.files("neuroleg").joinpath(f"configs/{p.stem}.yaml")
+    is_path = "/" in name or os.sep in name or p.suffix != ""
+    if is_path:
+        if p.is_file():
+            return p
+        what = "is a folder, not a config file" if p.is_dir() else "no such file"
+        raise ConfigError(name, [("<file>", f"{what} (a bare name such as hop_ppo names a packaged config)")])
+    packaged = resources.files("neuroleg").joinpath(f"configs/{name}.yaml")
     if packaged.is_file():
         return Path(str(packaged))
-    raise ConfigError(
-        name, [("<file>", f"no such file and no packaged config of that name; packaged: {packaged_configs()}")]
-    )
+    raise ConfigError(name, [("<file>", f"no packaged config of that name; packaged: {packaged_configs()}")])

@@ -16,6 +16,7 @@ from neuroleg.envs.physiology.model import MUSCLE_NAMES
 
 from .analysis import motor_unit_summary, pair_cci, synergies
 from .config import RunConfig
+from .normalization import load_stats
 from .runs import RunDir, atomic_path, write_json_atomic
 
 # Constant co-contraction baseline: every muscle at this drive (inefficient by design).
@@ -121,22 +122,24 @@ def baseline_policy(name: str, seed: int) -> Policy:
 
 
 def model_policy(run: RunDir, cfg: RunConfig) -> Policy:
-    """The run's final model (else its latest checkpoint), deterministic, with frozen normalisation."""
-    import pickle
-
+    """The run's final model (else its newest intact checkpoint), deterministic, with frozen normalisation.
+    A run trained with normalisation whose statistics are missing is refused: its policy would see raw
+    observations and every figure would be another policy's."""
     from .train import algorithm_class
 
-    model_path, vec_path = run.final_model()
+    model_path, stats_file = run.final_model()
+    if cfg.normalize and stats_file is None:
+        raise FileNotFoundError(
+            f"{run.path}: the run was trained with normalize: true but {model_path.parent} holds no "
+            "normalisation statistics (vecnormalize.json); its policy cannot be evaluated without them"
+        )
     model = algorithm_class(cfg.algo.name).load(model_path, device="cpu")
-    vec = None
-    if vec_path is not None:
-        with open(vec_path, "rb") as f:
-            vec = pickle.load(f)  # VecNormalize statistics; normalize_obs needs no env
+    stats = load_stats(stats_file) if stats_file is not None else None
     state: Any = None
 
     def act(obs: np.ndarray, start: bool) -> np.ndarray:
         nonlocal state
-        x = vec.normalize_obs(obs).astype(np.float32) if vec is not None else obs
+        x = stats.normalize_obs(obs).astype(np.float32) if stats is not None else obs
         action, state = model.predict(x, state=state, episode_start=np.array([start]), deterministic=True)
         return (np.asarray(action) + 1.0) / 2.0  # the learner acts in [-1, 1] (RescaleAction in training)
 

@@ -51,11 +51,19 @@ def make_report(run: RunDir) -> Path:
     """Write report/*.png and report/report.md from evaluation.json, trajectory.npz and the logs."""
     from neuroleg.envs.physiology import MUSCLE_NAMES, load_model
 
-    if not run.evaluation_path.is_file():
-        raise FileNotFoundError(f"{run.path} has no evaluation.json: run `neuroleg evaluate {run.path}` first")
+    cfg = run.config()  # first: a folder that is not a run is named as such
+    again = f"run `neuroleg evaluate {run.path}` (again)"
+    if not run.evaluation_path.is_file() or not (run.path / "trajectory.npz").is_file():
+        raise FileNotFoundError(f"{run.path} has no evaluation.json and trajectory.npz: {again}")
+    try:
+        result = json.loads(run.evaluation_path.read_text())
+        missing = [k for k in ("task", "policy", "baselines") if k not in result]
+    except (ValueError, TypeError):
+        missing = ["valid JSON"]
+    if missing:
+        raise ValueError(f"{run.evaluation_path} lacks {', '.join(missing)}: {again}")
     plt = pyplot()
-    model = load_model(run.config().env.model_path)  # the run's body: its file may set other roles
-    result = json.loads(run.evaluation_path.read_text())
+    model = load_model(cfg.env.model_path)  # the run's body: its file may set other roles
     traj = np.load(run.path / "trajectory.npz")
     out = run.path / "report"
     out.mkdir(exist_ok=True)

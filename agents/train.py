@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -19,7 +21,6 @@ from gymnasium.wrappers import RescaleAction
 from stable_baselines3 import PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
-from stable_baselines3.common.logger import configure
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
@@ -30,7 +31,9 @@ from neuroleg.envs.physiology.model import MUSCLE_NAMES
 
 from .analysis import above_floor, co_contraction_index
 from .config import ON_POLICY_ALGORITHMS, RunConfig
-from .runs import RunDir, save_with, write_json_atomic
+from .logs import training_logger
+from .normalization import NormStats, load_stats, save_stats
+from .runs import RunDir, RunError, save_with, write_json_atomic
 
 CLIP_OBS = 10.0  # VecNormalize clipping, SB3 default
 
@@ -70,10 +73,10 @@ def build_vec_env(cfg: RunConfig, n_envs: int | None = None) -> VecEnv:
     return venv
 
 
-def wrap_normalize(cfg: RunConfig, venv: VecEnv, stats: Path | None = None) -> VecEnv:
+def wrap_normalize(cfg: RunConfig, venv: VecEnv, stats: NormStats | None = None) -> VecEnv:
     """Observation/reward normalisation for training: fresh, or the saved statistics of a checkpoint."""
     if stats is not None:
-        return VecNormalize.load(str(stats), venv)
+        return stats.wrap(venv)
     if not cfg.normalize:
         return venv
     return VecNormalize(venv, norm_obs=True, norm_reward=True, clip_obs=CLIP_OBS, gamma=cfg.algo.gamma)
@@ -207,10 +210,11 @@ class Progress(BaseCallback):
 class Checkpoint(BaseCallback):
     """Every `every` env steps: a complete checkpoint folder, then the latest.json pointer."""
 
-    def __init__(self, run: RunDir, every: int) -> None:
+    def __init__(self, run: RunDir, cfg: RunConfig) -> None:
         super().__init__()
         self.run = run
-        self.every = every
+        self.cfg = cfg
+        self.every = cfg.checkpoint_every
         self._next = 0
 
     def _on_training_start(self) -> None:
@@ -218,12 +222,30 @@ class Checkpoint(BaseCallback):
 
     def _on_step(self) -> bool:
         if self.num_timesteps >= self._next:
-            save_checkpoint(self.run, self.model)
+            save_checkpoint(self.run, self.model, self.cfg)
             self._next += self.every
         return True
 
 
-def save_checkpoint(run: RunDir, model: BaseAlgorithm) -> Path:
+# Fields a resume may change: they steer how long and how often, not what is learned.
+RESUMABLE_FIELDS = ("total_timesteps", "checkpoint_every", "eval_episodes", "log_every_episodes")
+
+
+def _model_file_hash(cfg: RunConfig) -> str | None:
+    if cfg.env.model_path is None:
+        return None
+    return hashlib.sha256(Path(cfg.env.model_path).read_bytes()).hexdigest()
+
+
+def _trained_config(cfg: RunConfig) -> dict[str, Any]:
+    """What a checkpoint records of its config: everything but the model file's path (a run folder may
+    move; its model file is compared by content)."""
+    data = cfg.model_dump(mode="json")
+    data["env"].pop("model_path")
+    return data
+
+
+def save_checkpoint(run: RunDir, model: BaseAlgorithm, cfg: RunConfig) -> Path:
     folder = run.checkpoints / f"step_{model.num_timesteps:010d}"
     tmp = run.checkpoints / f".{folder.name}.partial"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -234,20 +256,97 @@ def save_checkpoint(run: RunDir, model: BaseAlgorithm) -> Path:
         model.save_replay_buffer(tmp / "replay_buffer.pkl")
     venv = model.get_env()
     if isinstance(venv, VecNormalize):
-        venv.save(str(tmp / "vecnormalize.pkl"))
-    (tmp / "state.json").write_text(json.dumps({"num_timesteps": model.num_timesteps, "time": time.time()}))
+        save_stats(venv, tmp / "vecnormalize.json")
+    state = {
+        "num_timesteps": model.num_timesteps,
+        "time": time.time(),
+        "normalize": isinstance(venv, VecNormalize),
+        "config": _trained_config(cfg),
+        "model_file_sha256": _model_file_hash(cfg),
+    }
+    (tmp / "state.json").write_text(json.dumps(state))
     shutil.rmtree(folder, ignore_errors=True)
     tmp.rename(folder)
     run.commit_checkpoint(folder)
     return folder
 
 
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(data, dict):
+        out: dict[str, Any] = {}
+        for k, v in data.items():
+            out.update(_flatten(v, f"{prefix}{k}."))
+        return out
+    return {prefix[:-1]: data}
+
+
+def resume_changes(cfg: RunConfig, state: dict[str, Any], reached: int) -> dict[str, tuple[Any, Any]]:
+    """The fields `cfg` changes against the config the checkpoint was trained with, as {field: (was, now)};
+    a RunError naming the field for any change a resume cannot honour."""
+    if "config" not in state:
+        raise RunError(
+            "the checkpoint does not record the config it was trained with (written by an older neuroleg), "
+            "so a resume cannot check that the run's config.yaml still describes it; start a new run"
+        )
+    was, now = _flatten(state["config"]), _flatten(_trained_config(cfg))
+    changed = {k: (was.get(k), now.get(k)) for k in sorted(set(was) | set(now)) if was.get(k) != now.get(k)}
+    refused = [k for k in changed if k not in RESUMABLE_FIELDS]
+    if refused:
+        lines = ", ".join(f"{k} (trained with {changed[k][0]!r}, now {changed[k][1]!r})" for k in refused)
+        raise RunError(
+            f"cannot resume: the config differs from the one the checkpoint was trained with in {lines}; "
+            f"a resume may change only {', '.join(RESUMABLE_FIELDS)}. Start a new run for the change"
+        )
+    if state.get("model_file_sha256") != _model_file_hash(cfg):
+        raise RunError("cannot resume: the run's model file (env.model_path) changed since the checkpoint")
+    if cfg.total_timesteps < reached:
+        raise RunError(f"cannot resume: total_timesteps {cfg.total_timesteps} is below the {reached} steps trained")
+    return changed
+
+
+def rollout_steps(cfg: RunConfig, model: BaseAlgorithm) -> int:
+    """The grid training steps count on: PPO and RecurrentPPO collect whole rollouts (n_steps per env);
+    off-policy algorithms take one step in every env at once."""
+    n_envs = model.get_env().num_envs if model.get_env() is not None else cfg.n_envs
+    if cfg.algo.name in ON_POLICY_ALGORITHMS:
+        return int(model.n_steps) * n_envs  # type: ignore[attr-defined]
+    return n_envs
+
+
 class _Terminate(Exception):
     pass
 
 
-def _raise_terminate(signum: int, frame: FrameType | None) -> None:
-    raise _Terminate()
+class WorkerDiedError(RunError):
+    """An environment subprocess ended during training."""
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """Ctrl-C or SIGTERM during training: further ones are ignored while the checkpoint is saved."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    raise KeyboardInterrupt() if signum == signal.SIGINT else _Terminate()
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """While a checkpoint is saved after an interruption, a second Ctrl-C or SIGTERM must not cut it short."""
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _close(venv: VecEnv) -> None:
+    """Close the environments, also when a subprocess worker is already gone."""
+    try:
+        venv.close()
+    except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
+        inner = venv.venv if isinstance(venv, VecNormalize) else venv
+        for proc in getattr(inner, "processes", []):
+            proc.terminate()
 
 
 def _pairs(model_names: tuple[str, ...], model_path: str | None) -> list[tuple[str, int, int]]:
@@ -258,31 +357,66 @@ def _pairs(model_names: tuple[str, ...], model_path: str | None) -> list[tuple[s
     return [(f"{j}_{a}_{b}", idx[a], idx[b]) for j, a, b in antagonist_pairs(load_model(model_path))]
 
 
+def _load_checkpoint(cfg: RunConfig, run: RunDir) -> tuple[BaseAlgorithm, VecEnv, int]:
+    """The model and environments of the newest intact checkpoint, checked against `cfg`."""
+    ckpt = run.checkpoint()
+    if ckpt is None:
+        raise FileNotFoundError(f"{run.path} has no intact checkpoint to resume from")
+    if ckpt.note:
+        print(f"resume: {ckpt.note}", file=sys.stderr)
+    changed = resume_changes(cfg, ckpt.state, ckpt.num_timesteps)
+    stats = ckpt.folder / "vecnormalize.json"
+    venv = wrap_normalize(cfg, build_vec_env(cfg), load_stats(stats) if stats.is_file() else None)
+    model = algorithm_class(cfg.algo.name).load(ckpt.folder / "model.zip", env=venv, device="cpu")
+    buffer = ckpt.folder / "replay_buffer.pkl"
+    if isinstance(model, OffPolicyAlgorithm) and buffer.is_file():
+        model.load_replay_buffer(buffer)
+    # Steps of an unfinished rollout were never learned from: they are collected again, so the run
+    # ends on the same step count as one that was never interrupted.
+    model.num_timesteps -= model.num_timesteps % rollout_steps(cfg, model)
+    history_file = run.path / "resumes.json"
+    history = json.loads(history_file.read_text()) if history_file.is_file() else []
+    history.append(
+        {
+            "time": time.time(),
+            "checkpoint": ckpt.folder.name,
+            "resumed_at_step": model.num_timesteps,
+            "skipped": list(ckpt.skipped),
+            "changes": {k: {"was": a, "now": b} for k, (a, b) in changed.items()},
+        }
+    )
+    write_json_atomic(history_file, history)
+    if changed:
+        run.write_config(cfg)
+        print("resume: applied " + ", ".join(f"{k} {a} -> {b}" for k, (a, b) in changed.items()), file=sys.stderr)
+    return model, venv, model.num_timesteps
+
+
 def train(cfg: RunConfig, run: RunDir, resume: bool = False, progress: bool = True) -> BaseAlgorithm:
-    """Train (or resume) into `run`. Ctrl-C / SIGTERM save a checkpoint and re-raise KeyboardInterrupt."""
+    """Train (or resume) into `run`, holding its lock. Ctrl-C / SIGTERM save a checkpoint and re-raise
+    KeyboardInterrupt. The budget is rounded up to whole rollouts (`rollout_steps`), with or without
+    interruptions. A resume refuses a config that differs from the checkpoint's except in
+    RESUMABLE_FIELDS, and records what it applied in resumes.json."""
+    with run.lock():
+        return _train_locked(cfg, run, resume, progress)
+
+
+def _train_locked(cfg: RunConfig, run: RunDir, resume: bool, progress: bool) -> BaseAlgorithm:
     torch.set_num_threads(1)  # 2 cores: one for torch, the rest for the envs (engineering notes)
-    algo_cls = algorithm_class(cfg.algo.name)
-    ckpt = run.latest_checkpoint() if resume else None
-    if resume and ckpt is None:
-        raise FileNotFoundError(f"{run.path} has no checkpoint to resume from")
-    venv = build_vec_env(cfg)
-    if ckpt is not None:
-        stats = ckpt / "vecnormalize.pkl"
-        venv = wrap_normalize(cfg, venv, stats if stats.is_file() else None)
-        model = algo_cls.load(ckpt / "model.zip", env=venv, device="cpu")
-        buffer = ckpt / "replay_buffer.pkl"
-        if isinstance(model, OffPolicyAlgorithm) and buffer.is_file():
-            model.load_replay_buffer(buffer)
+    if resume:
+        model, venv, start = _load_checkpoint(cfg, run)
     else:
-        venv = wrap_normalize(cfg, venv)
-        model = algo_cls(policy_name(cfg), venv, **algorithm_kwargs(cfg, venv.action_space.shape[0]))
-    model.set_logger(configure(str(run.logs), ["csv", "tensorboard"]))
+        venv = wrap_normalize(cfg, build_vec_env(cfg))
+        model = algorithm_class(cfg.algo.name)(
+            policy_name(cfg), venv, **algorithm_kwargs(cfg, venv.action_space.shape[0])
+        )
+    model.set_logger(training_logger(run.logs, start if resume else None))
     remaining = cfg.total_timesteps - model.num_timesteps
     metrics = EpisodeMetrics(cfg, _pairs(MUSCLE_NAMES, cfg.env.model_path))
-    callbacks: list[BaseCallback] = [metrics, Checkpoint(run, cfg.checkpoint_every)]
+    callbacks: list[BaseCallback] = [metrics, Checkpoint(run, cfg)]
     if progress:
         callbacks.append(Progress(cfg.total_timesteps, metrics))
-    previous = signal.signal(signal.SIGTERM, _raise_terminate)
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         if remaining > 0:
             model.learn(
@@ -292,20 +426,31 @@ def train(cfg: RunConfig, run: RunDir, resume: bool = False, progress: bool = Tr
                 progress_bar=False,
             )
     except (KeyboardInterrupt, _Terminate):
-        folder = save_checkpoint(run, model)
-        print(
-            f"\ninterrupted at step {model.num_timesteps}: checkpoint {folder}; "
-            f"continue with `neuroleg train --resume {run.path}`",
-            file=sys.stderr,
-        )
-        venv.close()
+        with _signals_deferred():
+            folder = save_checkpoint(run, model, cfg)
+            print(
+                f"\ninterrupted at step {model.num_timesteps}: checkpoint {folder}; "
+                f"continue with `neuroleg train --resume {run.path}`",
+                file=sys.stderr,
+            )
+            _close(venv)
         raise KeyboardInterrupt from None
+    except (EOFError, BrokenPipeError, ConnectionResetError) as err:
+        _close(venv)
+        ckpt = run.latest_checkpoint()
+        kept = f"the last checkpoint, {ckpt.name}, is intact" if ckpt else "no checkpoint had been written yet"
+        raise WorkerDiedError(
+            f"an environment worker process died during training ({type(err).__name__}); {kept}; "
+            f"continue with `neuroleg train --resume {run.path}`"
+        ) from None
     finally:
-        signal.signal(signal.SIGTERM, previous)
-    save_checkpoint(run, model)
-    save_with(run.model_path, lambda p: model.save(p))
-    if isinstance(venv, VecNormalize):
-        save_with(run.vecnormalize_path, lambda p: venv.save(str(p)))
-    write_json_atomic(run.path / "training.json", {"num_timesteps": model.num_timesteps, "metrics": metrics.recent})
-    venv.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    with _signals_deferred():
+        save_checkpoint(run, model, cfg)
+        save_with(run.model_path, lambda p: model.save(p))
+        if isinstance(venv, VecNormalize):
+            save_with(run.vecnormalize_path, lambda p: save_stats(venv, p))
+        write_json_atomic(run.path / "training.json", {"num_timesteps": model.num_timesteps, "metrics": metrics.recent})
+    _close(venv)
     return model

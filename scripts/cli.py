@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from neuroleg.agents.config import TASK_CONFIG, ConfigError, load_config, resolve_config
+from neuroleg import __version__
+from neuroleg.agents.config import TASK_CONFIG, ConfigError, load_config, packaged_configs, resolve_config
 from neuroleg.agents.experiments import DRIVE_RISES_S
 from neuroleg.agents.optimize import OPTIMIZABLE
 from neuroleg.agents.pipeline import smoke, train_and_evaluate
@@ -34,10 +35,30 @@ def _rise_time(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    """A count that must be at least 1 (argparse names the option with the error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     if args.resume:
+        if args.config and "=" in args.config:  # argparse takes the first override for the CONFIG slot
+            args.overrides, args.config = [args.config, *args.overrides], None
+        if args.config:
+            raise ValueError(
+                f"--resume takes no CONFIG (got {args.config!r}): a run continues with its own config.yaml; "
+                "give a larger budget as total_timesteps=N"
+            )
+        if args.name:
+            raise ValueError("--name does not apply with --resume: the run keeps its folder")
         run = RunDir(args.resume)
-        cfg = run.config()
+        cfg = run.config(args.overrides)  # overrides are checked against the checkpoint when training resumes
         path = train_and_evaluate(cfg, run.path, True, not args.no_progress, not args.no_eval, run.path.parent, None)
     else:
         if not args.config:
@@ -48,6 +69,14 @@ def cmd_train(args: argparse.Namespace) -> int:
             cfg, None, False, not args.no_progress, not args.no_eval, Path(args.runs_dir), args.name
         )
     print(f"run folder: {path}")
+    return 0
+
+
+def cmd_configs(args: argparse.Namespace) -> int:
+    """The packaged configs, one a line, with the task and algorithm each trains."""
+    for name in packaged_configs():
+        cfg = load_config(resolve_config(name))
+        print(f"{name:<26}{cfg.env.task:<11}{cfg.algo.name:<15}{cfg.total_timesteps:>10} steps")
     return 0
 
 
@@ -260,39 +289,52 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="neuroleg", description="Train, evaluate and analyse neuromuscular coordination on a musculoskeletal leg."
     )
+    parser.add_argument("--version", action="version", version=f"neuroleg {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    # every subcommand's help shows each option's default
+    _add = sub.add_parser
+    sub.add_parser = lambda *a, **k: _add(*a, formatter_class=argparse.ArgumentDefaultsHelpFormatter, **k)  # type: ignore[method-assign]
+    p = sub.add_parser("configs", help="list the packaged configs (train one by its name)")
+    p.set_defaults(func=cmd_configs)
     p = sub.add_parser("train", help="train a policy from a config (path or packaged name, e.g. hop_ppo)")
     p.add_argument("config", nargs="?", help="config file or packaged config name")
     p.add_argument("overrides", nargs="*", help="key.sub=value overrides, validated like the file")
     p.add_argument("--resume", metavar="RUN", help="continue an interrupted run folder")
     p.add_argument("--name", help="run folder name (default from task, algorithm and seed)")
-    p.add_argument("--runs-dir", default="runs")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--runs-dir", default="runs", help="folder the run folder is created in")
+    p.add_argument(
+        "--no-progress", action="store_true", help="no progress bar (plain lines are printed off a terminal)"
+    )
     p.add_argument("--no-eval", action="store_true", help="skip the evaluation after training")
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("evaluate", help="deterministic rollouts of a run against baselines")
-    p.add_argument("run")
-    p.add_argument("--episodes", type=int, default=None)
+    p.add_argument("run", help="a run folder (runs/<name>)")
+    p.add_argument(
+        "--episodes",
+        type=_positive_int,
+        default=None,
+        help="deterministic episodes (default: the config's eval_episodes)",
+    )
     p.add_argument("--ceilings", help="folder of the ceilings of the run's own model file (`optimize --model`)")
     p.set_defaults(func=cmd_evaluate)
     p = sub.add_parser("report", help="figures and a Markdown page of an evaluated run")
-    p.add_argument("run")
+    p.add_argument("run", help="an evaluated run folder")
     p.set_defaults(func=cmd_report)
     p = sub.add_parser("render", help="a video of the policy with muscles coloured by activation")
-    p.add_argument("run")
+    p.add_argument("run", help="a trained run folder")
     p.add_argument("--out", required=True, help="FILE.mp4 or FILE.gif")
-    p.add_argument("--episodes", type=int, default=1)
+    p.add_argument("--episodes", type=_positive_int, default=1, help="episodes in the video")
     p.set_defaults(func=cmd_render)
     p = sub.add_parser("smoke", help="train every task briefly and check the run folders")
-    p.add_argument("--runs-dir", default="runs/smoke")
-    p.add_argument("--tasks", nargs="+", default=list(TASK_CONFIG), choices=list(TASK_CONFIG))
+    p.add_argument("--runs-dir", default="runs/smoke", help="folder for the smoke runs")
+    p.add_argument("--tasks", nargs="+", default=list(TASK_CONFIG), choices=list(TASK_CONFIG), help="tasks to train")
     p.set_defaults(func=cmd_smoke)
     p = sub.add_parser("demo", help="the README's main job: a short Posture training, evaluation and report")
-    p.add_argument("--runs-dir", default="runs")
-    p.add_argument("--timesteps", type=int, default=DEMO_TIMESTEPS)
+    p.add_argument("--runs-dir", default="runs", help="folder the demo's run folder is created in")
+    p.add_argument("--timesteps", type=_positive_int, default=DEMO_TIMESTEPS, help="training steps")
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("curves", help="plot the muscle and motor-unit curves of the model")
-    p.add_argument("--out", default="physiology_curves.png")
+    p.add_argument("--out", default="physiology_curves.png", help="PNG file to write")
     p.add_argument("--model", help="a model file of one's own (default: the packaged leg9.yaml)")
     p.set_defaults(func=cmd_curves)
     p = sub.add_parser("validate", help="the model against published figures; exits 1 when a check fails")
@@ -301,10 +343,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ceilings", help="folder of that model's ceilings (`neuroleg optimize --model` writes ceilings/)")
     p.set_defaults(func=cmd_validate)
     p = sub.add_parser("optimize", help="the optimal open-loop stimulation (the ceiling) of a task")
-    p.add_argument("task", choices=list(OPTIMIZABLE))
-    p.add_argument("--generations", type=int, default=60)
-    p.add_argument("--population", type=int, default=16)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("task", choices=list(OPTIMIZABLE), help="the task whose ceiling to search")
+    p.add_argument("--generations", type=_positive_int, default=60, help="CMA-ES generations")
+    p.add_argument("--population", type=_positive_int, default=16, help="CMA-ES population per generation")
+    p.add_argument("--seed", type=int, default=0, help="seed of the first search")
     p.add_argument("--restarts", type=int, default=1, help="searches with seeds seed, seed+1, ...; the best is kept")
     p.add_argument(
         "--polish", type=int, default=0, help="coordinate passes on the control's grid after CMA-ES (see optimize)"
@@ -335,7 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", default="Pedal", choices=list(TASK_CONFIG), help="task (energy-weight)")
     p.add_argument("--timesteps", type=int, default=150_000, help="training steps per energy weight")
     p.add_argument("--seeds", type=int, default=1, help="training seeds per energy weight (energy-weight)")
-    p.add_argument("--out", default="experiments")
+    p.add_argument("--out", default="experiments", help="folder for the table, data and figure")
     p.add_argument(
         "--generations",
         type=int,
@@ -364,8 +406,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_experiment)
     p = sub.add_parser("learning", help="train each task's default config and tabulate it against baselines")
-    p.add_argument("--runs-dir", default="runs/learning")
-    p.add_argument("--tasks", nargs="+", default=list(TASK_CONFIG), choices=list(TASK_CONFIG))
+    p.add_argument("--runs-dir", default="runs/learning", help="folder for the training runs")
+    p.add_argument("--tasks", nargs="+", default=list(TASK_CONFIG), choices=list(TASK_CONFIG), help="tasks to train")
     p.add_argument("--out", help="also write the Markdown table here")
     p.add_argument("--model", help="a model file of one's own (default: the packaged leg9.yaml)")
     p.add_argument("--ceilings", help="folder of that model's ceilings (`neuroleg optimize --model` writes ceilings/)")

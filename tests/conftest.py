@@ -33,3 +33,42 @@ def umberger_curvature_model(tmp_path: Path) -> Path:
     path = tmp_path / "umberger_curvature.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
+
+
+@pytest.fixture
+def cli_training(tmp_path: Path):
+    """Start `neuroleg train posture_smoke` (a long budget, checkpoints every 200 steps) in a subprocess;
+    returns (process, its run folder) once the first checkpoint exists."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from neuroleg.agents.runs import RunDir
+
+    def start(name: str):
+        argv = ["train", "posture_smoke", "total_timesteps=200000", "checkpoint_every=200"]
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "neuroleg.scripts.cli",
+                *argv,
+                "--runs-dir",
+                str(tmp_path),
+                "--name",
+                name,
+                "--no-progress",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        run = RunDir(tmp_path / name)
+        deadline = time.time() + 120
+        while run.latest_checkpoint() is None and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        assert run.latest_checkpoint() is not None, proc.stderr.read().decode() if proc.poll() is not None else ""
+        return proc, run
+
+    return start

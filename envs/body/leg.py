@@ -327,6 +327,9 @@ class LegBody:
         if self.crank_id is not None:
             c.resetJointState(self.crank_id, 0, crank_angle, crank_velocity)
             self.attach_pedal()
+        # getContactPoints answers from the last collision pass: without a new one the first
+        # observation of an episode would carry the previous episode's ground force.
+        c.performCollisionDetection()
 
     def read(self) -> BodyState:
         states = self.client.getJointStates(self.body_id, self.all_joints)
