@@ -1,4 +1,5 @@
 # Two entry points a new user needs (see README): `make demo` and `make test`.
+# `make test` also builds the manual (docs/, mkdocs.yml) with --strict: a broken link or page fails it.
 # Both create .venv on first use and install the project *non-editable*, so the tests and the demo
 # run against the installed package, exactly as a user's would.
 PYTHON ?= python3
@@ -6,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.deps-stamp
 
-.PHONY: demo test lint bench clean install
+.PHONY: demo test lint bench clean install docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +15,7 @@ $(BIN)/python:
 
 # Dependencies are reinstalled only when pyproject.toml changes.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet ".[test,video]"
+	$(BIN)/pip install --quiet ".[test,video,docs]"
 	touch $(STAMP)
 
 # The package itself is reinstalled every time so that the installed copy matches the tree.
@@ -27,7 +28,11 @@ demo: install
 
 test: install
 	$(BIN)/ruff check .
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
 	$(BIN)/pytest
+
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 bench: install
 	$(BIN)/pip install --quiet ".[bench]"

@@ -8,27 +8,22 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from neuroleg.envs.physiology.model import MUSCLE_NAMES, load_model
-from neuroleg.envs.physiology.motor_units import DRIVE_RISE_MAX_S
-from neuroleg.envs.tasks.pedal import COUNTERWEIGHT_KG, COUNTERWEIGHT_RANGE_KG
-from neuroleg.envs.tasks.squat_jump import (
-    SQUAT_ANKLE_DEG,
-    SQUAT_ANKLE_RANGE_DEG,
-    SQUAT_KNEE_DEG,
-    SQUAT_KNEE_RANGE_DEG,
-    STARTS,
-)
+from neuroleg.envs import ENV_IDS
+from neuroleg.envs.arguments import BodyArgs
+from neuroleg.envs.physiology.model import load_model
+from neuroleg.envs.tasks import TASKS
+from neuroleg.envs.tasks.base import Arguments
 
 TASK_CONFIG = {"Posture": "posture", "SquatJump": "squatjump", "Hop": "hop", "Pedal": "pedal"}  # file prefixes
 ALGORITHMS = ("ppo", "sac", "td3", "tqc", "recurrent_ppo")
-PER_MUSCLE_RANGES = {"recruitment_limit": (0.5, 1.0), "rate_scale": (0.5, 2.0), "synchronization": (0.0, 1.0)}
 ON_POLICY_ALGORITHMS = ("ppo", "recurrent_ppo")
 ON_POLICY_FIELDS = ("n_steps", "n_epochs", "gae_lambda", "clip_range", "ent_coef")
 OFF_POLICY_FIELDS = ("buffer_size", "learning_starts", "tau", "train_freq", "gradient_steps", "action_noise_std")
@@ -44,129 +39,89 @@ class ConfigError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    """Unknown keys refused; values of the wrong type refused by name, never coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True, allow_inf_nan=False)
 
 
-Fraction = Annotated[float, Field(ge=0.5, le=1.0)]
-PerMuscle = float | dict[Literal[MUSCLE_NAMES], float]  # type: ignore[valid-type]
+# Each task's own arguments, declared by the task (`Task.Args`): the same declaration gym.make validates.
+TASK_ARGS: dict[str, type[Arguments]] = {name: task.Args for name, task in TASKS.items()}
 
 
-class PostureArgs(_Strict):
-    tolerance_m: float = Field(0.03, ge=0.005, le=0.2)
+class EnvConfig(BodyArgs):
+    """The environment: its task, the body arguments (`BodyArgs`, as gym.make takes them) and the task's."""
 
-
-class SquatJumpArgs(_Strict):
-    start: Literal[STARTS] = "squat"  # type: ignore[valid-type]
-    squat_knee_deg: float = Field(SQUAT_KNEE_DEG, ge=SQUAT_KNEE_RANGE_DEG[0], le=SQUAT_KNEE_RANGE_DEG[1])
-    squat_ankle_deg: float = Field(SQUAT_ANKLE_DEG, ge=SQUAT_ANKLE_RANGE_DEG[0], le=SQUAT_ANKLE_RANGE_DEG[1])
-
-
-class HopArgs(_Strict):
-    target_frequency_hz: float = Field(2.2, ge=1.0, le=4.0)
-    target_height_m: float = Field(0.08, ge=0.02, le=0.4)
-
-
-class PedalArgs(_Strict):
-    target_cadence_rpm: float = Field(60.0, ge=30.0, le=130.0)
-    target_power_w: float = Field(25.0, ge=5.0, le=400.0)
-    counterweight_kg: float = Field(COUNTERWEIGHT_KG, ge=COUNTERWEIGHT_RANGE_KG[0], le=COUNTERWEIGHT_RANGE_KG[1])
-
-
-TASK_ARGS: dict[str, type[_Strict]] = {
-    "Posture": PostureArgs,
-    "SquatJump": SquatJumpArgs,
-    "Hop": HopArgs,
-    "Pedal": PedalArgs,
-}
-
-
-class EnvConfig(_Strict):
-    task: Literal["Posture", "SquatJump", "Hop", "Pedal"]
-    energy_weight: float | None = Field(None, ge=0.0, le=100.0)
-    metabolic_model: Literal["umberger2010", "umberger2003", "bhargava2004"] = "umberger2010"
-    motor_units: bool = True
-    recruitment_limit: PerMuscle = 1.0
-    rate_scale: PerMuscle = 1.0
-    synchronization: PerMuscle = 0.0
-    drive_rise_s: float = Field(0.0, ge=0.0, le=DRIVE_RISE_MAX_S)  # 0: a step; see LegEnv
-    elastic_tendon: bool = True
-    model_path: str | None = None  # a model file of one's own; None: the packaged leg9.yaml
-    task_args: dict[str, Any] = Field(default_factory=dict)
+    task: Literal[tuple(TASKS)]  # type: ignore[valid-type]
+    task_args: dict[str, Any] = Field(default_factory=dict, description="the task's own arguments")
 
     @field_validator("model_path")
     @classmethod
-    def _model_file(cls, value: str | None) -> str | None:
+    def _model_file(cls, value: str | Path | None) -> str | None:
         """A model file that loads, as an absolute path (a run is evaluated from anywhere)."""
         if value is None:
             return None
         load_model(value)  # its ModelFileError names the file and the field at fault
         return str(Path(value).resolve())
 
-    @field_validator("recruitment_limit", "rate_scale", "synchronization")
-    @classmethod
-    def _per_muscle_range(cls, value: float | dict[str, float], info: ValidationInfo) -> float | dict[str, float]:
-        lo, hi = PER_MUSCLE_RANGES[info.field_name or ""]
-        values = value.values() if isinstance(value, dict) else [value]
-        if any(not (lo <= v <= hi) for v in values):
-            raise ValueError(f"must lie in [{lo}, {hi}] (a number or a value per muscle), got {value}")
-        if isinstance(value, dict) and set(value) != set(MUSCLE_NAMES):
-            raise ValueError(f"a per-muscle mapping must name every muscle {list(MUSCLE_NAMES)}")
-        return value
-
     def env_kwargs(self) -> dict[str, Any]:
-        kwargs = self.model_dump(exclude={"task", "task_args"})
+        kwargs = self.model_dump(exclude={"task", "task_args", "compiled"})
         kwargs.update(TASK_ARGS[self.task].model_validate(self.task_args).model_dump())
         return kwargs
 
     @property
     def env_id(self) -> str:
-        from neuroleg.envs import ENV_IDS  # local: importing the envs loads pybullet
-
         return ENV_IDS[self.task]
 
 
 class PolicyConfig(_Strict):
-    net_arch: list[Annotated[int, Field(ge=4, le=1024)]] = Field(default_factory=lambda: [64, 64])
-    activation: Literal["tanh", "relu"] = "tanh"
-    log_std_init: float = Field(0.0, ge=-5.0, le=2.0)
-    ortho_init: bool = True
+    net_arch: list[Annotated[int, Field(ge=4, le=1024)]] = Field(
+        default_factory=lambda: [64, 64], description="hidden layer sizes of the policy and value networks"
+    )
+    activation: Literal["tanh", "relu"] = Field("tanh", description="hidden layers' activation function")
+    log_std_init: float = Field(0.0, ge=-5.0, le=2.0, description="initial log standard deviation of the actions")
+    ortho_init: bool = Field(True, description="orthogonal initialisation (on-policy algorithms)")
+
+
+_ON = "on-policy (ppo, recurrent_ppo): "
+_OFF = "off-policy (sac, td3, tqc): "
 
 
 class AlgoConfig(_Strict):
-    """Hyperparameters; those that do not apply to the chosen algorithm must stay unset."""
+    """Hyperparameters (stable-baselines3's names); those that do not apply to the chosen algorithm must
+    stay unset, and unset ones take stable-baselines3's defaults."""
 
-    name: Literal["ppo", "sac", "td3", "tqc", "recurrent_ppo"] = "ppo"
-    learning_rate: float = Field(3e-4, gt=0.0, le=1.0)
-    gamma: float = Field(0.99, gt=0.0, le=1.0)
-    batch_size: int = Field(64, ge=8, le=65536)
-    # on-policy (ppo, recurrent_ppo)
-    n_steps: int | None = Field(None, ge=8, le=100000)
-    n_epochs: int | None = Field(None, ge=1, le=100)
-    gae_lambda: float | None = Field(None, ge=0.0, le=1.0)
-    clip_range: float | None = Field(None, gt=0.0, le=1.0)
-    ent_coef: float | None = Field(None, ge=0.0, le=1.0)
-    # off-policy (sac, td3, tqc)
-    buffer_size: int | None = Field(None, ge=1000, le=10_000_000)
-    learning_starts: int | None = Field(None, ge=0, le=1_000_000)
-    tau: float | None = Field(None, gt=0.0, le=1.0)
-    train_freq: int | None = Field(None, ge=1, le=10000)
-    gradient_steps: int | None = Field(None, ge=-1, le=10000)
-    action_noise_std: float | None = Field(None, ge=0.0, le=1.0)
-    policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    name: Literal["ppo", "sac", "td3", "tqc", "recurrent_ppo"] = Field("ppo", description="the algorithm")
+    learning_rate: float = Field(3e-4, gt=0.0, le=1.0, description="optimiser step size")
+    gamma: float = Field(0.99, gt=0.0, le=1.0, description="discount factor")
+    batch_size: int = Field(64, ge=8, le=65536, description="minibatch size")
+    n_steps: int | None = Field(None, ge=8, le=100000, description=_ON + "steps per environment per rollout")
+    n_epochs: int | None = Field(None, ge=1, le=100, description=_ON + "passes over each rollout")
+    gae_lambda: float | None = Field(None, ge=0.0, le=1.0, description=_ON + "GAE lambda")
+    clip_range: float | None = Field(None, gt=0.0, le=1.0, description=_ON + "PPO's clipping range")
+    ent_coef: float | None = Field(None, ge=0.0, le=1.0, description=_ON + "entropy bonus weight")
+    buffer_size: int | None = Field(None, ge=1000, le=10_000_000, description=_OFF + "replay buffer size")
+    learning_starts: int | None = Field(None, ge=0, le=1_000_000, description=_OFF + "steps before learning starts")
+    tau: float | None = Field(None, gt=0.0, le=1.0, description=_OFF + "target network update rate")
+    train_freq: int | None = Field(None, ge=1, le=10000, description=_OFF + "steps between updates")
+    gradient_steps: int | None = Field(None, ge=-1, le=10000, description=_OFF + "gradient steps per update")
+    action_noise_std: float | None = Field(None, ge=0.0, le=1.0, description="td3: Gaussian exploration noise")
+    policy: PolicyConfig = Field(default_factory=PolicyConfig, description="the networks (`algo.policy`, below)")
 
 
 class RunConfig(_Strict):
-    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,80}$")
-    env: EnvConfig
-    algo: AlgoConfig = Field(default_factory=AlgoConfig)
-    n_envs: int = Field(1, ge=1, le=64)
-    subprocess: bool = False  # run the envs in subprocesses (faster on 2 cores; see README on reproducibility)
-    seed: int = Field(0, ge=0, le=2**31 - 1)
-    total_timesteps: int = Field(10000, ge=100, le=100_000_000)
-    normalize: bool = True
-    checkpoint_every: int = Field(10000, ge=100, description="env steps between checkpoints")
-    eval_episodes: int = Field(5, ge=1, le=1000)
-    log_every_episodes: int = Field(5, ge=1, le=10000)
+    name: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_.-]{1,80}$", description="run folder name (default: task, algorithm, seed)"
+    )
+    env: EnvConfig = Field(description="the environment: `task`, its arguments and `task_args`")
+    algo: AlgoConfig = Field(default_factory=AlgoConfig, description="the algorithm and its hyperparameters (below)")
+    n_envs: int = Field(1, ge=1, le=64, description="environments stepped side by side")
+    subprocess: bool = Field(False, description="run the environments in subprocesses (faster on 2 cores)")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="seed of the learner and the environments")
+    total_timesteps: int = Field(10000, ge=100, le=100_000_000, description="training budget in environment steps")
+    normalize: bool = Field(True, description="normalise observations and rewards (VecNormalize)")
+    checkpoint_every: int = Field(10000, ge=100, description="environment steps between checkpoints")
+    eval_episodes: int = Field(5, ge=1, le=1000, description="deterministic episodes in the evaluation")
+    log_every_episodes: int = Field(5, ge=1, le=10000, description="finished episodes averaged per logged row")
 
 
 def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
@@ -195,7 +150,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
             problems.append((item, "empty key"))
             continue
         try:
-            value = yaml.safe_load(raw) if raw != "" else ""
+            value = parse_value(raw) if raw != "" else ""
         except yaml.YAMLError as err:
             problems.append((key, f"value is not valid YAML: {err}"))
             continue
@@ -249,7 +204,8 @@ def validate_config(data: Any, origin: str = "<config>") -> RunConfig:
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """yaml.SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently)."""
+    """yaml.SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently) and
+    reads YAML 1.2 floats such as `1e-4` as numbers (PyYAML's YAML 1.1 reads them as text)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -261,6 +217,18 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def parse_value(text: str) -> Any:
+    """A command-line override's value as YAML data (the loader configs are read with); never code."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)
 
 
 def read_yaml(path: Path) -> Any:

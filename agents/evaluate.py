@@ -16,7 +16,7 @@ from neuroleg.envs.physiology.model import MUSCLE_NAMES
 
 from .analysis import motor_unit_summary, pair_cci, synergies
 from .config import RunConfig
-from .normalization import load_stats
+from .loading import load_run
 from .runs import RunDir, atomic_path, write_json_atomic
 
 # Constant co-contraction baseline: every muscle at this drive (inefficient by design).
@@ -72,6 +72,7 @@ def run_episodes(
     cfg: RunConfig, policy: Policy, episodes: int, seed: int, on_frame: Callable[[np.ndarray], None] | None = None
 ) -> list[EpisodeRecord]:
     env = make_eval_env(cfg, render_mode="rgb_array" if on_frame else None)
+    joint_angle = env.unwrapped.observation_structure["joint_angle"]  # type: ignore[attr-defined]
     records = []
     for ep in range(episodes):
         obs, info = env.reset(seed=seed + ep)
@@ -90,7 +91,7 @@ def run_episodes(
             steps += 1
             rows["activation"].append(info["activation"])
             rows["drive"].append(np.clip(action, 0, 1))
-            rows["q"].append(obs[:3].astype(float))
+            rows["q"].append(obs[joint_angle].astype(float))
             rows["force"].append(info["muscle_force_n"])
             rows["recruited"].append(info["motor_units_recruited"])
             rows["type2"].append(info["type2_share"])
@@ -122,26 +123,14 @@ def baseline_policy(name: str, seed: int) -> Policy:
 
 
 def model_policy(run: RunDir, cfg: RunConfig) -> Policy:
-    """The run's final model (else its newest intact checkpoint), deterministic, with frozen normalisation.
-    A run trained with normalisation whose statistics are missing is refused: its policy would see raw
-    observations and every figure would be another policy's."""
-    from .train import algorithm_class
-
-    model_path, stats_file = run.final_model()
-    if cfg.normalize and stats_file is None:
-        raise FileNotFoundError(
-            f"{run.path}: the run was trained with normalize: true but {model_path.parent} holds no "
-            "normalisation statistics (vecnormalize.json); its policy cannot be evaluated without them"
-        )
-    model = algorithm_class(cfg.algo.name).load(model_path, device="cpu")
-    stats = load_stats(stats_file) if stats_file is not None else None
+    """The run's policy (`load_run`): deterministic, its normalisation frozen, acting in the drive's 0..1."""
+    loaded = load_run(run.path)
     state: Any = None
 
     def act(obs: np.ndarray, start: bool) -> np.ndarray:
         nonlocal state
-        x = stats.normalize_obs(obs).astype(np.float32) if stats is not None else obs
-        action, state = model.predict(x, state=state, episode_start=np.array([start]), deterministic=True)
-        return (np.asarray(action) + 1.0) / 2.0  # the learner acts in [-1, 1] (RescaleAction in training)
+        action, state = loaded.predict(obs, state=state, episode_start=np.array([start]))
+        return action
 
     return act
 

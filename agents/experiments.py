@@ -34,6 +34,7 @@ from .optimize import (
     rollout,
     seed_control,
 )
+from .provenance import results_page
 from .report import pyplot, save_figure
 from .runs import write_json_atomic, write_text_atomic
 
@@ -133,7 +134,12 @@ def recruitment_limit_experiment(
         )
     write_json_atomic(out / "recruitment_limit.json", rows)
     write_text_atomic(
-        out / "recruitment_limit.md", "# Recruitment limit and squat jump\n\n" + markdown_table(rows) + "\n"
+        out / "recruitment_limit.md",
+        results_page(
+            "Recruitment limit and squat jump",
+            f"neuroleg experiment recruitment --generations {generations} --polish {polish}",
+            markdown_table(rows),
+        ),
     )
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -192,7 +198,11 @@ def rate_coding_experiment(out: Path, model_path: str | None = None) -> list[dic
     write_json_atomic(out / "rate_coding.json", rows)
     write_text_atomic(
         out / "rate_coding.md",
-        f"# Rate coding, synchronization and RFD ({RFD_MUSCLE})\n\n" + markdown_table(rows) + "\n",
+        results_page(
+            f"Rate coding, synchronization and RFD ({RFD_MUSCLE})",
+            "neuroleg experiment rate-coding",
+            markdown_table(rows),
+        ),
     )
     plt = pyplot()
     fig, axes = plt.subplots(1, len(RFD_DRIVES), figsize=(10, 3.5), sharey=True)
@@ -246,7 +256,11 @@ def cocontraction_experiment(
     write_json_atomic(out / "cocontraction.json", rows)
     write_text_atomic(
         out / "cocontraction.md",
-        f"# Added co-contraction: {cfg.env.task} policy of {run.path.name}\n\n" + markdown_table(rows) + "\n",
+        results_page(
+            f"Added co-contraction: {cfg.env.task} policy of {run.path.name}",
+            "neuroleg experiment cocontraction",
+            markdown_table(rows),
+        ),
     )
     plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.2))
@@ -348,7 +362,11 @@ def energy_weight_experiment(
     write_json_atomic(out / f"{name}.json", {"rows": rows, "runs": runs})
     write_text_atomic(
         out / f"{name}.md",
-        f"# Energy weight: {task}, PPO, {timesteps} steps each, {seeds} seed(s)\n\n" + markdown_table(rows) + "\n",
+        results_page(
+            f"Energy weight: {task}, PPO, {timesteps} steps each, {seeds} seed(s)",
+            f"neuroleg experiment energy-weight --task {task} --timesteps {timesteps} --seeds {seeds}",
+            markdown_table(rows),
+        ),
     )
     plot_energy_weight(task, rows, runs, out / f"{name}.png")
     return rows
@@ -450,7 +468,11 @@ def countermovement_experiment(
         raise ValueError("; ".join(failures))
     write_text_atomic(
         out / "countermovement.md",
-        "# Countermovement minus squat jump against the drive's rise time\n\n" + markdown_table(rows) + "\n",
+        results_page(
+            "Countermovement minus squat jump against the drive's rise time",
+            f"neuroleg experiment countermovement --generations {generations} --restarts {restarts} --polish {polish}",
+            markdown_table(rows),
+        ),
     )
     plot_countermovement(rows, out / "countermovement.png")
     if failures:

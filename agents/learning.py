@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .config import TASK_CONFIG, load_config, resolve_config
 from .evaluate import evaluate_run
+from .provenance import results_page
 from .runs import RunDir, write_text_atomic
 from .train import train
 
@@ -46,5 +47,7 @@ def learning_table(
         )
     table = "\n".join(rows)
     if out is not None:
-        write_text_atomic(out, table + "\n")
+        budget = f" --timesteps {cfgs[tasks[0]].total_timesteps}" if overrides and tasks else ""
+        command = f"neuroleg learning --tasks {' '.join(tasks)}{budget}"
+        write_text_atomic(out, results_page("Learning: each task's default PPO config", command, table))
     return table

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from neuroleg.envs import ENV_VERSION
+from neuroleg.envs.arguments import BodyArgs
 
 from .runs import write_json_atomic
 
@@ -380,34 +381,33 @@ def ceiling_control(c: Ceiling) -> Stimulation:
     return Stimulation(np.asarray(c.onsets), np.asarray(c.levels), np.asarray(c.windows), c.cyclic)
 
 
-# Stored ceilings are optimised for the default body and task: these settings change them.
-_BODY_DEFAULTS = {
-    "recruitment_limit": 1.0,
-    "rate_scale": 1.0,
-    "synchronization": 0.0,
-    "drive_rise_s": 0.0,
-    "elastic_tendon": True,
-    "motor_units": True,
-}
+# Stored ceilings are optimised for the default body and task: these body arguments change them
+# (their defaults are BodyArgs's).
+CEILING_BODY_ARGUMENTS = (
+    "recruitment_limit",
+    "rate_scale",
+    "synchronization",
+    "drive_rise_s",
+    "elastic_tendon",
+    "motor_units",
+)
 
 
 def applies_to(task: str, env_kwargs: dict[str, Any], ceiling_task_args: dict[str, Any] | None = None) -> bool:
     """Whether a run's environment has the default body arguments and the task arguments a ceiling
     was optimised for (default: the task's defaults; a Hop ceiling at 2.2 Hz says nothing about
     hopping at 2.6 Hz). The model file is `stored_ceiling`'s to match, by hash."""
-    body = all(env_kwargs.get(k, v) == v for k, v in _BODY_DEFAULTS.items())
+    defaults = {k: BodyArgs.model_fields[k].default for k in CEILING_BODY_ARGUMENTS}
+    body = all(env_kwargs.get(k, v) == v for k, v in defaults.items())
     wanted = task_defaults(task) if ceiling_task_args is None else ceiling_task_args
     return body and task_args(task, env_kwargs) == wanted
 
 
 def task_defaults(task: str) -> dict[str, Any]:
-    """The task's keyword arguments and their defaults (its targets: frequency, cadence...)."""
-    import inspect
-
+    """The task's arguments and their defaults (its targets: frequency, cadence...), from its `Args`."""
     from neuroleg.envs.tasks import TASKS
 
-    params = inspect.signature(TASKS[task].__init__).parameters.values()
-    return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+    return TASKS[task].Args().model_dump()
 
 
 def task_args(task: str, env_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:

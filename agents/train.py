@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import shutil
 import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -29,7 +26,8 @@ from torch import nn
 
 from neuroleg.envs.physiology.model import MUSCLE_NAMES
 
-from .analysis import above_floor, co_contraction_index
+from .callbacks import Checkpoint, EpisodeMetrics, Progress
+from .checkpoints import resume_changes, rollout_steps, save_checkpoint
 from .config import ON_POLICY_ALGORITHMS, RunConfig
 from .logs import training_logger
 from .normalization import NormStats, load_stats, save_stats
@@ -121,196 +119,6 @@ def algorithm_kwargs(cfg: RunConfig, n_actions: int) -> dict[str, Any]:
 
 def policy_name(cfg: RunConfig) -> str:
     return "MlpLstmPolicy" if cfg.algo.name == "recurrent_ppo" else "MlpPolicy"
-
-
-class EpisodeMetrics(BaseCallback):
-    """Logs task score, energy per unit and coordination metrics of finished training episodes."""
-
-    def __init__(self, cfg: RunConfig, pairs: list[tuple[str, int, int]]) -> None:
-        super().__init__()
-        self.cfg = cfg
-        self.pairs = pairs
-        self.window: list[dict[str, float]] = []
-        self.recent: dict[str, float] = {}
-        self._activations: list[list[np.ndarray]] = []
-
-    def _on_training_start(self) -> None:
-        self._activations = [[] for _ in range(self.training_env.num_envs)]
-
-    def _on_step(self) -> bool:
-        infos = self.locals["infos"]
-        dones = self.locals["dones"]
-        for i, (info, done) in enumerate(zip(infos, dones, strict=True)):
-            if "activation" in info:
-                self._activations[i].append(info["activation"])
-            if not done:
-                continue
-            acts = (
-                above_floor(np.array(self._activations[i]))
-                if self._activations[i]
-                else np.zeros((1, len(MUSCLE_NAMES)))
-            )
-            self._activations[i] = []
-            muscle_e = max(info.get("muscle_energy_j", 0.0), 1e-9)
-            row = {
-                "task/score": info["task_score"],
-                "task/units": info["task_units"],
-                "energy/per_unit_j": info["energy_per_unit_j"],
-                "energy/per_unit_j_per_kg": info["energy_per_unit_j_per_kg"],
-                "energy/oxygen_per_unit_ml_per_kg": info["oxygen_per_unit_ml_per_kg"],
-                "energy/muscle_efficiency": info["mechanical_work_j"] / muscle_e,
-                "motor_units/recruited_mean": float(np.mean(info["motor_units_recruited"])),
-                "motor_units/type2_share_mean": float(np.mean(info["type2_share"])),
-                "stability/unstable": float(info["unstable"]),
-            }
-            for name, a, b in self.pairs:
-                row[f"coordination/cci_{name}"] = co_contraction_index(acts[:, a], acts[:, b])
-            self.window.append(row)
-        if len(self.window) >= self.cfg.log_every_episodes:
-            for key in self.window[0]:
-                value = float(np.mean([r[key] for r in self.window]))
-                self.logger.record(key, value)
-                self.recent[key] = value
-            self.logger.record("time/total_timesteps_metrics", self.num_timesteps)
-            self.window = []
-            if self.cfg.algo.name not in ON_POLICY_ALGORITHMS:
-                self.logger.dump(self.num_timesteps)  # off-policy algorithms dump rarely on their own
-        return True
-
-
-class Progress(BaseCallback):
-    """A progress bar showing the current task score and energy per unit of task."""
-
-    def __init__(self, total: int, metrics: EpisodeMetrics) -> None:
-        super().__init__()
-        self.total = total
-        self.metrics = metrics
-        self.bar: Any = None
-
-    def _on_training_start(self) -> None:
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(
-            total=self.total, initial=self.num_timesteps, unit="step", dynamic_ncols=True, disable=None, mininterval=1.0
-        )
-
-    def _on_step(self) -> bool:
-        self.bar.update(self.num_timesteps - self.bar.n)
-        r = self.metrics.recent
-        if r:
-            self.bar.set_postfix(
-                score=f"{r['task/score']:.3f}", J_per_unit=f"{r['energy/per_unit_j']:.0f}", refresh=False
-            )
-        return True
-
-    def _on_training_end(self) -> None:
-        self.bar.close()
-
-
-class Checkpoint(BaseCallback):
-    """Every `every` env steps: a complete checkpoint folder, then the latest.json pointer."""
-
-    def __init__(self, run: RunDir, cfg: RunConfig) -> None:
-        super().__init__()
-        self.run = run
-        self.cfg = cfg
-        self.every = cfg.checkpoint_every
-        self._next = 0
-
-    def _on_training_start(self) -> None:
-        self._next = (self.num_timesteps // self.every + 1) * self.every
-
-    def _on_step(self) -> bool:
-        if self.num_timesteps >= self._next:
-            save_checkpoint(self.run, self.model, self.cfg)
-            self._next += self.every
-        return True
-
-
-# Fields a resume may change: they steer how long and how often, not what is learned.
-RESUMABLE_FIELDS = ("total_timesteps", "checkpoint_every", "eval_episodes", "log_every_episodes")
-
-
-def _model_file_hash(cfg: RunConfig) -> str | None:
-    if cfg.env.model_path is None:
-        return None
-    return hashlib.sha256(Path(cfg.env.model_path).read_bytes()).hexdigest()
-
-
-def _trained_config(cfg: RunConfig) -> dict[str, Any]:
-    """What a checkpoint records of its config: everything but the model file's path (a run folder may
-    move; its model file is compared by content)."""
-    data = cfg.model_dump(mode="json")
-    data["env"].pop("model_path")
-    return data
-
-
-def save_checkpoint(run: RunDir, model: BaseAlgorithm, cfg: RunConfig) -> Path:
-    folder = run.checkpoints / f"step_{model.num_timesteps:010d}"
-    tmp = run.checkpoints / f".{folder.name}.partial"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    model.save(tmp / "model.zip")
-    if isinstance(model, OffPolicyAlgorithm):
-        # Off-policy learning resumes from its experience too, not only its weights.
-        model.save_replay_buffer(tmp / "replay_buffer.pkl")
-    venv = model.get_env()
-    if isinstance(venv, VecNormalize):
-        save_stats(venv, tmp / "vecnormalize.json")
-    state = {
-        "num_timesteps": model.num_timesteps,
-        "time": time.time(),
-        "normalize": isinstance(venv, VecNormalize),
-        "config": _trained_config(cfg),
-        "model_file_sha256": _model_file_hash(cfg),
-    }
-    (tmp / "state.json").write_text(json.dumps(state))
-    shutil.rmtree(folder, ignore_errors=True)
-    tmp.rename(folder)
-    run.commit_checkpoint(folder)
-    return folder
-
-
-def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(data, dict):
-        out: dict[str, Any] = {}
-        for k, v in data.items():
-            out.update(_flatten(v, f"{prefix}{k}."))
-        return out
-    return {prefix[:-1]: data}
-
-
-def resume_changes(cfg: RunConfig, state: dict[str, Any], reached: int) -> dict[str, tuple[Any, Any]]:
-    """The fields `cfg` changes against the config the checkpoint was trained with, as {field: (was, now)};
-    a RunError naming the field for any change a resume cannot honour."""
-    if "config" not in state:
-        raise RunError(
-            "the checkpoint does not record the config it was trained with (written by an older neuroleg), "
-            "so a resume cannot check that the run's config.yaml still describes it; start a new run"
-        )
-    was, now = _flatten(state["config"]), _flatten(_trained_config(cfg))
-    changed = {k: (was.get(k), now.get(k)) for k in sorted(set(was) | set(now)) if was.get(k) != now.get(k)}
-    refused = [k for k in changed if k not in RESUMABLE_FIELDS]
-    if refused:
-        lines = ", ".join(f"{k} (trained with {changed[k][0]!r}, now {changed[k][1]!r})" for k in refused)
-        raise RunError(
-            f"cannot resume: the config differs from the one the checkpoint was trained with in {lines}; "
-            f"a resume may change only {', '.join(RESUMABLE_FIELDS)}. Start a new run for the change"
-        )
-    if state.get("model_file_sha256") != _model_file_hash(cfg):
-        raise RunError("cannot resume: the run's model file (env.model_path) changed since the checkpoint")
-    if cfg.total_timesteps < reached:
-        raise RunError(f"cannot resume: total_timesteps {cfg.total_timesteps} is below the {reached} steps trained")
-    return changed
-
-
-def rollout_steps(cfg: RunConfig, model: BaseAlgorithm) -> int:
-    """The grid training steps count on: PPO and RecurrentPPO collect whole rollouts (n_steps per env);
-    off-policy algorithms take one step in every env at once."""
-    n_envs = model.get_env().num_envs if model.get_env() is not None else cfg.n_envs
-    if cfg.algo.name in ON_POLICY_ALGORITHMS:
-        return int(model.n_steps) * n_envs  # type: ignore[attr-defined]
-    return n_envs
 
 
 class _Terminate(Exception):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .provenance import results_page
 from .runs import write_json_atomic, write_text_atomic
 
 if TYPE_CHECKING:
@@ -829,8 +830,6 @@ def validate(out: Path, model_path: str | None = None, ceilings: Path | None = N
     )
     write_json_atomic(out / "validation.json", [asdict(c) for c in checks])
     lines = [
-        "# Model validation",
-        "",
         f"Model file: {model_path or 'the packaged leg9.yaml'} (version {model.version}).",
         "",
         "| quantity | simulated | published | source | result | note |",
@@ -840,10 +839,10 @@ def validate(out: Path, model_path: str | None = None, ceilings: Path | None = N
         sim = "-" if c.simulated is None or not math.isfinite(c.simulated) else f"{c.simulated:g}"
         lines.append(f"| {c.quantity} | {sim} | {c.published} | {c.source} | {c.status} | {c.note} |")
     failed = sum(c.status == "fail" for c in checks)
-    lines += ["", f"{failed} check(s) failed; see the README's 'Where the model disagrees with the literature'."]
+    lines += ["", f"{failed} check(s) failed; the manual's validation page says why each misses."]
     lines += ["", "![knee torque against knee angle](knee_torque.png)"]
     if hop.status != "not run":
         lines += ["", "![hopping cost against force impulse](hopping_cost.png)"]
     page = out / "validation.md"
-    write_text_atomic(page, "\n".join(lines) + "\n")
+    write_text_atomic(page, results_page("Model validation", "neuroleg validate", "\n".join(lines)))
     return checks, page

@@ -9,7 +9,9 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from pydantic import ValidationError
 
+from .arguments import BodyArgs
 from .body.leg import (
     GRAVITY_M_S2,
     HARD_STOP_DAMPING_NMS_PER_RAD,
@@ -30,8 +32,8 @@ from .physiology import (
     load_model,
 )
 from .physiology.model import MUSCLE_NAMES, LegModel
-from .physiology.motor_units import DRIVE_RISE_MAX_S, Recruitment
-from .tasks.base import InitialPose, Snapshot, Task, check_range
+from .physiology.motor_units import Recruitment
+from .tasks.base import InitialPose, Snapshot, Task, argument_error
 
 # Physics at 1 kHz: the elastic tendon and the stiff foot contact need <= 1 ms steps (engineering
 # notes; muscle tests). Control at 50 Hz: neural drive changes no faster than the 15/50 ms
@@ -49,10 +51,6 @@ VERTICAL_TRAVEL_FLOOR_M = 0.01  # energy per metre of travel counts at least 1 c
 ACCUMULATORS = ("am", "sl", "work_pos", "total", "force_impulse")  # order of fast_step's A_* rows
 
 
-def _format_unknown(kwargs: dict[str, Any]) -> str:
-    return ", ".join(sorted(kwargs))
-
-
 class LegEnv(gym.Env[np.ndarray, np.ndarray]):
     """A planar musculoskeletal leg driven by nine Hill-type muscles through motor-unit pools.
 
@@ -63,18 +61,13 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
     coding, recruitment limit) to the excitation of the Hill model, held over the control step.
 
     ## Observation (float32, unbounded Box; every field finite)
-    | index | field |
-    |---|---|
-    | 0-2 | joint angles hip, knee, ankle (rad; + = flexion, flexion, dorsiflexion) |
-    | 3-5 | joint velocities (rad/s) |
-    | 6-7 | pelvis height above its start (m), pelvis vertical velocity (m/s) |
-    | 8-16 | fiber length / l_opt per muscle |
-    | 17-25 | fiber velocity / (v_max l_opt) per muscle (negative shortening) |
-    | 26-34 | musculotendon force / F_max per muscle |
-    | 35-43 | activation per muscle |
-    | 44 | ground reaction force / body weight |
-    | 45- | task fields (see each task's `observation`) |
-    | last 9 | the drive applied, only when drive_rise_s > 0 (the limit makes it state the policy needs) |
+    `observation_structure` maps each field's name to its slice, built from the muscle count and the
+    task's `observation_fields`: joint_angle (hip, knee, ankle, rad; + = flexion, flexion,
+    dorsiflexion), joint_velocity (rad/s), pelvis_height (above its start, m),
+    pelvis_vertical_velocity (m/s), fiber_length (/ l_opt), fiber_velocity (/ v_max l_opt, negative
+    shortening), muscle_force (/ F_max), activation, ground_force (/ body weight), then
+    "task.<name>" per task field, and drive (the drive applied) only when drive_rise_s > 0 (the limit
+    makes it state the policy needs).
 
     ## Reward
     Sum of the task's terms minus `energy_weight` x muscle metabolic energy this step per kg
@@ -97,16 +90,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
     False: the numpy reference of `physiology`, same equations), plus the task's own arguments.
 
     ## Version history
-    v3: model file version 4 (the vasti's fiber length from Rajagopal 2016) and Thelen 2003's
-        parallel elastic element (Geyer's quadratic one held stretched hamstrings at 2.8 times the force).
-    v2: model file version 3 (constant hamstring knee moment arm, Visser 1990); the fiber-tendon
-        force balance is solved to convergence each physics step and the unit transmits the tendon's
-        force (v1's single linearised step let passive muscles make work); Pedal's counterweight
-        defaults to 13.6 kg.
-    v1: model file version 2 (Rajagopal 2016 plantarflexor strengths; a slack musculotendon unit
-        transmits no force); Hop tracks reference velocity, pays flight and measures a hop from the
-        stance's low point; Pedal reports the foot's work on the crank and can carry a counterweight.
-    v0: first release.
+    CHANGELOG.md (the ids' version is ENV_VERSION, bumped on any change of behaviour).
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": round(1 / CONTROL_DT_S)}
@@ -132,25 +116,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
         self.render_mode = render_mode
-        self.model: LegModel = load_model(model_path)
-        try:
-            self.task = self.task_class(self.model, **task_kwargs)
-        except TypeError:
-            raise TypeError(
-                f"{type(self).__name__}: unknown argument(s) {_format_unknown(task_kwargs)}; "
-                f"allowed: {self.argument_names()}"
-            ) from None
-        weight = self.task.default_energy_weight if energy_weight is None else float(energy_weight)
-        if not (0.0 <= weight <= 100.0) or not math.isfinite(weight):
-            raise ValueError(f"energy_weight must be in [0, 100], got {energy_weight}")
-        self.energy_weight = weight
-        self.metabolic_model = MetabolicModel.parse(metabolic_model)
-        check_range("drive_rise_s", drive_rise_s, (0.0, DRIVE_RISE_MAX_S), "s")  # NaN fails too
-        # the most the drive may rise in one control step
-        self._drive_step = CONTROL_DT_S / drive_rise_s if drive_rise_s > 0 else math.inf
-        self.task.use_drive_rise(float(drive_rise_s))
-        self._step_limit = round(self.task.time_limit_s() / CONTROL_DT_S)
-        self._init_kwargs = {
+        body_kwargs = {
             "energy_weight": energy_weight,
             "metabolic_model": metabolic_model,
             "motor_units": motor_units,
@@ -160,9 +126,24 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
             "drive_rise_s": drive_rise_s,
             "elastic_tendon": elastic_tendon,
             "model_path": model_path,
-            "render_mode": render_mode,
-            **task_kwargs,
+            "compiled": compiled,
         }
+        owner = type(self).__name__
+        try:  # every bad argument, body's and task's, in one error that names it
+            self.body_args = BodyArgs.model_validate(body_kwargs)
+            task_args = self.task_class.Args.model_validate(task_kwargs)
+        except ValidationError as err:
+            raise argument_error(owner, err, self.argument_names()) from None
+        args = self.body_args
+        self.model: LegModel = load_model(args.model_path)
+        self.task = self.task_class(self.model, task_args)
+        self.energy_weight = self.task.default_energy_weight if args.energy_weight is None else args.energy_weight
+        self.metabolic_model = MetabolicModel.parse(args.metabolic_model)
+        # the most the drive may rise in one control step
+        self._drive_step = CONTROL_DT_S / args.drive_rise_s if args.drive_rise_s > 0 else math.inf
+        self.task.use_drive_rise(args.drive_rise_s)
+        self._step_limit = round(self.task.time_limit_s() / CONTROL_DT_S)
+        self._init_kwargs = {**body_kwargs, "render_mode": render_mode, **task_kwargs}
 
         spec = self.task.body_spec(PHYSICS_DT_S)
         self.body = LegBody(self.model, spec)
@@ -170,17 +151,17 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         muscles = dataclasses.replace(self.model.muscles, f_max=self.model.muscles.f_max * spec.legs)
         self.muscle_params = muscles
         self.pool: MotorUnitPool | LumpedDrive
-        if motor_units:
-            self.pool = MotorUnitPool.create(muscles, recruitment_limit, rate_scale, synchronization)
+        if args.motor_units:
+            self.pool = MotorUnitPool.create(muscles, args.recruitment_limit, args.rate_scale, args.synchronization)
         else:
-            self.pool = LumpedDrive.create(muscles, recruitment_limit, synchronization)
+            self.pool = LumpedDrive.create(muscles, args.recruitment_limit, args.synchronization)
         self.muscles = MuscleModel(
-            muscles, PHYSICS_DT_S, elastic_tendon=bool(elastic_tendon), synchronization=self.pool.synchronization
+            muscles, PHYSICS_DT_S, elastic_tendon=args.elastic_tendon, synchronization=self.pool.synchronization
         )
         self.geometry = MuscleGeometry.from_params(self.model.geometry, muscles)
         self.metabolics = Metabolics(muscles, self.metabolic_model)
         self._compiled: Any = None
-        if compiled:
+        if args.compiled:
             from .fast_step import CompiledPhysiology
 
             b = self.model.body
@@ -206,20 +187,36 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         self.action_space = spaces.Box(0.0, 1.0, (n,), np.float32)
         # With a rate limit the drive applied depends on the last one: the policy has to see it.
         self._drive_in_obs = self._drive_step < math.inf
-        self._task_obs_end = 45 + self.task.observation_size
-        self._obs_size = self._task_obs_end + (n if self._drive_in_obs else 0)
-        self._obs_buffer = np.zeros(self._obs_size)
-        self.observation_space = spaces.Box(-np.inf, np.inf, (self._obs_size,), np.float32)
+        fields = [
+            ("joint_angle", 3),
+            ("joint_velocity", 3),
+            ("pelvis_height", 1),
+            ("pelvis_vertical_velocity", 1),
+            ("fiber_length", n),
+            ("fiber_velocity", n),
+            ("muscle_force", n),
+            ("activation", n),
+            ("ground_force", 1),
+            *((f"task.{name}", 1) for name in self.task.observation_fields),
+            *((("drive", n),) if self._drive_in_obs else ()),
+        ]
+        self.observation_structure: dict[str, slice] = {}
+        start = 0
+        for name, size in fields:
+            self.observation_structure[name] = slice(start, start + size)
+            start += size
+        task_names = [f"task.{name}" for name in self.task.observation_fields]
+        first = self.observation_structure[task_names[0]].start if task_names else 0
+        self._task_slice = slice(first, first + len(task_names))
+        self._obs_buffer = np.zeros(start)
+        self.observation_space = spaces.Box(-np.inf, np.inf, (start,), np.float32)
         self._renderer: Any = None
         self._episode_started = False
 
     @classmethod
     def argument_names(cls) -> list[str]:
-        import inspect
-
-        common = [p for p in inspect.signature(LegEnv.__init__).parameters if p not in ("self", "task_kwargs")]
-        task = [p for p in inspect.signature(cls.task_class.__init__).parameters if p not in ("self", "model")]
-        return common + task
+        """Every keyword the environment takes: the body's (`BodyArgs`), render_mode and the task's own."""
+        return [*BodyArgs.model_fields, "render_mode", *cls.task_class.Args.model_fields]
 
     # -- Gymnasium API ------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
@@ -479,20 +476,20 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         return snap, ok
 
     def _observation(self, snap: Snapshot) -> np.ndarray:
-        """Fill the observation in place (field order: the class docstring's table)."""
-        buf = self._obs_buffer
-        buf[0:3] = snap.q
-        buf[3:6] = snap.qd
-        buf[6] = snap.pelvis[1] - self._pelvis_start
-        buf[7] = snap.pelvis_velocity[1]
-        buf[8:17] = self._out_lnorm
-        buf[17:26] = self._out_vnorm
-        buf[26:35] = self._out_force / self.muscle_params.f_max
-        buf[35:44] = self._mstate.activation
-        buf[44] = snap.contact_force / self.body_weight
-        buf[45 : self._task_obs_end] = self.task.observation(snap)
+        """Fill the observation in place, field by field (`observation_structure`)."""
+        buf, at = self._obs_buffer, self.observation_structure
+        buf[at["joint_angle"]] = snap.q
+        buf[at["joint_velocity"]] = snap.qd
+        buf[at["pelvis_height"]] = snap.pelvis[1] - self._pelvis_start
+        buf[at["pelvis_vertical_velocity"]] = snap.pelvis_velocity[1]
+        buf[at["fiber_length"]] = self._out_lnorm
+        buf[at["fiber_velocity"]] = self._out_vnorm
+        buf[at["muscle_force"]] = self._out_force / self.muscle_params.f_max
+        buf[at["activation"]] = self._mstate.activation
+        buf[at["ground_force"]] = snap.contact_force / self.body_weight
+        buf[self._task_slice] = self.task.observation(snap)
         if self._drive_in_obs:
-            buf[self._task_obs_end :] = self._drive
+            buf[at["drive"]] = self._drive
         obs = buf.astype(np.float32)
         if not np.isfinite(obs).all():  # the snapshot was checked; this guards the task's own fields
             np.nan_to_num(obs, copy=False, nan=0.0, posinf=1e6, neginf=-1e6)

@@ -329,7 +329,11 @@ def test_layers_import_downwards_only() -> None:
 def test_demo_command_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli_main(["demo", "--timesteps", "2048", "--runs-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "precision score during training" in out and "best baseline" in out
+    assert "SquatJump after 2048 steps of PPO" in out and "jump height during training" in out
+    table = out[out.index("controller") :]
+    for row in ("trained policy", "zero drive", "random drive", "ceiling"):
+        assert row in table, row
+    assert "step 2048/2048 (100%)" in out  # off a terminal, progress comes as plain lines
     run = next(tmp_path.glob("demo_*"))
     for needed in (
         "model.zip",

@@ -607,3 +607,21 @@ def test_a_deep_balanced_squat_holds_without_blowing_up(knee_deg: float, ankle_d
         assert np.all(np.isfinite(obs))
     forces = env.unwrapped._out_force / env.unwrapped.muscle_params.f_max
     assert forces.max() < 1.5
+
+
+@pytest.mark.parametrize("env_id", IDS)
+@pytest.mark.parametrize("drive_rise_s", [0.0, 0.1])
+def test_observation_structure_names_every_value_once(env_id: str, drive_rise_s: float) -> None:
+    env = gym.make(env_id, drive_rise_s=drive_rise_s)
+    structure = env.unwrapped.observation_structure
+    covered = np.concatenate([np.arange(s.start, s.stop) for s in structure.values()])
+    np.testing.assert_array_equal(covered, np.arange(env.observation_space.shape[0]))
+    assert ("drive" in structure) == (drive_rise_s > 0)
+    task = [k for k in structure if k.startswith("task.")]
+    assert [k[5:] for k in task] == list(env.unwrapped.task.observation_fields)
+    env.reset(seed=0)
+    obs, *_, info = env.step(np.full(9, 0.6, np.float32))
+    np.testing.assert_array_equal(obs[structure["activation"]], info["activation"].astype(np.float32))
+    np.testing.assert_array_equal(obs[structure["joint_angle"]], env.unwrapped._last_snapshot.q.astype(np.float32))
+    if drive_rise_s:
+        np.testing.assert_array_equal(obs[structure["drive"]], info["drive"].astype(np.float32))

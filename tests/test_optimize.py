@@ -249,11 +249,11 @@ def test_a_countermovement_jump_starts_standing_and_may_dip() -> None:
     info = rollout("SquatJump", seed_control("SquatJump", STANDING), env_kwargs=STANDING)
     # a dip that would void a squat jump (3 cm) is the countermovement here
     assert info["dip_m"] > 0.03 and info["countermovement"] == 0.0 and info["jump_height_m"] > 0.05
-    with pytest.raises(ValueError, match="start must be one of"):
+    with pytest.raises(ValueError, match="start: Input should be 'squat' or 'standing'"):
         gym.make(ENV_IDS["SquatJump"], start="sitting")
-    with pytest.raises(ValueError, match="squat_knee_deg must be in"):
+    with pytest.raises(ValueError, match="squat_knee_deg: Input should be less than or equal to 120"):
         gym.make(ENV_IDS["SquatJump"], squat_knee_deg=130)
-    with pytest.raises(ValueError, match="squat_knee_deg must be a number"):
+    with pytest.raises(ValueError, match="squat_knee_deg: Input should be a valid number"):
         gym.make(ENV_IDS["SquatJump"], squat_knee_deg="deep")
     # a squat no trunk lean can balance says which arguments made it
     env = gym.make(ENV_IDS["SquatJump"], squat_knee_deg=106, squat_ankle_deg=20)

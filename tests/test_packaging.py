@@ -36,3 +36,9 @@ def test_data_files_and_entry_point_are_installed() -> None:
     assert any(f.name == "hop_ppo.yaml" for f in resources.files("neuroleg").joinpath("configs").iterdir())
     scripts = {e.name: e.value for e in md.entry_points(group="console_scripts") if e.name == "neuroleg"}
     assert scripts == {"neuroleg": "neuroleg.scripts.cli:main"}
+
+
+def test_the_distribution_carries_the_package_version() -> None:
+    import neuroleg
+
+    assert _installed().version == neuroleg.__version__

@@ -22,10 +22,36 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import pybullet as pb
-from pybullet_utils.bullet_client import BulletClient
 
-from ..physiology.model import LegModel
+
+@contextlib.contextmanager
+def _quiet(*streams: object) -> Iterator[None]:
+    """Silence what PyBullet's C code prints on these streams (its build-time banner on import, 'argv[0]='
+    on every connect): the user's output stays theirs. Python-level errors still propagate."""
+    fds = []
+    for stream in streams:
+        try:
+            stream.flush()  # type: ignore[attr-defined]
+            fds.append(stream.fileno())  # type: ignore[attr-defined]
+        except (AttributeError, ValueError, OSError):  # captured or replaced: nothing to silence
+            pass
+    saved = [os.dup(fd) for fd in fds]
+    try:
+        with open(os.devnull, "w") as devnull:
+            for fd in fds:
+                os.dup2(devnull.fileno(), fd)
+            yield
+    finally:
+        for fd, copy in zip(fds, saved, strict=True):
+            os.dup2(copy, fd)
+            os.close(copy)
+
+
+with _quiet(sys.stdout, sys.stderr):
+    import pybullet as pb
+from pybullet_utils.bullet_client import BulletClient  # noqa: E402
+
+from ..physiology.model import LegModel  # noqa: E402
 
 GRAVITY_M_S2 = 9.81
 # Shoe-floor static friction on dry surfaces is ~0.8-1.0 (Chang et al. 2001, Ergonomics review).
@@ -106,25 +132,6 @@ class BodyState:
     pelvis_velocity: np.ndarray  # (3,)
 
 
-@contextlib.contextmanager
-def _quiet_stdout() -> Iterator[None]:
-    """PyBullet's C code prints 'argv[0]=' on every connect; keep the user's output clean."""
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, ValueError, OSError):  # captured or replaced stdout: nothing to silence
-        yield
-        return
-    sys.stdout.flush()
-    saved = os.dup(fd)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), fd)
-            yield
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
-
-
 def _yaw0() -> list[float]:
     return [0.0, 0.0, 0.0, 1.0]
 
@@ -141,7 +148,7 @@ class LegBody:
             raise ValueError("a crank needs pelvis=fixed (seated ergometer)")
         self.model = model
         self.spec = spec
-        with _quiet_stdout():
+        with _quiet(sys.stdout):
             self.client = BulletClient(connection_mode=pb.DIRECT)
         c = self.client
         c.setGravity(0.0, 0.0, -GRAVITY_M_S2)

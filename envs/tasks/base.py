@@ -4,13 +4,44 @@ episode's end and its unit of work; LegEnv owns body, muscles and energy)."""
 from __future__ import annotations
 
 import abc
-import numbers
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..body.leg import GRAVITY_M_S2, BodySpec, LegBody
 from ..physiology.model import LegModel
+
+
+class ArgumentError(TypeError, ValueError):
+    """Arguments an environment or task does not take; the message names each one and what is allowed.
+    Both a TypeError (a wrong or unknown keyword) and a ValueError (a value out of range)."""
+
+
+class Arguments(BaseModel):
+    """Base of every argument declaration: unknown names refused, types strict, no NaN or infinity."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True, allow_inf_nan=False)
+
+    @classmethod
+    def parse(cls, owner: str, values: dict[str, Any]) -> Any:
+        """Validate `values`; an ArgumentError naming every bad argument otherwise."""
+        try:
+            return cls.model_validate(values)
+        except ValidationError as err:
+            raise argument_error(owner, err, list(cls.model_fields)) from None
+
+
+def argument_error(owner: str, err: ValidationError, allowed: list[str]) -> ArgumentError:
+    lines = []
+    for e in err.errors():
+        name = ".".join(str(p) for p in e["loc"])
+        if e["type"] == "extra_forbidden":
+            lines.append(f"{name}: unknown argument; allowed: {', '.join(allowed)}")
+        else:
+            lines.append(f"{name}: {e['msg']}, got {e['input']!r}")
+    return ArgumentError(f"{owner}: " + "; ".join(lines))
 
 
 @dataclass
@@ -50,9 +81,15 @@ class Task(abc.ABC):
     unit: str = ""  # what one unit of work is ("jump", "hop", ...)
     episode_seconds: float = 5.0
     default_energy_weight: float = 0.1
+    Args: ClassVar[type[Arguments]] = Arguments  # the task's own arguments (none by default)
+    # Names of the task's observation values, in the order `observation` returns them (LegEnv's
+    # observation_structure lists them as "task.<name>").
+    observation_fields: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, model: LegModel) -> None:
+    def __init__(self, model: LegModel, args: Arguments | None = None) -> None:
+        """`args`: validated `Args` (`Args.parse`); None gives every default."""
         self.model = model
+        self.args: Any = type(self).Args() if args is None else args
 
     def use_drive_rise(self, drive_rise_s: float) -> None:  # noqa: B027 (a hook most tasks need not use)
         """The environment's `drive_rise_s`, told once after construction; a task whose start depends
@@ -72,8 +109,8 @@ class Task(abc.ABC):
     def body_spec(self, physics_dt: float) -> BodySpec: ...
 
     @property
-    @abc.abstractmethod
-    def observation_size(self) -> int: ...
+    def observation_size(self) -> int:
+        return len(self.observation_fields)
 
     @abc.abstractmethod
     def initialize_episode(self, body: LegBody, rng: np.random.Generator) -> InitialPose:
@@ -100,16 +137,6 @@ class Task(abc.ABC):
     def metrics(self) -> dict[str, float]:
         """Task-specific figures for info (stable names, documented in the README)."""
         return {}
-
-
-def check_range(name: str, value: float, allowed: tuple[float, float], unit: str = "") -> float:
-    """`value` if it lies in `allowed`, else a ValueError naming the argument and its range."""
-    lo, hi = allowed
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a number in [{lo}, {hi}]{' ' + unit if unit else ''}, got {value!r}")
-    if not (lo <= value <= hi):
-        raise ValueError(f"{name} must be in [{lo}, {hi}]{' ' + unit if unit else ''}, got {value}")
-    return value
 
 
 def ballistic_apex(z: float, vz: float) -> float:

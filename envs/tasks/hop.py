@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from pydantic import Field
 
 from ..body.leg import BodySpec, LegBody, PelvisMode
-from .base import InitialPose, Snapshot, Task, check_range, standing_com_height
+from .base import Arguments, InitialPose, Snapshot, Task, standing_com_height
 
 START_Q = np.radians([8.0, 15.0, 7.0])  # slightly flexed stance, foot flat
 # Allowed targets; Grabowski & Herr 2009 report preferred hopping at 2.0-2.6 Hz.
@@ -30,6 +31,15 @@ PERIOD_TOLERANCE = 0.2  # relative, likewise for the hop period
 FALL_HIP_HEIGHT_FRACTION = 0.6  # hip below this fraction of its standing height = fallen
 
 
+class HopArgs(Arguments):
+    target_frequency_hz: float = Field(
+        2.2, ge=FREQUENCY_RANGE_HZ[0], le=FREQUENCY_RANGE_HZ[1], description="hopping frequency to hold (Hz)"
+    )
+    target_height_m: float = Field(
+        0.08, ge=HEIGHT_RANGE_M[0], le=HEIGHT_RANGE_M[1], description="CoM rise per hop, stance low to apex (m)"
+    )
+
+
 class HopTask(Task):
     """Unit = one hop (a flight, counted at landing). Score: sum of hop qualities / target hops so
     far, hop quality exp(-(dh/(0.3 h*))^2 - (dT/(0.2 T*))^2) with h the CoM's rise from the lowest
@@ -39,15 +49,14 @@ class HopTask(Task):
     unit = "hop"
     episode_seconds = 5.0
     default_energy_weight = 0.02
+    observation_fields = ("phase_sin", "phase_cos", "com_height", "airborne", "ground_force", "target_height")
 
-    def __init__(self, model, target_frequency_hz: float = 2.2, target_height_m: float = 0.08) -> None:  # noqa: ANN001
-        super().__init__(model)
-        self.frequency = check_range("target_frequency_hz", target_frequency_hz, FREQUENCY_RANGE_HZ, "Hz")
-        self.height = check_range("target_height_m", target_height_m, HEIGHT_RANGE_M, "m")
+    Args = HopArgs
 
-    @property
-    def observation_size(self) -> int:
-        return 6
+    def __init__(self, model, args: HopArgs | None = None) -> None:  # noqa: ANN001
+        super().__init__(model, args)
+        self.frequency = self.args.target_frequency_hz
+        self.height = self.args.target_height_m
 
     def body_spec(self, physics_dt: float) -> BodySpec:
         return BodySpec(pelvis=PelvisMode.RAIL, physics_dt=physics_dt, legs=2, carry_trunk=True)

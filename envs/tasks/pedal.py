@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from pydantic import Field
 
 from ..body.leg import BodySpec, CrankSpec, LegBody, PelvisMode, leg_inverse_kinematics
-from .base import InitialPose, Snapshot, Task, check_range
+from .base import Arguments, InitialPose, Snapshot, Task
 
 SEAT_HIP_HEIGHT_M = 1.2  # hip above the floor; the crank sits 0.78 m below it (CrankSpec)
 FOOT_PITCH_ON_PEDAL_RAD = math.radians(-15.0)  # slight toe-down, typical of seated pedalling
@@ -25,6 +26,21 @@ CADENCE_REWARD_SCALE = 0.15  # reward design: relative cadence error at which th
 RPM_PER_RAD_S = 60.0 / (2.0 * math.pi)
 
 
+class PedalArgs(Arguments):
+    target_cadence_rpm: float = Field(
+        60.0, ge=CADENCE_RANGE_RPM[0], le=CADENCE_RANGE_RPM[1], description="crank cadence to hold (rpm)"
+    )
+    target_power_w: float = Field(
+        25.0, ge=POWER_RANGE_W[0], le=POWER_RANGE_W[1], description="brake power at the target cadence (W)"
+    )
+    counterweight_kg: float = Field(
+        COUNTERWEIGHT_KG,
+        ge=COUNTERWEIGHT_RANGE_KG[0],
+        le=COUNTERWEIGHT_RANGE_KG[1],
+        description="mass on the opposite crank arm, standing in for the other leg (kg)",
+    )
+
+
 class PedalTask(Task):
     """Unit = one crank revolution. Resistance torque -c omega with c = P* / omega*^2, so the
     target power is delivered at the target cadence. Score: fraction of time within +-10 % of the
@@ -34,23 +50,16 @@ class PedalTask(Task):
     unit = "revolution"
     episode_seconds = 5.0
     default_energy_weight = 0.05
+    observation_fields = ("crank_sin", "crank_cos", "cadence_ratio", "target_omega", "power_ratio")
 
-    def __init__(
-        self,
-        model,  # noqa: ANN001
-        target_cadence_rpm: float = 60.0,
-        target_power_w: float = 25.0,
-        counterweight_kg: float = COUNTERWEIGHT_KG,
-    ) -> None:
-        super().__init__(model)
-        self.omega = check_range("target_cadence_rpm", target_cadence_rpm, CADENCE_RANGE_RPM, "rpm") / RPM_PER_RAD_S
-        self.power = check_range("target_power_w", target_power_w, POWER_RANGE_W, "W")
-        check_range("counterweight_kg", counterweight_kg, COUNTERWEIGHT_RANGE_KG, "kg")
-        self.crank = CrankSpec(damping_nms=target_power_w / self.omega**2, counterweight_kg=counterweight_kg)
+    Args = PedalArgs
 
-    @property
-    def observation_size(self) -> int:
-        return 5
+    def __init__(self, model, args: PedalArgs | None = None) -> None:  # noqa: ANN001
+        super().__init__(model, args)
+        a = self.args
+        self.omega = a.target_cadence_rpm / RPM_PER_RAD_S
+        self.power = a.target_power_w
+        self.crank = CrankSpec(damping_nms=a.target_power_w / self.omega**2, counterweight_kg=a.counterweight_kg)
 
     def body_spec(self, physics_dt: float) -> BodySpec:
         return BodySpec(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from pydantic import Field
 
 from ..body.leg import BodySpec, LegBody, PelvisMode, forward_kinematics
-from .base import InitialPose, Snapshot, Task, check_range
+from .base import Arguments, InitialPose, Snapshot, Task
 
 # Target joint configurations are drawn from this box (rad): comfortable, reachable, and away from
 # the range-of-motion limits so that every target can be held without the soft limits.
@@ -20,6 +21,15 @@ TOLERANCE_RANGE_M = (0.005, 0.2)  # allowed tolerance_m: from a fine reach to a 
 HANG_HEIGHT_M = 1.2  # hip height: the foot hangs clear of the ground
 
 
+class PostureArgs(Arguments):
+    tolerance_m: float = Field(
+        0.03,
+        ge=TOLERANCE_RANGE_M[0],
+        le=TOLERANCE_RANGE_M[1],
+        description="distance (m) from the target within which the foot counts as on target",
+    )
+
+
 class PostureTask(Task):
     """Reach and hold; unit = one reach (the first entry into the tolerance band).
 
@@ -31,19 +41,18 @@ class PostureTask(Task):
     unit = "reach"
     episode_seconds = 2.0
     default_energy_weight = 0.05
+    observation_fields = ("target_x", "target_z", "target_foot_angle", "error_x", "error_z", "error_foot_angle")
 
-    def __init__(self, model, tolerance_m: float = 0.03) -> None:  # noqa: ANN001
-        super().__init__(model)
-        self.tolerance = check_range("tolerance_m", tolerance_m, TOLERANCE_RANGE_M, "m")
+    Args = PostureArgs
+
+    def __init__(self, model, args: PostureArgs | None = None) -> None:  # noqa: ANN001
+        super().__init__(model, args)
+        self.tolerance = self.args.tolerance_m
         self.target = np.zeros(3)
         self._cached: tuple[Snapshot, np.ndarray] | None = None
 
     def body_spec(self, physics_dt: float) -> BodySpec:
         return BodySpec(pelvis=PelvisMode.FIXED, physics_dt=physics_dt, legs=1, hip_height=HANG_HEIGHT_M)
-
-    @property
-    def observation_size(self) -> int:
-        return 6
 
     def _pose(self, q: np.ndarray) -> np.ndarray:
         pts = forward_kinematics(self.model, q)

@@ -6,14 +6,16 @@ dip before the push is allowed (Bobbert & Casius 2005 compare the two jumps)."""
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
+from pydantic import Field
 from scipy.optimize import brentq
 
 from ..body.leg import GRAVITY_M_S2, BodySpec, LegBody, PelvisMode, forward_kinematics
 from ..physiology.model import LegModel
 from ..physiology.motor_units import DRIVE_RISE_MAX_S
-from .base import InitialPose, Snapshot, Task, ballistic_apex, check_range, standing_com, standing_com_height
+from .base import Arguments, InitialPose, Snapshot, Task, ballistic_apex, standing_com, standing_com_height
 from .hop import START_Q as STANCE_Q
 
 # Squat: knee 80 deg, shank 26 deg forward, feet flat (Bobbert & van Soest's squat jumps start at
@@ -71,6 +73,24 @@ def balancing_lean(body: LegBody, pose: np.ndarray) -> float:
     return float(brentq(lambda lean: com_x(lean) - target_x, 0.0, MAX_TRUNK_LEAN_RAD, xtol=1e-6))
 
 
+class SquatJumpArgs(Arguments):
+    start: Literal[STARTS] = Field(  # type: ignore[valid-type]
+        "squat", description="squat: a squat jump from a static squat; standing: a countermovement jump"
+    )
+    squat_knee_deg: float = Field(
+        SQUAT_KNEE_DEG,
+        ge=SQUAT_KNEE_RANGE_DEG[0],
+        le=SQUAT_KNEE_RANGE_DEG[1],
+        description="knee flexion of the squat (deg)",
+    )
+    squat_ankle_deg: float = Field(
+        SQUAT_ANKLE_DEG,
+        ge=SQUAT_ANKLE_RANGE_DEG[0],
+        le=SQUAT_ANKLE_RANGE_DEG[1],
+        description="ankle dorsiflexion of the squat, the shank's lean over the flat foot (deg)",
+    )
+
+
 class SquatJumpTask(Task):
     """Score: jump height (m), CoM apex above its standing height (0 until takeoff). A dip of the
     CoM more than 3 cm below its start ends the trial as a countermovement (score 0), unless the
@@ -80,20 +100,22 @@ class SquatJumpTask(Task):
     unit = "jump"
     episode_seconds = 1.2
     default_energy_weight = 0.02
+    observation_fields = (
+        "time_since_release",
+        "com_height",
+        "airborne",
+        "ground_force",
+        "trunk_pitch",
+        "trunk_pitch_rate",
+    )
 
-    def __init__(
-        self,
-        model: LegModel,
-        start: str = "squat",
-        squat_knee_deg: float = SQUAT_KNEE_DEG,
-        squat_ankle_deg: float = SQUAT_ANKLE_DEG,
-    ) -> None:
-        super().__init__(model)
-        if start not in STARTS:
-            raise ValueError(f"start must be one of {list(STARTS)}, got {start!r}")
-        self.start_from = start
-        self.squat_knee_deg = check_range("squat_knee_deg", squat_knee_deg, SQUAT_KNEE_RANGE_DEG, "deg")
-        self.squat_ankle_deg = check_range("squat_ankle_deg", squat_ankle_deg, SQUAT_ANKLE_RANGE_DEG, "deg")
+    Args = SquatJumpArgs
+
+    def __init__(self, model: LegModel, args: SquatJumpArgs | None = None) -> None:
+        super().__init__(model, args)
+        self.start_from = self.args.start
+        self.squat_knee_deg = self.args.squat_knee_deg
+        self.squat_ankle_deg = self.args.squat_ankle_deg
         self.hold_s = PREACTIVATION_S
 
     @staticmethod
@@ -117,10 +139,6 @@ class SquatJumpTask(Task):
         if self.start_from == "standing":
             return STANCE_Q.copy()
         return squat_pose(self.squat_knee_deg, self.squat_ankle_deg)
-
-    @property
-    def observation_size(self) -> int:
-        return 6
 
     def body_spec(self, physics_dt: float) -> BodySpec:
         return BodySpec(pelvis=PelvisMode.FREE, physics_dt=physics_dt, legs=2, carry_trunk=True)

@@ -1,0 +1,47 @@
+"""The stamp every results page carries: environment version, package version, commit and date.
+
+A page of results is written by the command that measured it (`neuroleg learning --out`,
+`neuroleg experiment ... --out`, `neuroleg validate --out`); the stamp says what produced it, so a
+figure is never read against a simulator it was not measured on.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+from neuroleg import __version__
+from neuroleg.envs import ENV_VERSION
+
+
+def git_commit(folder: Path | None = None) -> str:
+    """The short commit of the checkout in `folder` (the working directory by default), `+changes` when
+    tracked files differ from it, or "unknown" outside a git checkout."""
+    cwd = str(folder or Path.cwd())
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head}+changes" if dirty else head
+
+
+def stamp(command: str) -> str:
+    """One Markdown line: what measured the page, on which simulator, when."""
+    day = time.strftime("%Y-%m-%d")
+    return f"*Measured by `{command}` on env v{ENV_VERSION} (neuroleg {__version__}), commit {git_commit()}, {day}.*"
+
+
+def results_page(title: str, command: str, body: str) -> str:
+    """A results page: title, stamp, body."""
+    return f"# {title}\n\n{stamp(command)}\n\n{body.rstrip()}\n"

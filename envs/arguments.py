@@ -1,0 +1,106 @@
+"""The environments' arguments, declared once: type, default, allowed range, unit and meaning.
+
+`BodyArgs` holds what every environment takes (the body, its muscles and motor units, the reward's
+energy term); each task declares its own in a class of the same kind (`Task.Args`). The environment
+validates with them, the run config embeds them, the ceiling search reads their defaults and the
+manual's reference pages are generated from them. Validation is strict: a value of the wrong type is
+refused by name (`elastic_tendon="false"` is not taken as true), never coerced.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
+
+from .physiology.model import MUSCLE_NAMES
+from .physiology.motor_units import DRIVE_RISE_MAX_S
+from .tasks.base import ArgumentError, Arguments, argument_error
+
+__all__ = ["ArgumentError", "Arguments", "BodyArgs", "argument_error", "reference_rows"]
+
+METABOLIC_MODELS = ("umberger2010", "umberger2003", "bhargava2004")
+# Allowed values of the per-muscle motor-unit settings (a number for every muscle, or one per muscle).
+PER_MUSCLE_RANGES = {"recruitment_limit": (0.5, 1.0), "rate_scale": (0.5, 2.0), "synchronization": (0.0, 1.0)}
+PerMuscle = float | dict[Literal[MUSCLE_NAMES], float]  # type: ignore[valid-type]
+
+
+class BodyArgs(Arguments):
+    """What every neuroleg environment takes besides its task's own arguments."""
+
+    energy_weight: float | None = Field(
+        None,
+        ge=0.0,
+        le=100.0,
+        description="reward per J/kg of muscle metabolic energy, subtracted each step; None: the task's default",
+    )
+    metabolic_model: Literal[METABOLIC_MODELS] = Field(  # type: ignore[valid-type]
+        "umberger2010", description="muscle energy model: Umberger 2010, Umberger 2003 or Bhargava 2004"
+    )
+    motor_units: bool = Field(
+        True, description="drive each muscle through a motor-unit pool (False: the lumped drive, drive = excitation)"
+    )
+    recruitment_limit: PerMuscle = Field(
+        1.0, description="fraction of the pool's force that can be recruited (untrained ~0.85-0.9, trained 0.97-1)"
+    )
+    rate_scale: PerMuscle = Field(1.0, description="multiplies every motor unit's peak discharge rate")
+    synchronization: PerMuscle = Field(
+        0.0, description="motor-unit synchronization: shortens the activation time constant (size assumed)"
+    )
+    drive_rise_s: float = Field(
+        0.0,
+        ge=0.0,
+        le=DRIVE_RISE_MAX_S,
+        description="shortest time (s) the drive may take to rise from 0 to 1; 0: a step",
+    )
+    elastic_tendon: bool = Field(True, description="elastic tendon with the fiber-tendon balance solved each step")
+    model_path: str | Path | None = Field(None, description="a model file of one's own; None: the packaged leg9.yaml")
+    compiled: bool = Field(True, description="the numba-compiled substep (False: the numpy reference, same equations)")
+
+    @field_validator("recruitment_limit", "rate_scale", "synchronization")
+    @classmethod
+    def _per_muscle_range(cls, value: float | dict[str, float], info: ValidationInfo) -> float | dict[str, float]:
+        lo, hi = PER_MUSCLE_RANGES[info.field_name or ""]
+        values = value.values() if isinstance(value, dict) else [value]
+        if any(not (lo <= v <= hi) for v in values):
+            raise ValueError(f"must lie in [{lo}, {hi}] (a number or a value per muscle)")
+        if isinstance(value, dict) and set(value) != set(MUSCLE_NAMES):
+            raise ValueError(f"a per-muscle mapping must name every muscle {list(MUSCLE_NAMES)}")
+        return value
+
+    @field_validator("model_path")
+    @classmethod
+    def _path_text(cls, value: str | Path | None) -> str | None:
+        return None if value is None else str(value)
+
+
+def _type_name(annotation: Any) -> str:
+    if isinstance(annotation, type):
+        return annotation.__name__
+    text = str(annotation).replace("typing.", "").replace("pathlib.", "")
+    return re.sub(r"<class '([\w.]+)'>", r"\1", text)
+
+
+def reference_rows(args: type[BaseModel]) -> list[tuple[str, str, str, str, str]]:
+    """(name, type, default, allowed, meaning) per field of an argument or config declaration: the
+    manual's reference tables."""
+    rows = []
+    for name, field in args.model_fields.items():
+        lo = hi = None
+        for meta in field.metadata:
+            lo = getattr(meta, "ge", getattr(meta, "gt", lo))
+            hi = getattr(meta, "le", hi)
+        kind = _type_name(field.annotation)
+        allowed = f"{lo} to {hi}" if lo is not None and hi is not None else ""
+        if name in PER_MUSCLE_RANGES:
+            a, b = PER_MUSCLE_RANGES[name]
+            allowed = f"{a} to {b}, or a mapping naming all nine muscles"
+            kind = "float | dict[muscle, float]"
+        if kind.startswith("Literal["):
+            allowed, kind = kind[len("Literal[") : -1], "str"
+        value = None if field.is_required() else field.get_default(call_default_factory=True)
+        default = "required" if field.is_required() else "(below)" if isinstance(value, BaseModel) else repr(value)
+        rows.append((name, kind, default, allowed, field.description or ""))
+    return rows

@@ -1,0 +1,134 @@
+"""What a newcomer meets first: argument errors, loading a run, the package and the command line."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import neuroleg
+from neuroleg.agents.config import ConfigError, load_config, resolve_config
+from neuroleg.agents.runs import RunDir
+from neuroleg.agents.train import train
+from neuroleg.envs import ENV_IDS, ENV_VERSION
+from neuroleg.envs.arguments import BodyArgs
+from neuroleg.envs.tasks import TASKS
+from neuroleg.scripts.cli import build_parser
+from neuroleg.scripts.cli import main as cli_main
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(
+    "kwargs,named",
+    [
+        ({"elastic_tendon": "false"}, "elastic_tendon: Input should be a valid boolean"),
+        ({"motor_units": "no"}, "motor_units: Input should be a valid boolean"),
+        ({"rate_scale": "x"}, "rate_scale"),
+        ({"recruitment_limit": float("nan")}, "recruitment_limit"),
+        ({"drive_rise_s": 2.0}, "drive_rise_s: Input should be less than or equal to 1"),
+        ({"target_height_m": "8 cm"}, "target_height_m: Input should be a valid number"),
+        ({"bogus": 1}, "bogus: unknown argument; allowed: energy_weight"),
+    ],
+)
+def test_wrong_types_and_values_are_refused_by_name(kwargs: dict, named: str) -> None:
+    with pytest.raises((TypeError, ValueError), match=named):
+        gym.make(ENV_IDS["Hop"], **kwargs)
+
+
+def test_a_config_refuses_wrong_types_too_and_reads_yaml_floats(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"env\.elastic_tendon"):
+        load_config(resolve_config("posture_smoke"), ['env.elastic_tendon="false"'])
+    with pytest.raises(ConfigError, match=r"n_envs"):
+        load_config(resolve_config("posture_smoke"), ['n_envs="2"'])
+    assert load_config(resolve_config("posture_smoke"), ["algo.learning_rate=1e-4"]).algo.learning_rate == 1e-4
+
+
+def test_the_arguments_are_declared_once() -> None:
+    from neuroleg.agents.config import TASK_ARGS, EnvConfig
+    from neuroleg.envs.leg_env import LegEnv
+
+    assert set(BodyArgs.model_fields) <= set(EnvConfig.model_fields)
+    assert all(TASK_ARGS[name] is task.Args for name, task in TASKS.items())
+    hop = gym.make(ENV_IDS["Hop"]).unwrapped
+    assert isinstance(hop, LegEnv)
+    assert hop.argument_names() == [*BodyArgs.model_fields, "render_mode", "target_frequency_hz", "target_height_m"]
+
+
+def test_load_run_round_trip(tmp_path: Path) -> None:
+    from neuroleg.agents.evaluate import model_policy
+
+    cfg = load_config(resolve_config("posture_smoke"), ["total_timesteps=256"])
+    run = RunDir.create(cfg, tmp_path, "lr")
+    model = train(cfg, run, progress=False)
+    loaded = neuroleg.load_run(run.path)
+    env = loaded.make_env()
+    assert env.spec is not None and env.spec.id == ENV_IDS["Posture"]
+    obs, _ = env.reset(seed=3)
+    drive, _ = loaded.predict(obs)
+    assert drive.shape == (9,) and drive.dtype == np.float32 and np.all((drive >= 0) & (drive <= 1))
+    # what training saw: normalised observations in, [-1, 1] actions out, mapped to 0..1
+    venv = model.get_env()
+    expected, _ = model.predict(venv.normalize_obs(obs), deterministic=True)
+    np.testing.assert_allclose(drive, np.clip((expected + 1) / 2, 0, 1), atol=1e-6)
+    np.testing.assert_allclose(model_policy(run, cfg)(obs, True), drive, atol=1e-6)
+    # a bare policy without the normalisation acts differently: the reason load_run exists
+    raw, _ = model.predict(obs, deterministic=True)
+    assert not np.allclose(np.clip((raw + 1) / 2, 0, 1), drive)
+
+
+def _fresh_python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+
+
+def test_import_neuroleg_registers_the_ids_and_prints_nothing() -> None:
+    done = _fresh_python(
+        "import gymnasium, neuroleg; env = gymnasium.make('neuroleg/Hop-v6'); env.reset(seed=0); print('ok')"
+    )
+    assert done.stdout == "ok\n"
+    assert done.stderr == ""  # no PyBullet build-time banner, no 'argv[0]='
+
+
+def test_the_package_version_follows_the_environment_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert int(neuroleg.__version__.split(".")[0]) == ENV_VERSION
+    with pytest.raises(SystemExit) as done:
+        cli_main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == f"neuroleg {neuroleg.__version__}"
+    cff = (REPO / "CITATION.cff").read_text()
+    assert f'version: "{neuroleg.__version__}"' in cff
+    assert f"## {neuroleg.__version__} (environment v{ENV_VERSION})" in (REPO / "CHANGELOG.md").read_text()
+
+
+def test_every_cli_option_has_help_and_shows_its_default(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, command in sub.choices.items():
+        assert command.formatter_class is argparse.ArgumentDefaultsHelpFormatter, name
+        for action in command._actions:
+            if not isinstance(action, argparse._HelpAction):
+                assert action.help, f"{name} {action.dest}"
+    assert cli_main(["configs"]) == 0
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    from neuroleg.agents.config import packaged_configs
+
+    assert listed == packaged_configs()
+
+
+def test_the_manual_generates_its_reference_from_the_schema() -> None:
+    spec = importlib.util.spec_from_file_location("reference_hook", REPO / "docs" / "hooks" / "reference.py")
+    assert spec is not None and spec.loader is not None
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    body = hook._reference("body")
+    for name, field in BodyArgs.model_fields.items():
+        assert f"`{name}`" in body and (field.description or "") in body
+    assert "`squat_knee_deg` | float | 80.0 | 40.0 to 120.0" in hook._reference("task SquatJump")
+    page = "x <!-- reference: task Hop --> y"
+    out = hook.on_page_markdown(page, None, {"config_file_path": str(REPO / "mkdocs.yml")}, None)
+    assert "target_frequency_hz" in out and "<!--" not in out
