@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import os
 import re
+from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -44,15 +45,35 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True, allow_inf_nan=False)
 
 
-# Each task's own arguments, declared by the task (`Task.Args`): the same declaration gym.make validates.
-TASK_ARGS: dict[str, type[Arguments]] = {name: task.Args for name, task in TASKS.items()}
+class _TaskArgs(Mapping[str, type[Arguments]]):
+    """Each task's own arguments, declared by the task (`Task.Args`, the declaration gym.make validates
+    with); read live from TASKS, so a task registered later (`register_task`) is in it too."""
+
+    def __getitem__(self, task: str) -> type[Arguments]:
+        return TASKS[task].Args
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(TASKS)
+
+    def __len__(self) -> int:
+        return len(TASKS)
+
+
+TASK_ARGS = _TaskArgs()
 
 
 class EnvConfig(BodyArgs):
     """The environment: its task, the body arguments (`BodyArgs`, as gym.make takes them) and the task's."""
 
-    task: Literal[tuple(TASKS)]  # type: ignore[valid-type]
+    task: str = Field(description="the task: a registered one (Posture, SquatJump, Hop, Pedal, or one's own)")
     task_args: dict[str, Any] = Field(default_factory=dict, description="the task's own arguments")
+
+    @field_validator("task")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        if value not in TASKS:
+            raise ValueError(f"unknown task {value!r}; registered: {', '.join(repr(t) for t in TASKS)}")
+        return value
 
     @field_validator("model_path")
     @classmethod

@@ -22,6 +22,7 @@ from .runs import RunDir, atomic_path, write_json_atomic
 # Constant co-contraction baseline: every muscle at this drive (inefficient by design).
 COCONTRACTION_DRIVE = 0.3
 BASELINES = ("zero", "random", "cocontraction")
+# Summarised for every task; each task adds its own figures (`Task.metric_info`).
 SUMMARISED_INFO = (
     "task_score",
     "task_units",
@@ -31,17 +32,6 @@ SUMMARISED_INFO = (
     "oxygen_per_unit_ml_per_kg",
     "metabolic_energy_j",
     "mechanical_work_j",
-    "gross_efficiency",
-    "jump_height_m",
-    "takeoff_velocity_m_s",
-    "dip_m",
-    "hop_count",
-    "hop_height_m",
-    "hop_flight_height_m",
-    "energy_per_vertical_m_j",
-    "cadence_rpm",
-    "precision_m",
-    "time_on_target_s",
 )
 
 Policy = Callable[[np.ndarray, bool], np.ndarray]  # (raw observation, episode start) -> action
@@ -152,8 +142,10 @@ def summarise(records: list[EpisodeRecord], cfg: RunConfig) -> dict[str, Any]:
         "unstable_episodes": int(sum(bool(i["unstable"]) for i in infos)),
     }
     # The end-of-episode info already holds the task's figures under their stable names.
-    for key in SUMMARISED_INFO:
-        if key in infos[0]:
+    from neuroleg.envs.tasks import TASKS
+
+    for key in (*SUMMARISED_INFO, *TASKS[cfg.env.task].metric_info):
+        if key in infos[0] and isinstance(infos[0][key], (int, float)):
             out[key] = stat([i[key] for i in infos])
     act = np.concatenate([r.activation for r in records])
     pairs = antagonist_pairs(load_model(cfg.env.model_path))  # the run's body: its file may set other roles

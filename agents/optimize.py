@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib import resources
@@ -36,17 +35,7 @@ from .runs import write_json_atomic
 # included). A 0.6 s bound on onsets, enough for a squat jump's push, held the countermovement jump's
 # gastrocnemius at 0.6 s where 0.8 s jumps 1.4 cm higher.
 REST_DRIVE = 0.0
-PROGRESS_WEIGHT = 1e-3  # tie-breaker weight of the task's dense reward against its score
-SEED_EXTENSORS = ("GLU", "HAM", "VAS", "GAS", "SOL")
-SEED_SQUAT_ONSET_S = 0.012  # the extensors come on at once (at the end of the first control step)
-# SquatJump from standing (a countermovement jump): the extensors come on 0.1 s after release, once
-# the body has dropped (of onsets 0.1-0.35 s this pushed highest, 13.7 cm).
-SEED_STANDING_ONSET_S = 0.2
 SEED_SIGMA = 0.2
-# Pedal: weight of the inverse gross efficiency (metabolic energy / work of the foot on the crank,
-# ~5-10) against the score; small enough that holding cadence always comes first. Energy per
-# revolution alone rewarded coasting on the flywheel, which can hold cadence for a 5 s episode.
-PEDAL_INVERSE_EFFICIENCY_WEIGHT = 0.01
 # Polish: a coordinate search after CMA-ES. The drive is held over each 20 ms control step, so the
 # cost is flat between grid points of onsets and windows; CMA-ES steps smaller than one (a sixtieth of
 # SquatJump's box) see a plateau, and a better onset a few steps away stays unfound (the countermovement
@@ -54,28 +43,9 @@ PEDAL_INVERSE_EFFICIENCY_WEIGHT = 0.01
 # and every level in POLISH_LEVEL_STEP steps, one parameter at a time, keeping any improvement.
 POLISH_CYCLE_STEP = 1 / 40  # cyclic tasks: onsets and windows in fortieths of a cycle
 POLISH_LEVEL_STEP = 0.05  # drive (0-1); our choice, a twentieth of the range
-PEDAL_WORKLESS_RATIO = 1e3  # the inverse efficiency charged when the foot did no net work
 # The cost of a rollout that went unstable, above any other's: its score (an apex the blow-up threw the
 # body to) means nothing, and a search ranking it by that score can end on it.
 UNSTABLE_COST = 1e9
-PEDAL_CYCLE_KEYS = ("pedal_work_j", "muscle_energy_j", "metabolic_energy_j")
-# Cyclic seeds: (onset, window, level) per muscle, in cycles (Pedal: revolutions from top dead
-# centre; Hop: periods from the start). Pedal: the downstroke hip and knee extensors and the upstroke
-# hip flexor. Hop: ankle and knee extensors push through the first part of the cycle, the tibialis
-# lifts the toes in flight.
-SEED_CYCLIC = {
-    "Pedal": {"GLU": (0.0, 0.4, 0.3), "VAS": (0.95, 0.4, 0.3), "HFL": (0.55, 0.35, 0.3)},
-    "Hop": {
-        "SOL": (0.0, 0.4, 0.8),
-        "GAS": (0.0, 0.4, 0.8),
-        "VAS": (0.9, 0.5, 0.5),
-        "GLU": (0.9, 0.5, 0.3),
-        "TA": (0.45, 0.4, 0.3),
-    },
-}
-SEED_OFF = (0.0, 0.05, 0.05)  # muscles a seed leaves (almost) silent
-OPTIMIZABLE = ("SquatJump", "Pedal", "Hop")
-CYCLIC = ("Pedal", "Hop")
 CEILINGS_DIR = "models/ceilings"
 
 
@@ -100,7 +70,20 @@ class Ceiling:
 
     @property
     def cyclic(self) -> bool:
-        return self.task in CYCLIC
+        return is_cyclic(self.task)
+
+
+def optimizable() -> list[str]:
+    """The tasks with a ceiling search (`Task.ceiling`), registered ones included."""
+    from neuroleg.envs.tasks import TASKS
+
+    return [name for name, task in TASKS.items() if task.ceiling is not None]
+
+
+def is_cyclic(task: str) -> bool:
+    from neuroleg.envs.tasks import TASKS
+
+    return TASKS[task].ceiling == "cyclic"
 
 
 @dataclass(frozen=True)
@@ -133,9 +116,9 @@ def model_fingerprint(model_path: str | None = None) -> tuple[str, int, str]:
 def rollout(task: str, control: Stimulation, seed: int = 0, env_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
     """One episode of open-loop stimulation; the final info plus `task_return`, the sum of the
     task's reward terms (energy excluded), `force_impulse_n_s`, the muscles' summed force impulse,
-    and for Pedal `cycle_<name>`: the growth of pedal_work_j, muscle_energy_j and metabolic_energy_j
-    between the first and last completed revolution (the same crank angle, so that the leg's and the
-    counterweight's potential and elastic energy cancel), with `cycle_revolutions`."""
+    and for a task with `ceiling_unit_keys` (Pedal) `cycle_<name>`: their growth between the first and
+    the last completed unit (the same phase of the cycle, so that the leg's and the counterweight's
+    potential and elastic energy cancel), with `cycle_revolutions`, the units between them."""
     import gymnasium as gym
 
     from neuroleg.envs import ENV_IDS
@@ -143,23 +126,24 @@ def rollout(task: str, control: Stimulation, seed: int = 0, env_kwargs: dict[str
     env = gym.make(ENV_IDS[task], **(env_kwargs or {}))
     _, info = env.reset(seed=seed)
     dt = env.unwrapped.dt
-    frequency = getattr(env.unwrapped.task, "frequency", 0.0)  # Hop's target, Hz
+    the_task = env.unwrapped.task
+    unit_keys = the_task.ceiling_unit_keys
     task_return = 0.0
-    at_revolutions: list[dict[str, Any]] = []
+    at_units: list[dict[str, Any]] = []
     for k in range(env.spec.max_episode_steps or 1000):
         t = k * dt
-        cycles = info["crank_angle_rad"] / (2 * math.pi) if task == "Pedal" else t * frequency
+        cycles = the_task.cycle_position(info, t) if control.cyclic else 0.0
         units = info["task_units"]
         _, _, term, trunc, info = env.step(control.drive(t, cycles))
         task_return += sum(v for key, v in info.items() if key.startswith("reward_") and key != "reward_energy")
-        if task == "Pedal" and info["task_units"] > units:
-            at_revolutions.append(info)
+        if unit_keys and info["task_units"] > units:
+            at_units.append(info)
         if term or trunc:
             break
     extra: dict[str, float] = {}
-    if len(at_revolutions) >= 2:
-        first, last = at_revolutions[0], at_revolutions[-1]
-        extra = {f"cycle_{key}": last[key] - first[key] for key in PEDAL_CYCLE_KEYS}
+    if len(at_units) >= 2:
+        first, last = at_units[0], at_units[-1]
+        extra = {f"cycle_{key}": last[key] - first[key] for key in unit_keys}
         extra["cycle_revolutions"] = last["task_units"] - first["task_units"]
     impulse = float(env.unwrapped.energy_breakdown()["force_impulse"].sum())
     env.close()
@@ -181,17 +165,18 @@ def delayed(control: Stimulation, by_s: float) -> Stimulation:
 
 
 def seed_control(task: str, env_kwargs: dict[str, Any] | None = None) -> Stimulation:
-    """The obvious solution the search starts from, so the ceiling is at least it."""
-    from neuroleg.envs.physiology import MUSCLE_NAMES
+    """The obvious solution the search starts from (the task's `ceiling_seed`), so the ceiling is at least it."""
+    import gymnasium as gym
 
-    n = len(MUSCLE_NAMES)
-    if task == "SquatJump":  # every extensor on at once, until the end
-        push = np.array([1.0 if m in SEED_EXTENSORS else 0.0 for m in MUSCLE_NAMES])
-        standing = task_args(task, env_kwargs)["start"] == "standing"
-        onset = (SEED_STANDING_ONSET_S if standing else SEED_SQUAT_ONSET_S) + release_delay_s(env_kwargs)
-        return Stimulation(np.full(n, onset), np.clip(push, 0.05, 0.95), np.full(n, 0.95))
-    onsets, windows, levels = np.array([SEED_CYCLIC[task].get(m, SEED_OFF) for m in MUSCLE_NAMES]).T
-    return Stimulation(onsets, levels, windows, cyclic=True)
+    from neuroleg.envs import ENV_IDS
+    from neuroleg.envs.physiology import MUSCLE_NAMES
+    from neuroleg.envs.tasks.base import CEILING_SEED_OFF
+
+    env = gym.make(ENV_IDS[task], **(env_kwargs or {}))
+    seed = env.unwrapped.task.ceiling_seed()
+    env.close()
+    onsets, windows, levels = np.array([seed.get(m, CEILING_SEED_OFF) for m in MUSCLE_NAMES]).T
+    return Stimulation(onsets, levels, windows, cyclic=is_cyclic(task))
 
 
 def episode_span_s(task: str, env_kwargs: dict[str, Any] | None = None) -> float:
@@ -209,10 +194,10 @@ def episode_span_s(task: str, env_kwargs: dict[str, Any] | None = None) -> float
 def _codec(
     task: str, n: int, span_s: float
 ) -> tuple[Callable[[np.ndarray], Stimulation], Callable[[Stimulation], np.ndarray]]:
-    """Map CMA-ES's [0, 1] search box (onsets, levels, windows) to a control and back: SquatJump's
-    onsets and windows in s over the episode's `span_s`, the cyclic tasks' in cycles."""
-    scale = span_s if task == "SquatJump" else 1.0
-    cyclic = task in CYCLIC
+    """Map CMA-ES's [0, 1] search box (onsets, levels, windows) to a control and back: onsets and windows
+    in s over the episode's `span_s` ("once" tasks), or in cycles (cyclic ones)."""
+    cyclic = is_cyclic(task)
+    scale = 1.0 if cyclic else span_s
     return (
         lambda z: Stimulation(z[:n] * scale, z[n : 2 * n], z[2 * n :] * scale, cyclic),
         lambda c: np.concatenate([c.onsets / scale, c.levels, c.windows / scale]),
@@ -220,17 +205,12 @@ def _codec(
 
 
 def _cost(task: str, info: dict[str, Any]) -> float:
+    """The task's `ceiling_cost`; an unstable rollout costs more than any stable one."""
+    from neuroleg.envs.tasks import TASKS
+
     if info.get("unstable"):
         return UNSTABLE_COST
-    if task != "Pedal":
-        # Most early candidates never leave the ground (score 0, a flat landscape for CMA-ES): the
-        # task's dense terms break the ties; once airborne the score dominates.
-        return -float(info["task_score"]) - PROGRESS_WEIGHT * float(info["task_return"])
-    # over whole revolutions: within an unfinished one, the leg's falling weight and stretched
-    # tendons lend work the search would learn to borrow
-    work = float(info.get("cycle_pedal_work_j", 0.0))
-    ratio = float(info["cycle_metabolic_energy_j"]) / work if work > 0 else PEDAL_WORKLESS_RATIO
-    return -float(info["task_score"]) + PEDAL_INVERSE_EFFICIENCY_WEIGHT * ratio
+    return TASKS[task].ceiling_cost(info)
 
 
 def optimize(
@@ -252,8 +232,9 @@ def optimize(
     `start` is the control the search is centred on (default: the task's seed control, see
     `seed_control`); it is evaluated too.
     `candidates` are controls evaluated too, so the result is never worse than any of them by the
-    search's cost: the score plus PROGRESS_WEIGHT times the task's return (its reward terms without
-    the energy penalty), so a candidate can lose to a slightly lower score with more return.
+    search's cost, the task's `ceiling_cost` (by default the score plus CEILING_PROGRESS_WEIGHT times
+    the task's reward terms without the energy penalty, so a candidate can lose to a slightly lower
+    score with more return).
     `restarts` runs that many searches from the same start with seeds seed, seed + 1, ... and keeps
     the best (the countermovement jump's search can stall in a shallow dip with one seed); the
     ceiling records the winning search's seed and every search's evaluations.
@@ -261,8 +242,8 @@ def optimize(
     among the evaluations."""
     import cma
 
-    if task not in OPTIMIZABLE:
-        raise ValueError(f"optimize supports {list(OPTIMIZABLE)} so far, got {task!r}")
+    if task not in optimizable():
+        raise ValueError(f"optimize supports {optimizable()} (tasks with a ceiling search), got {task!r}")
     if restarts < 1:
         raise ValueError(f"restarts must be at least 1, got {restarts}")
     if polish < 0:
@@ -308,7 +289,7 @@ def optimize(
             control,
             lambda c: _cost(task, rollout(task, c, env_kwargs=env_kwargs)),
             f_best,
-            1.0 if task in CYCLIC else span,
+            1.0 if is_cyclic(task) else span,
             polish,
         )
         evaluations += tried
@@ -356,7 +337,7 @@ def polish_control(
     in POLISH_CYCLE_STEP over a cycle) and level; returns the control, its cost and the evaluations."""
     from neuroleg.envs import CONTROL_DT_S
 
-    step = POLISH_CYCLE_STEP if task in CYCLIC else CONTROL_DT_S
+    step = POLISH_CYCLE_STEP if is_cyclic(task) else CONTROL_DT_S
     # just past each grid point, so that float rounding cannot move an onset to the next control step
     times = np.arange(0.0, span + 1e-9, step) + 1e-6 * step
     levels = np.arange(0.0, 1.0 + 1e-9, POLISH_LEVEL_STEP)

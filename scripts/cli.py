@@ -13,27 +13,15 @@ import numpy as np
 
 from neuroleg import __version__
 from neuroleg.agents.config import TASK_CONFIG, ConfigError, load_config, packaged_configs, resolve_config
-from neuroleg.agents.experiments import DRIVE_RISES_S
-from neuroleg.agents.optimize import OPTIMIZABLE
+from neuroleg.agents.experiments import EXPERIMENTS
+from neuroleg.agents.optimize import optimizable
 from neuroleg.agents.pipeline import smoke, train_and_evaluate
 from neuroleg.agents.runs import RunDir
 from neuroleg.envs.physiology.model import MUSCLE_NAMES
-from neuroleg.envs.physiology.motor_units import DRIVE_RISE_MAX_S
 
 # The demo: 100k PPO steps jump about 26 cm, over 90 % of the ceiling, in about 2 min of training on 2 cores.
 DEMO_CONFIG = "squatjump_ppo"
 DEMO_TIMESTEPS = 100_000
-
-
-def _rise_time(text: str) -> float:
-    """A --rises value: seconds in [0, DRIVE_RISE_MAX_S] (argparse names the option with the error)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= DRIVE_RISE_MAX_S:
-        raise argparse.ArgumentTypeError(f"{value:g} s is outside [0, {DRIVE_RISE_MAX_S:g}] s")
-    return value
 
 
 def _positive_int(text: str) -> int:
@@ -260,39 +248,12 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
-    from neuroleg.agents import experiments
+    from neuroleg.agents.experiments import EXPERIMENTS, markdown_table
 
-    out = Path(args.out)
-    if args.name == "recruitment":
-        rows = experiments.recruitment_limit_experiment(
-            out, generations=args.generations, model_path=args.model, polish=args.polish, workers=args.workers
-        )
-    elif args.name == "rate-coding":
-        rows = experiments.rate_coding_experiment(out, model_path=args.model)
-    elif args.name == "countermovement":
-        rows = experiments.countermovement_experiment(
-            out,
-            tuple(args.rises),
-            generations=args.generations,
-            restarts=args.restarts,
-            workers=args.workers,
-            model_path=args.model,
-            polish=args.polish,
-        )
-    elif args.name == "energy-weight":
-        rows = experiments.energy_weight_experiment(
-            args.task, out, timesteps=args.timesteps, seeds=args.seeds, model_path=args.model
-        )
-    else:
-        if not args.run:
-            print("error: the cocontraction experiment needs --run RUN (a trained run folder)", file=sys.stderr)
-            return 2
-        if args.model:
-            print("error: --model does not apply to cocontraction, which uses its run's model file", file=sys.stderr)
-            return 2
-        rows = experiments.cocontraction_experiment(Path(args.run), out)
-    print(experiments.markdown_table(rows))
-    print(f"written to {out}")
+    args.out = Path(args.out)
+    rows = EXPERIMENTS[args.name].run(args)
+    print(markdown_table(rows))
+    print(f"written to {args.out}")
     return 0
 
 
@@ -365,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ceilings", help="folder of that model's ceilings (`neuroleg optimize --model` writes ceilings/)")
     p.set_defaults(func=cmd_validate)
     p = sub.add_parser("optimize", help="the optimal open-loop stimulation (the ceiling) of a task")
-    p.add_argument("task", choices=list(OPTIMIZABLE), help="the task whose ceiling to search")
+    p.add_argument("task", choices=optimizable(), help="the task whose ceiling to search")
     p.add_argument("--generations", type=_positive_int, default=60, help="CMA-ES generations")
     p.add_argument("--population", type=_positive_int, default=16, help="CMA-ES population per generation")
     p.add_argument("--seed", type=int, default=0, help="seed of the first search")
@@ -390,47 +351,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="a task argument, e.g. start=standing (SquatJump's countermovement jump); repeatable",
     )
     p.set_defaults(func=cmd_optimize)
-    p = sub.add_parser(
-        "experiment",
-        help="a coordination experiment: recruitment, rate-coding, cocontraction, energy-weight, countermovement",
-    )
-    p.add_argument(
-        "name",
-        choices=["recruitment", "rate-coding", "cocontraction", "energy-weight", "countermovement"],
-        help="the experiment to run",
-    )
-    p.add_argument("--run", help="a trained run folder (cocontraction)")
-    p.add_argument("--task", default="Pedal", choices=list(TASK_CONFIG), help="task (energy-weight)")
-    p.add_argument("--timesteps", type=int, default=150_000, help="training steps per energy weight")
-    p.add_argument("--seeds", type=int, default=1, help="training seeds per energy weight (energy-weight)")
-    p.add_argument("--out", default="experiments", help="folder for the table, data and figure")
-    p.add_argument(
-        "--generations",
-        type=int,
-        default=160,
-        help="CMA-ES generations per optimisation (recruitment, countermovement)",
-    )
-    p.add_argument(
-        "--rises",
-        type=_rise_time,
-        nargs="+",
-        default=list(DRIVE_RISES_S),
-        help="drive rise times from 0 to 1, s (countermovement)",
-    )
-    p.add_argument("--restarts", type=int, default=1, help="seeded searches per jump, best kept (countermovement)")
-    p.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        help="searches side by side: stronger bodies (recruitment), rise times (countermovement)",
-    )
-    p.add_argument(
-        "--polish", type=int, default=0, help="coordinate passes after each search (recruitment, countermovement)"
-    )
-    p.add_argument(
-        "--model", help="a model file of one's own (recruitment, rate-coding, energy-weight, countermovement)"
-    )
-    p.set_defaults(func=cmd_experiment)
+    p = sub.add_parser("experiment", help="a coordination experiment (its table, data and figure)")
+    experiments = p.add_subparsers(dest="name", required=True, metavar="NAME", help="the experiment to run")
+    for name, experiment in EXPERIMENTS.items():
+        e = experiments.add_parser(name, help=experiment.HELP, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        e.add_argument("--out", default="experiments", help="folder for the table, data and figure")
+        experiment.add_arguments(e)
+        e.set_defaults(func=cmd_experiment)
     p = sub.add_parser("learning", help="train each task's default config and tabulate it against baselines")
     p.add_argument("--runs-dir", default="runs/learning", help="folder for the training runs")
     p.add_argument("--tasks", nargs="+", default=list(TASK_CONFIG), choices=list(TASK_CONFIG), help="tasks to train")

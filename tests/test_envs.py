@@ -12,9 +12,9 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-from neuroleg.agents.optimize import SEED_EXTENSORS
 from neuroleg.envs import ENV_IDS
 from neuroleg.envs.physiology import MUSCLE_NAMES
+from neuroleg.envs.tasks.squat_jump import EXTENSORS as SEED_EXTENSORS
 
 IDS = list(ENV_IDS.values())
 # The two pieces of advice the issue accepts: unbounded observations (Gymnasium's own MuJoCo

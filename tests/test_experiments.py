@@ -37,13 +37,15 @@ def test_recruitment_experiment_side_by_side_gives_what_one_at_a_time_gives(tmp_
 
 def test_recruitment_experiment_polishes_every_search(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     asked: list[int] = []
-    real = experiments.optimize
+    from neuroleg.agents.experiments import recruitment
+
+    real = recruitment.optimize
 
     def recording(*args: object, polish: int = 0, **kwargs: object) -> object:
         asked.append(polish)
         return real(*args, **kwargs)  # unpolished: the polish passes themselves are optimize's to test
 
-    monkeypatch.setattr(experiments, "optimize", recording)
+    monkeypatch.setattr(recruitment, "optimize", recording)
     experiments.recruitment_limit_experiment(tmp_path, limits=(0.85, 1.0), generations=1, population=4, polish=2)
     assert asked == [2, 2]  # the untrained body's search and the re-optimisation
 

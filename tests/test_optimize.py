@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from neuroleg.agents.optimize import (
-    SEED_EXTENSORS,
     Stimulation,
     _codec,
     applies_to,
@@ -26,6 +25,7 @@ from neuroleg.agents.optimize import (
 )
 from neuroleg.envs import ENV_IDS
 from neuroleg.envs.physiology import MUSCLE_NAMES
+from neuroleg.envs.tasks.squat_jump import EXTENSORS as SEED_EXTENSORS
 from neuroleg.scripts.cli import main as cli_main
 
 EXTENSORS = np.array([1.0 if m in SEED_EXTENSORS else 0.0 for m in MUSCLE_NAMES])

@@ -44,6 +44,12 @@ def argument_error(owner: str, err: ValidationError, allowed: list[str]) -> Argu
     return ArgumentError(f"{owner}: " + "; ".join(lines))
 
 
+# Ceiling search defaults (our choices): the weight of the dense reward against the score, and the
+# (onset, window, level) of a muscle a seed leaves almost silent.
+CEILING_PROGRESS_WEIGHT = 1e-3
+CEILING_SEED_OFF = (0.0, 0.05, 0.05)
+
+
 @dataclass
 class Snapshot:
     """The state a task sees after each control step (read once by LegEnv)."""
@@ -85,6 +91,17 @@ class Task(abc.ABC):
     # Names of the task's observation values, in the order `observation` returns them (LegEnv's
     # observation_structure lists them as "task.<name>").
     observation_fields: ClassVar[tuple[str, ...]] = ()
+    # What the score is and the task's own info figures (name -> meaning, with its unit): evaluation
+    # summarises these, the manual lists them.
+    score_meaning: ClassVar[str] = ""
+    score_unit: ClassVar[str] = ""
+    metric_info: ClassVar[dict[str, str]] = {}
+    # The ceiling search's parameterisation (agents/optimize.py): None, no ceiling; "once", each muscle's
+    # onset and window in s over the episode; "cyclic", in cycles (`cycle_position`), every cycle.
+    ceiling: ClassVar[str | None] = None
+    # cyclic tasks: info figures the search counts between the first and the last completed unit (the
+    # same phase of the cycle, so that stored potential and elastic energy cancel), as cycle_<name>
+    ceiling_unit_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, model: LegModel, args: Arguments | None = None) -> None:
         """`args`: validated `Args` (`Args.parse`); None gives every default."""
@@ -133,6 +150,21 @@ class Task(abc.ABC):
     @abc.abstractmethod
     def score(self) -> float:
         """The task's own measure of success this episode (documented per task)."""
+
+    def ceiling_seed(self) -> dict[str, tuple[float, float, float]]:
+        """The obvious open-loop control the ceiling search starts from: (onset, window, level) per muscle
+        (s, or cycles for a cyclic task); a muscle not named stays almost silent (CEILING_SEED_OFF)."""
+        raise NotImplementedError(f"{self.name} has no ceiling search")
+
+    def cycle_position(self, info: dict[str, Any], t: float) -> float:
+        """Cyclic tasks: how many cycles (periods, revolutions) have passed at time t (s), given the info."""
+        raise NotImplementedError(f"{self.name} is not cyclic")
+
+    @classmethod
+    def ceiling_cost(cls, info: dict[str, Any]) -> float:
+        """What the ceiling search minimises for one episode's final info: the score, and the task's dense
+        reward terms as a tie-breaker (most early candidates score 0, a flat landscape)."""
+        return -float(info["task_score"]) - CEILING_PROGRESS_WEIGHT * float(info["task_return"])
 
     def metrics(self) -> dict[str, float]:
         """Task-specific figures for info (stable names, documented in the README)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import Field
@@ -28,7 +29,16 @@ TRACK_SCALE_M_S = 0.25
 FLIGHT_WEIGHT = 0.5
 HEIGHT_TOLERANCE = 0.3  # relative; hop quality exp(-(err / tol)^2)
 PERIOD_TOLERANCE = 0.2  # relative, likewise for the hop period
-FALL_HIP_HEIGHT_FRACTION = 0.6  # hip below this fraction of its standing height = fallen
+FALL_HIP_HEIGHT_FRACTION = 0.6
+# The ceiling search's seed, (onset, window, level) per muscle in hop periods (our choice): ankle and knee
+# extensors push through the first part of the cycle, the tibialis lifts the toes in flight.
+CEILING_SEED = {
+    "SOL": (0.0, 0.4, 0.8),
+    "GAS": (0.0, 0.4, 0.8),
+    "VAS": (0.9, 0.5, 0.5),
+    "GLU": (0.9, 0.5, 0.3),
+    "TA": (0.45, 0.4, 0.3),
+}  # hip below this fraction of its standing height = fallen
 
 
 class HopArgs(Arguments):
@@ -50,6 +60,17 @@ class HopTask(Task):
     episode_seconds = 5.0
     default_energy_weight = 0.02
     observation_fields = ("phase_sin", "phase_cos", "com_height", "airborne", "ground_force", "target_height")
+    score_meaning = "hop quality per target hop: each hop exp(-(dh / 0.3 h*)^2 - (dT / 0.2 T*)^2)"
+    score_unit = "0..1"
+    metric_info: ClassVar[dict[str, str]] = {
+        "hop_count": "hops completed (landings after a flight)",
+        "hop_height_m": "the last hop's CoM rise from the stance's lowest point to the apex (m)",
+        "hop_flight_height_m": "the last hop's CoM rise in flight alone (m)",
+        "hop_period_s": "time between the last two takeoffs (s)",
+        "vertical_travel_m": "the CoM's summed vertical excursion (m)",
+        "energy_per_vertical_m_j": "metabolic energy per metre of vertical travel (J/m)",
+    }
+    ceiling = "cyclic"
 
     Args = HopArgs
 
@@ -143,6 +164,12 @@ class HopTask(Task):
 
     def score(self) -> float:
         return self._quality / max(self._t * self.frequency, 1.0)
+
+    def ceiling_seed(self) -> dict[str, tuple[float, float, float]]:
+        return dict(CEILING_SEED)
+
+    def cycle_position(self, info: dict[str, Any], t: float) -> float:
+        return t * self.frequency
 
     def metrics(self) -> dict[str, float]:
         return {

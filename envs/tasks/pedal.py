@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import Field
@@ -24,6 +25,13 @@ COUNTERWEIGHT_KG = 13.6
 COUNTERWEIGHT_RANGE_KG = (0.0, 30.0)
 CADENCE_REWARD_SCALE = 0.15  # reward design: relative cadence error at which the reward falls to 1/e
 RPM_PER_RAD_S = 60.0 / (2.0 * math.pi)
+# The ceiling search (our choices): the seed, (onset, window, level) per muscle in revolutions from top
+# dead centre (the downstroke's hip and knee extensors, the upstroke's hip flexor); the weight of the
+# inverse gross efficiency (metabolic energy / the foot's work, ~5-10) against the score, small enough
+# that holding cadence always comes first; the inverse efficiency charged when the foot did no work.
+CEILING_SEED = {"GLU": (0.0, 0.4, 0.3), "VAS": (0.95, 0.4, 0.3), "HFL": (0.55, 0.35, 0.3)}
+CEILING_INVERSE_EFFICIENCY_WEIGHT = 0.01
+CEILING_WORKLESS_RATIO = 1e3
 
 
 class PedalArgs(Arguments):
@@ -51,6 +59,18 @@ class PedalTask(Task):
     episode_seconds = 5.0
     default_energy_weight = 0.05
     observation_fields = ("crank_sin", "crank_cos", "cadence_ratio", "target_omega", "power_ratio")
+    score_meaning = "the fraction of time within 10 % of the target cadence"
+    score_unit = "0..1"
+    metric_info: ClassVar[dict[str, str]] = {
+        "cadence_rpm": "crank cadence (rpm)",
+        "external_work_j": "work done on the brake (J)",
+        "pedal_work_j": "work done by the foot on the crank: the brake's plus the crank's gain in energy (J)",
+        "external_power_w": "power into the brake this step (W)",
+        "gross_efficiency": "pedal work / metabolic energy",
+        "crank_angle_rad": "crank angle from top dead centre (rad)",
+    }
+    ceiling = "cyclic"
+    ceiling_unit_keys = ("pedal_work_j", "muscle_energy_j", "metabolic_energy_j")
 
     Args = PedalArgs
 
@@ -118,6 +138,21 @@ class PedalTask(Task):
 
     def score(self) -> float:
         return self._on_time / self._elapsed if self._elapsed > 0 else 0.0
+
+    def ceiling_seed(self) -> dict[str, tuple[float, float, float]]:
+        return dict(CEILING_SEED)
+
+    def cycle_position(self, info: dict[str, Any], t: float) -> float:
+        return float(info["crank_angle_rad"]) / (2 * math.pi)
+
+    @classmethod
+    def ceiling_cost(cls, info: dict[str, Any]) -> float:
+        """Hold cadence first, then the best gross efficiency over whole revolutions (cycle_<key> from
+        ceiling_unit_keys): within an unfinished one, the leg's falling weight and stretched tendons
+        lend work the search would learn to borrow; energy per revolution alone rewarded coasting."""
+        work = float(info.get("cycle_pedal_work_j", 0.0))
+        ratio = float(info["cycle_metabolic_energy_j"]) / work if work > 0 else CEILING_WORKLESS_RATIO
+        return -float(info["task_score"]) + CEILING_INVERSE_EFFICIENCY_WEIGHT * ratio
 
     def metrics(self) -> dict[str, float]:
         return {

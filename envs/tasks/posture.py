@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from pydantic import Field
 
@@ -42,6 +44,13 @@ class PostureTask(Task):
     episode_seconds = 2.0
     default_energy_weight = 0.05
     observation_fields = ("target_x", "target_z", "target_foot_angle", "error_x", "error_z", "error_foot_angle")
+    score_meaning = "precision: the mean over the episode of 1 - error / 0.10 m (clipped at 0)"
+    score_unit = "0..1"
+    metric_info: ClassVar[dict[str, str]] = {
+        "precision_m": "the foot's error from its target at the last step (m; foot angle at 0.05 m per rad)",
+        "time_on_target_s": "time within tolerance_m of the target (s)",
+        "time_on_target_fraction": "that time as a fraction of the episode",
+    }
 
     Args = PostureArgs
 

@@ -6,14 +6,14 @@ dip before the push is allowed (Bobbert & Casius 2005 compare the two jumps)."""
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 from scipy.optimize import brentq
 
 from ..body.leg import GRAVITY_M_S2, BodySpec, LegBody, PelvisMode, forward_kinematics
-from ..physiology.model import LegModel
+from ..physiology.model import MUSCLE_NAMES, LegModel
 from ..physiology.motor_units import DRIVE_RISE_MAX_S
 from .base import Arguments, InitialPose, Snapshot, Task, ballistic_apex, standing_com, standing_com_height
 from .hop import START_Q as STANCE_Q
@@ -48,6 +48,16 @@ HEIGHT_REWARD_PER_M = 10.0  # reward design: per m of predicted apex gained (pot
 # squat jumps without a visible dip). 3 cm is our threshold.
 COUNTERMOVEMENT_TOLERANCE_M = 0.03
 FALL_HIP_HEIGHT_FRACTION = 0.45  # hip below this fraction of its standing height = fallen
+# The ceiling search's seed (agents/optimize.py): the extensors pushing at once, at a level and for a
+# window inside the search box [0, 1] (our choices). From a squat they come on at the end of the first
+# control step; from standing 0.1 s after release, once the body has dropped (of onsets 0.1-0.35 s this
+# pushed highest, 13.7 cm).
+EXTENSORS = ("GLU", "HAM", "VAS", "GAS", "SOL")
+CEILING_SEED_SQUAT_ONSET_S = 0.012
+CEILING_SEED_STANDING_ONSET_S = 0.2
+CEILING_SEED_WINDOW_S = 0.95
+CEILING_SEED_LEVEL = 0.95
+CEILING_SEED_REST_LEVEL = 0.05
 STARTS = ("squat", "standing")  # standing: a countermovement jump from Hop's slightly flexed stance
 
 
@@ -108,6 +118,18 @@ class SquatJumpTask(Task):
         "trunk_pitch",
         "trunk_pitch_rate",
     )
+    score_meaning = "jump height: the CoM's apex above standing; 0 for a trial voided by a dip"
+    score_unit = "m"
+    metric_info: ClassVar[dict[str, str]] = {
+        "jump_height_m": "the CoM's apex above its standing height (m)",
+        "takeoff_velocity_m_s": "the CoM's vertical velocity at takeoff (m/s)",
+        "flight_time_s": "the flight time the takeoff velocity gives (s)",
+        "countermovement": "1 if a dip voided the trial (squat jumps only)",
+        "dip_m": "the CoM's lowest point before takeoff below its start (m)",
+        "dip_knee_deg": "the knee's flexion at that lowest point (deg)",
+        "dip_ankle_deg": "the ankle's dorsiflexion at that lowest point (deg)",
+    }
+    ceiling = "once"
 
     Args = SquatJumpArgs
 
@@ -213,6 +235,16 @@ class SquatJumpTask(Task):
 
     def score(self) -> float:
         return max(self._height, 0.0) if self._airborne and not self._countermovement else 0.0
+
+    def ceiling_seed(self) -> dict[str, tuple[float, float, float]]:
+        """Every extensor fully on at once until the end, the others almost silent; from standing (a
+        countermovement jump) they come on once the body has dropped. A slow drive's longer hold delays
+        the push by as much, so the pattern keeps its timing after release."""
+        onset = CEILING_SEED_STANDING_ONSET_S if self.start_from == "standing" else CEILING_SEED_SQUAT_ONSET_S
+        onset += self.hold_s - PREACTIVATION_S
+        return {m: (onset, CEILING_SEED_WINDOW_S, CEILING_SEED_LEVEL) for m in EXTENSORS} | {
+            m: (onset, CEILING_SEED_WINDOW_S, CEILING_SEED_REST_LEVEL) for m in MUSCLE_NAMES if m not in EXTENSORS
+        }
 
     def metrics(self) -> dict[str, float]:
         return {

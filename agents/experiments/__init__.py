@@ -1,0 +1,38 @@
+"""Coordination experiments: scripted, reproducible, each writing a table (JSON, Markdown, stamped) and a
+plot. One module per experiment, each with NAME, HELP, `add_arguments` (its command-line options) and
+`run`; `neuroleg experiment NAME` is built from EXPERIMENTS.
+
+- recruitment: squat-jump height and energy per jump against the recruitment limit (Bobbert & van Soest 1994)
+- rate-coding: the rate of force development in a rapid isometric contraction
+- cocontraction: energy per unit of a trained policy with added antagonist co-activation
+- energy-weight: task score against energy per unit as the reward's energy weight varies
+- countermovement: countermovement minus squat jump as the drive's rise slows (Bobbert & Casius 2005)
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from . import cocontraction, countermovement, energy_weight, rate_coding, recruitment
+from .cocontraction import cocontraction_experiment
+from .common import markdown_table
+from .countermovement import DRIVE_RISES_S, countermovement_experiment
+from .energy_weight import energy_weight_experiment
+from .rate_coding import rate_coding_experiment
+from .recruitment import RECRUITMENT_LIMITS, recruitment_limit_experiment
+
+EXPERIMENTS: dict[str, ModuleType] = {
+    module.NAME: module for module in (recruitment, rate_coding, cocontraction, energy_weight, countermovement)
+}
+
+__all__ = [
+    "DRIVE_RISES_S",
+    "EXPERIMENTS",
+    "RECRUITMENT_LIMITS",
+    "cocontraction_experiment",
+    "countermovement_experiment",
+    "energy_weight_experiment",
+    "markdown_table",
+    "rate_coding_experiment",
+    "recruitment_limit_experiment",
+]

@@ -1,0 +1,90 @@
+"""What the experiments share: their Markdown tables, and running searches side by side in spawned
+workers that stop with the command (Ctrl-C, SIGTERM)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from multiprocessing import get_context
+from types import FrameType
+from typing import Any
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    keys = list(rows[0])
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    for r in rows:
+        lines.append("| " + " | ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in r.values()) + " |")
+    return "\n".join(lines)
+
+
+def check_workers(workers: int) -> None:
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+
+
+def run_all(
+    fn: Callable[..., Any],
+    calls: list[tuple[Any, ...]],
+    workers: int,
+    keep: Callable[[Any], None],
+    failures: list[str] | None = None,
+) -> None:
+    """fn(*args) for each of `calls`, in `workers` spawned processes when more than one, each result
+    handed to `keep` in the order of `calls`. With `failures`, a call's ValueError is noted there and
+    the rest go on; otherwise it propagates."""
+
+    def take(result: Callable[[], Any]) -> None:
+        try:
+            keep(result())
+        except ValueError as err:
+            if failures is None:
+                raise
+            failures.append(str(err))
+
+    if workers == 1 or len(calls) <= 1:
+        for args in calls:
+            take(lambda args=args: fn(*args))
+        return
+    # spawn: a forked PyBullet or BLAS state is not safe to inherit. Leaving the pool's block terminates
+    # its workers, so on Ctrl-C or SIGTERM none outlives the parent.
+    with _sigterm_as_interrupt(), get_context("spawn").Pool(min(workers, len(calls)), _ignore_sigint) as pool:
+        for pending in [pool.apply_async(fn, args) for args in calls]:
+            take(pending.get)
+
+
+def _ignore_sigint() -> None:
+    """A worker leaves Ctrl-C to its parent, which terminates the pool (a worker raising
+    KeyboardInterrupt inside the pool's machinery can hang it)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C (a scheduler's kill reaches the parent only, not its workers)."""
+    if threading.current_thread() is not threading.main_thread():  # signal handlers are main-thread only
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def add_search_arguments(parser: argparse.ArgumentParser, workers_help: str) -> None:
+    """The options of an experiment that runs ceiling searches."""
+    parser.add_argument("--generations", type=int, default=160, help="CMA-ES generations per search")
+    parser.add_argument("--polish", type=int, default=0, help="coordinate passes after each search")
+    parser.add_argument("--workers", type=int, default=1, help=f"processes: {workers_help}")
+
+
+def add_model_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="a model file of one's own (default: the packaged leg9.yaml)")

@@ -1,0 +1,130 @@
+"""Energy weight: task score against energy per unit as the reward's energy weight varies."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..provenance import results_page
+from ..report import pyplot, save_figure
+from ..runs import write_json_atomic, write_text_atomic
+from .common import add_model_argument, markdown_table
+
+NAME = "energy-weight"
+HELP = "task score against energy per unit as the reward's energy weight varies"
+
+ENERGY_WEIGHTS = (0.0, 0.05, 0.2)
+
+
+def plot_energy_weight(task: str, rows: list[dict[str, Any]], runs: list[dict[str, Any]], path: Path) -> None:
+    """Task score against energy per unit: each weight's mean +- sd over seeds, and every run in grey."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.errorbar(
+        [r["energy_per_unit_j"] for r in rows],
+        [r["task_score"] for r in rows],
+        xerr=[r["energy_per_unit_j_sd"] for r in rows],
+        yerr=[r["task_score_sd"] for r in rows],
+        fmt="o-",
+        capsize=3,
+    )
+    seeds = max((r["seeds"] for r in rows), default=1)
+    if seeds > 1:
+        ax.plot([r["energy_per_unit_j"] for r in runs], [r["task_score"] for r in runs], ".", color="0.6")
+    for i, r in enumerate(rows):  # labels stacked: weights can land on the same point
+        ax.annotate(
+            f"w={r['energy_weight']:g}",
+            (r["energy_per_unit_j"], r["task_score"]),
+            xytext=(0, 6 + 9 * i),
+            textcoords="offset points",
+            ha="center",
+            fontsize=8,
+        )
+    ax.margins(x=0.12, y=0.15)  # room for the labels at the ends
+    ax.set_xlabel("energy per unit of task (J)")
+    ax.set_ylabel("task score")
+    ax.set_title(f"{task} (mean +- sd over {seeds} seeds)" if seeds > 1 else task, fontsize=9)
+    save_figure(fig, path)
+
+
+def energy_weight_experiment(
+    task: str,
+    out: Path,
+    weights: tuple[float, ...] = ENERGY_WEIGHTS,
+    timesteps: int = 150_000,
+    episodes: int = 5,
+    seeds: int = 1,
+    model_path: str | None = None,
+) -> list[dict[str, Any]]:
+    """Train the task's default PPO config at each energy weight (with training seeds 0..seeds-1): task
+    score against energy per unit, the mean over seeds and its standard deviation (per run in the JSON)."""
+    from ..config import TASK_CONFIG, load_config, resolve_config
+    from ..evaluate import evaluate_run
+    from ..runs import RunDir
+    from ..train import train
+
+    if seeds < 1:
+        raise ValueError(f"seeds must be at least 1, got {seeds}")
+    rows, runs = [], []
+    for w in weights:
+        per_seed = []
+        for seed in range(seeds):
+            cfg = load_config(
+                resolve_config(f"{TASK_CONFIG[task]}_ppo"),
+                [f"env.energy_weight={w}", f"total_timesteps={timesteps}", f"eval_episodes={episodes}", f"seed={seed}"]
+                + ([f"env.model_path={model_path}"] if model_path else []),
+            )
+            suffix = f"_s{seed}" if seeds > 1 else ""
+            run = RunDir.create(cfg, out / "runs", f"{TASK_CONFIG[task]}_ew{w:g}{suffix}")
+            train(cfg, run, progress=False)
+            p = evaluate_run(run, baselines=())["policy"]
+            per_seed.append(
+                {
+                    "energy_weight": w,
+                    "seed": seed,
+                    "task_score": p["task_score"]["mean"],
+                    "energy_per_unit_j": p["energy_per_unit_j"]["mean"],
+                    "metabolic_energy_j": p["metabolic_energy_j"]["mean"],
+                }
+            )
+        runs += per_seed
+        row: dict[str, Any] = {"energy_weight": w, "seeds": seeds}
+        for key in ("task_score", "energy_per_unit_j", "metabolic_energy_j"):
+            values = np.array([r[key] for r in per_seed])
+            row[key] = float(values.mean())
+            row[f"{key}_sd"] = float(values.std(ddof=1)) if seeds > 1 else 0.0
+        rows.append(row)
+    name = f"energy_weight_{TASK_CONFIG[task]}"
+    write_json_atomic(out / f"{name}.json", {"rows": rows, "runs": runs})
+    write_text_atomic(
+        out / f"{name}.md",
+        results_page(
+            f"Energy weight: {task}, PPO, {timesteps} steps each, {seeds} seed(s)",
+            f"neuroleg experiment energy-weight --task {task} --timesteps {timesteps} --seeds {seeds}",
+            markdown_table(rows),
+        ),
+    )
+    plot_energy_weight(task, rows, runs, out / f"{name}.png")
+    return rows
+
+
+# Rise times of the drive from 0 to 1 (s): 0 is a step (Bobbert & Casius 2005's infinite dSTIM/dt);
+# 0.1 and 0.2 s are our choice of slower rises, not their values (which we did not check).
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..config import TASK_CONFIG
+
+    parser.add_argument("--task", default="Pedal", choices=list(TASK_CONFIG), help="the task trained")
+    parser.add_argument("--timesteps", type=int, default=150_000, help="training steps per energy weight")
+    parser.add_argument("--seeds", type=int, default=1, help="training seeds per energy weight")
+    add_model_argument(parser)
+
+
+def run(args: argparse.Namespace) -> list[dict[str, Any]]:
+    return energy_weight_experiment(
+        args.task, args.out, timesteps=args.timesteps, seeds=args.seeds, model_path=args.model
+    )
