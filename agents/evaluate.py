@@ -12,6 +12,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from neuroleg.envs import action_to_drive, drive_to_action
 from neuroleg.envs.physiology.model import MUSCLE_NAMES
 
 from .analysis import motor_unit_summary, pair_cci, synergies
@@ -34,7 +35,7 @@ SUMMARISED_INFO = (
     "mechanical_work_j",
 )
 
-Policy = Callable[[np.ndarray, bool], np.ndarray]  # (raw observation, episode start) -> action
+Policy = Callable[[np.ndarray, bool], np.ndarray]  # (raw observation, episode start) -> drive, 0..1
 
 
 @dataclass
@@ -74,7 +75,7 @@ def run_episodes(
         while True:
             action = np.asarray(policy(obs, start), dtype=np.float32)
             start = False
-            obs, reward, term, trunc, info = env.step(action)
+            obs, reward, term, trunc, info = env.step(drive_to_action(action))
             if on_frame is not None:
                 on_frame(env.render())
             total += reward
@@ -113,14 +114,14 @@ def baseline_policy(name: str, seed: int) -> Policy:
 
 
 def model_policy(run: RunDir, cfg: RunConfig) -> Policy:
-    """The run's policy (`load_run`): deterministic, its normalisation frozen, acting in the drive's 0..1."""
+    """The run's policy (`load_run`): deterministic, its normalisation frozen, as drives (0..1)."""
     loaded = load_run(run.path)
     state: Any = None
 
     def act(obs: np.ndarray, start: bool) -> np.ndarray:
         nonlocal state
         action, state = loaded.predict(obs, state=state, episode_start=np.array([start]))
-        return action
+        return action_to_drive(action)
 
     return act
 

@@ -1,9 +1,9 @@
 """A trained run, loaded for use outside the command line: `neuroleg.load_run(path)`.
 
-Training wraps the environment twice: observations are normalised (VecNormalize's running
-statistics) and the learner acts in [-1, 1], mapped to the 0..1 drive (RescaleAction). A bare
-`PPO.load("model.zip")` knows neither, so its actions on a raw environment are silently wrong.
-`LoadedRun.predict` takes the environment's own observation and returns the drive to send.
+Training normalises observations (VecNormalize's running statistics). A bare `PPO.load("model.zip")`
+does not know them, so its actions on the raw environment are silently wrong. `LoadedRun.predict`
+takes the environment's own observation and returns the action to send (in [-1, 1]; the drive it
+applies is (action + 1) / 2, and info["drive"]).
 
 Loading executes code from the run folder: stable-baselines3's model.zip holds cloudpickled objects
 (and off-policy checkpoints a pickled replay buffer). Load only runs you made or trust. The
@@ -48,14 +48,14 @@ class LoadedRun:
         episode_start: np.ndarray | None = None,
         deterministic: bool = True,
     ) -> tuple[np.ndarray, Any]:
-        """(drive in 0..1, recurrent state) for an observation of `make_env()`'s environment, as
+        """(action in [-1, 1], recurrent state) for an observation of `make_env()`'s environment, as
         stable-baselines3's predict; `state` and `episode_start` matter for recurrent policies only."""
         obs = np.asarray(observation, dtype=np.float32)
         if self.stats is not None:
             obs = self.stats.normalize_obs(obs).astype(np.float32)
         start = np.array([True]) if episode_start is None else np.asarray(episode_start)
         action, state = self.model.predict(obs, state=state, episode_start=start, deterministic=deterministic)
-        return np.clip((np.asarray(action, dtype=np.float32) + 1.0) / 2.0, 0.0, 1.0), state
+        return np.clip(np.asarray(action, dtype=np.float32), -1.0, 1.0), state
 
 
 def load_run(path: str | Path) -> LoadedRun:

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from neuroleg.envs import ENV_VERSION
+from neuroleg.envs import ENV_VERSION, drive_to_action
 from neuroleg.envs.arguments import BodyArgs
 
 from .runs import write_json_atomic
@@ -134,7 +134,7 @@ def rollout(task: str, control: Stimulation, seed: int = 0, env_kwargs: dict[str
         t = k * dt
         cycles = the_task.cycle_position(info, t) if control.cyclic else 0.0
         units = info["task_units"]
-        _, _, term, trunc, info = env.step(control.drive(t, cycles))
+        _, _, term, trunc, info = env.step(drive_to_action(control.drive(t, cycles)))
         task_return += sum(v for key, v in info.items() if key.startswith("reward_") and key != "reward_energy")
         if unit_keys and info["task_units"] > units:
             at_units.append(info)

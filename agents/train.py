@@ -14,7 +14,6 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
-from gymnasium.wrappers import RescaleAction
 from stable_baselines3 import PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
@@ -53,11 +52,7 @@ def make_env_fn(cfg: RunConfig, in_subprocess: bool = False, render_mode: str | 
         if in_subprocess:
             # Workers ignore Ctrl-C: the trainer process saves a checkpoint and closes them.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
-        # The drive is 0..1 by design; the learner acts in [-1, 1] as SB3 advises (a Gaussian
-        # policy starts centred on 0, which on [0, 1] would clip half its actions to zero).
-        return Monitor(
-            RescaleAction(gym.make(env_id, render_mode=render_mode, **kwargs), np.float32(-1.0), np.float32(1.0))
-        )
+        return Monitor(gym.make(env_id, render_mode=render_mode, **kwargs))
 
     return _init
 

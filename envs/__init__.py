@@ -10,11 +10,11 @@ from typing import Any
 
 import gymnasium
 
-from .leg_env import CONTROL_DT_S, LegEnv
+from .leg_env import CONTROL_DT_S, LegEnv, action_to_drive, drive_to_action
 from .tasks import TASKS, Task
 
 # Bumped on any change of behaviour; the history is in CHANGELOG.md.
-ENV_VERSION = 6
+ENV_VERSION = 7
 ENV_IDS: dict[str, str] = {}
 
 
@@ -44,4 +44,4 @@ for _task in tuple(TASKS.values()):
     register_task(_task, f"neuroleg.envs.tasks_envs:{_task.name}Env")  # one LegEnv subclass per task
 
 
-__all__ = ["ENV_IDS", "ENV_VERSION", "TASKS", "register_task"]
+__all__ = ["ENV_IDS", "ENV_VERSION", "TASKS", "action_to_drive", "drive_to_action", "register_task"]

@@ -51,14 +51,29 @@ VERTICAL_TRAVEL_FLOOR_M = 0.01  # energy per metre of travel counts at least 1 c
 ACCUMULATORS = ("am", "sl", "work_pos", "total", "force_impulse")  # order of fast_step's A_* rows
 
 
+def action_to_drive(action: np.ndarray) -> np.ndarray:
+    """The neural drive (0..1) an action in [-1, 1] stands for."""
+    return (np.asarray(action, dtype=np.float64) + 1.0) / 2.0
+
+
+def drive_to_action(drive: np.ndarray) -> np.ndarray:
+    """The action (in [-1, 1], float64) that applies `drive` (0..1): exact, so an open-loop control
+    written as drives replays bit for bit."""
+    return 2.0 * np.asarray(drive, dtype=np.float64) - 1.0
+
+
 class LegEnv(gym.Env[np.ndarray, np.ndarray]):
     """A planar musculoskeletal leg driven by nine Hill-type muscles through motor-unit pools.
 
     ## Action
-    `Box(0, 1, (9,), float32)`: the neural drive of HFL, GLU, HAM, RF, VAS, BFSH, GAS, SOL, TA (in
-    that order, `MUSCLE_NAMES`). Values outside [0, 1] are clipped; NaN/inf or a wrong shape raise
+    `Box(-1, 1, (9,), float32)`, one value per muscle of HFL, GLU, HAM, RF, VAS, BFSH, GAS, SOL, TA (in
+    that order, `MUSCLE_NAMES`), mapped to the neural drive 0..1: drive = (action + 1) / 2
+    (`action_to_drive`; `drive_to_action` is the inverse, for open-loop control written as drives).
+    Symmetric so that a learner's Gaussian policy, centred on 0, starts at half drive rather than with
+    half its actions clipped to none. Values outside [-1, 1] are clipped; NaN/inf or a wrong shape raise
     ValueError. The drive goes through each muscle's motor-unit pool (recruitment by size, rate
-    coding, recruitment limit) to the excitation of the Hill model, held over the control step.
+    coding, recruitment limit) to the excitation of the Hill model, held over the control step;
+    info["drive"] is the drive applied.
 
     ## Observation (float32, unbounded Box; every field finite)
     `observation_structure` maps each field's name to its slice, built from the muscle count and the
@@ -184,7 +199,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         self.dt = CONTROL_DT_S
         self.frame_skip = FRAME_SKIP
         n = muscles.n
-        self.action_space = spaces.Box(0.0, 1.0, (n,), np.float32)
+        self.action_space = spaces.Box(-1.0, 1.0, (n,), np.float32)
         # With a rate limit the drive applied depends on the last one: the policy has to see it.
         self._drive_in_obs = self._drive_step < math.inf
         fields = [
@@ -326,14 +341,16 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
 
     # -- internals ----------------------------------------------------------------------------
     def _validate_action(self, action: np.ndarray) -> np.ndarray:
+        """The drive (0..1) an action asks for; a wrong shape or a non-finite value is refused."""
         a = np.asarray(action, dtype=np.float64)
         if a.shape != self.action_space.shape:
             raise ValueError(
-                f"action must have shape {self.action_space.shape} (drive of {list(MUSCLE_NAMES)}), got {a.shape}"
+                f"action must have shape {self.action_space.shape} (a value per muscle of {list(MUSCLE_NAMES)}), "
+                f"got {a.shape}"
             )
         if not np.all(np.isfinite(a)):
             raise ValueError(f"action must be finite, got {a.tolist()}")
-        return np.clip(a, 0.0, 1.0)
+        return action_to_drive(np.clip(a, -1.0, 1.0))
 
     def _recruit_units(self, drive: np.ndarray) -> Recruitment:
         """The pool's recruitment; compiled for motor-unit pools (same result, tested)."""

@@ -19,7 +19,7 @@ import gymnasium as gym
 import numpy as np
 
 import neuroleg.envs  # noqa: F401 - registers the ids
-from neuroleg.envs import ENV_IDS
+from neuroleg.envs import ENV_IDS, drive_to_action
 from neuroleg.envs.leg_env import CONTROL_DT_S
 from neuroleg.envs.physiology import MUSCLE_NAMES
 
@@ -42,8 +42,9 @@ def time_env(env: gym.Env, policy: Callable[[], np.ndarray], seconds: float) -> 
 
 
 def random_drive(seed: int = 0) -> Callable[[], np.ndarray]:
+    """Actions for a random drive of 0 to 0.3 per muscle."""
     rng = np.random.default_rng(seed)
-    return lambda: rng.random(len(MUSCLE_NAMES)).astype(np.float32) * 0.3
+    return lambda: drive_to_action(rng.random(len(MUSCLE_NAMES)).astype(np.float32) * 0.3)
 
 
 def bench_env(env_id: str, seconds: float) -> tuple[int, float]:

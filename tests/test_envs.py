@@ -12,7 +12,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-from neuroleg.envs import ENV_IDS
+from neuroleg.envs import ENV_IDS, drive_to_action
 from neuroleg.envs.physiology import MUSCLE_NAMES
 from neuroleg.envs.tasks.squat_jump import EXTENSORS as SEED_EXTENSORS
 
@@ -49,7 +49,7 @@ def rollout(env: gym.Env, seed: int, actions: np.ndarray) -> list[tuple]:
     obs, info = env.reset(seed=seed)
     out = [(obs, 0.0, info)]
     for a in actions:
-        obs, reward, term, trunc, info = env.step(a)
+        obs, reward, term, trunc, info = env.step(drive_to_action(a))
         out.append((obs, reward, info))
         if term or trunc:
             break
@@ -107,7 +107,7 @@ def test_reward_terms_sum_to_reward(env_id: str) -> None:
     env.reset(seed=3)
     rng = np.random.default_rng(1)
     for _ in range(30):
-        _, reward, term, trunc, info = env.step(rng.random(9).astype(np.float32))
+        _, reward, term, trunc, info = env.step(drive_to_action(rng.random(9).astype(np.float32)))
         terms = [v for k, v in info.items() if k.startswith("reward_")]
         assert "reward_energy" in info and len(terms) >= 2
         assert reward == pytest.approx(sum(terms), abs=1e-9)
@@ -131,15 +131,15 @@ def test_actions_are_clipped_and_bad_actions_rejected() -> None:
     a.reset(seed=0)
     b.reset(seed=0)
     high = np.full(9, 3.0, np.float32)
-    oa, *_ = a.step(high)
-    ob, *_ = b.step(np.ones(9, np.float32))
+    oa, *_ = a.step(drive_to_action(high))
+    ob, *_ = b.step(drive_to_action(np.ones(9, np.float32)))
     np.testing.assert_array_equal(oa, ob)
     bad = np.full(9, 0.5, np.float32)
     bad[2] = np.nan
     with pytest.raises(ValueError, match="finite"):
-        a.step(bad)
+        a.step(drive_to_action(bad))
     with pytest.raises(ValueError, match="shape"):
-        a.step(np.ones(8, np.float32))
+        a.step(drive_to_action(np.ones(8, np.float32)))
 
 
 def test_unknown_and_bad_arguments_are_named() -> None:
@@ -177,7 +177,7 @@ def test_the_counterweight_stands_in_for_the_other_legs_weight() -> None:
         env = gym.make(ENV_IDS["Pedal"], counterweight_kg=kg)
         env.reset(seed=0)
         for _ in range(25):
-            *_, info = env.step(np.zeros(9, np.float32))
+            *_, info = env.step(drive_to_action(np.zeros(9, np.float32)))
         finals.append(info["crank_angle_rad"])
     assert finals[0] != pytest.approx(finals[1], abs=1e-3)
 
@@ -201,7 +201,7 @@ def test_fuzz_random_and_extreme_drives_never_nan(env_id: str) -> None:
                 a = np.ones(9)  # full co-contraction
             else:
                 a = rng.normal(0.5, 3.0, 9)  # far outside [0, 1]: clipped
-            obs, reward, term, trunc, info = env.step(a.astype(np.float32))
+            obs, reward, term, trunc, info = env.step(drive_to_action(a.astype(np.float32)))
             steps += 1
             assert np.all(np.isfinite(obs)) and np.isfinite(reward)
             assert env.observation_space.contains(obs)
@@ -216,7 +216,7 @@ def test_instability_truncates_with_flag() -> None:
     body = env.unwrapped.body
     real = body.read_joints
     body.read_joints = lambda: (np.full(3, np.nan), np.full(3, np.nan))  # a solver blow-up
-    obs, reward, term, trunc, info = env.step(np.zeros(9, np.float32))
+    obs, reward, term, trunc, info = env.step(drive_to_action(np.zeros(9, np.float32)))
     body.read_joints = real
     assert trunc and not term and info["unstable"] is True
     assert np.all(np.isfinite(obs)) and np.isfinite(reward)
@@ -228,7 +228,7 @@ def test_squat_jump_extensor_push_leaves_the_ground() -> None:
     env = gym.make(ENV_IDS["SquatJump"])
     env.reset(seed=0)
     for _ in range(60):
-        _, _, term, trunc, info = env.step(EXTENSORS)
+        _, _, term, trunc, info = env.step(drive_to_action(EXTENSORS))
         if term or trunc:
             break
     assert term and not info["unstable"]
@@ -238,7 +238,7 @@ def test_squat_jump_extensor_push_leaves_the_ground() -> None:
     # without drive the jumper sinks and never takes off
     env.reset(seed=0)
     for _ in range(60):
-        _, _, term, trunc, info = env.step(np.zeros(9, np.float32))
+        _, _, term, trunc, info = env.step(drive_to_action(np.zeros(9, np.float32)))
         if term or trunc:
             break
     assert info["jump_height_m"] == 0.0
@@ -249,11 +249,11 @@ def test_the_squat_is_held_by_a_stool_not_a_lock() -> None:
     env.reset(seed=0)
     z0 = env.body.read().pelvis[1]
     for _ in range(4):  # within the 0.1 s hold, no drive: the squat cannot sink
-        env.step(np.zeros(9, np.float32))
+        env.step(drive_to_action(np.zeros(9, np.float32)))
     assert env.body.read().pelvis[1] >= z0 - 1e-4
     env.reset(seed=0)
     for _ in range(5):  # a push lifts the body at once: nothing to pre-load the muscles against
-        env.step(EXTENSORS)
+        env.step(drive_to_action(EXTENSORS))
     assert env.body.read().pelvis[1] > z0 + 0.005
 
 
@@ -266,7 +266,7 @@ def test_standing_body_rises_onto_its_toes() -> None:
     drive[[MUSCLE_NAMES.index(m) for m in ("SOL", "GAS", "VAS", "GLU")]] = 1.0
     lowest_ankle = 0.0
     for _ in range(15):
-        env.step(drive)
+        env.step(drive_to_action(drive))
         lowest_ankle = min(lowest_ankle, float(env.unwrapped.body.read().q[2]))
     assert np.degrees(lowest_ankle) < -35.0  # plantarflexion is negative in the simulator
 
@@ -275,7 +275,7 @@ def test_pedal_counts_revolutions_and_external_work() -> None:
     env = gym.make(ENV_IDS["Pedal"])
     env.reset(seed=0)
     for _ in range(250):
-        *_, info = env.step(np.zeros(9, np.float32))
+        *_, info = env.step(drive_to_action(np.zeros(9, np.float32)))
     assert info["external_work_j"] > 0
     assert info["task_units"] >= 1  # the flywheel carries the crank round at first
 
@@ -285,7 +285,7 @@ def test_a_leg_without_drive_cannot_power_the_crank() -> None:
     env = gym.make(ENV_IDS["Pedal"], counterweight_kg=13.6)
     env.reset(seed=0)
     for _ in range(250):
-        *_, info = env.step(np.zeros(9, np.float32))
+        *_, info = env.step(drive_to_action(np.zeros(9, np.float32)))
     assert info["pedal_work_j"] < 0.0
 
 
@@ -294,7 +294,7 @@ def test_energy_accounting_is_consistent() -> None:
     env.reset(seed=0)
     rng = np.random.default_rng(0)
     for _ in range(50):
-        *_, info = env.step(rng.random(9).astype(np.float32))
+        *_, info = env.step(drive_to_action(rng.random(9).astype(np.float32)))
     u = env.unwrapped
     breakdown = u.energy_breakdown()
     assert info["muscle_energy_j"] == pytest.approx(breakdown["total"].sum())
@@ -308,7 +308,7 @@ def test_higher_drive_costs_more_energy() -> None:
         env = gym.make(ENV_IDS["Posture"])
         env.reset(seed=0)
         for _ in range(25):
-            *_, info = env.step(np.full(9, level, np.float32))
+            *_, info = env.step(drive_to_action(np.full(9, level, np.float32)))
         return info["muscle_energy_j"]
 
     assert energy(0.1) < energy(0.4) < energy(0.9)
@@ -319,9 +319,9 @@ def test_recruitment_limit_and_lumped_mode_reach_the_env() -> None:
     lumped = gym.make(ENV_IDS["Posture"], motor_units=False)
     for env in (untrained, lumped):
         env.reset(seed=0)
-        *_, info = env.step(np.ones(9, np.float32))
+        *_, info = env.step(drive_to_action(np.ones(9, np.float32)))
         assert np.all(info["motor_units_recruited"] <= 1.0)
-    *_, info = untrained.step(np.ones(9, np.float32))
+    *_, info = untrained.step(drive_to_action(np.ones(9, np.float32)))
     assert np.all(info["at_recruitment_limit"])
     assert np.all(info["motor_units_recruited"] < 1.0)
 
@@ -330,17 +330,17 @@ def test_drive_rises_no_faster_than_drive_rise_s_and_falls_at_once() -> None:
     env = gym.make(ENV_IDS["Posture"], drive_rise_s=0.1)  # 0 to 1 in five 20 ms control steps
     env.reset(seed=0)
     half = np.where(np.arange(9) < 4, 1.0, 0.5).astype(np.float32)
-    drives = [env.step(half)[4]["drive"] for _ in range(5)]
+    drives = [env.step(drive_to_action(half))[4]["drive"] for _ in range(5)]
     np.testing.assert_allclose([d[0] for d in drives], [0.2, 0.4, 0.6, 0.8, 1.0])
     np.testing.assert_allclose([d[8] for d in drives], [0.2, 0.4, 0.5, 0.5, 0.5])  # capped by the action
-    *_, info = env.step(np.zeros(9, np.float32))
+    *_, info = env.step(drive_to_action(np.zeros(9, np.float32)))
     np.testing.assert_array_equal(info["drive"], 0.0)
     # a slower drive builds force more slowly; the default (a step) applies the action as it is
     step = gym.make(ENV_IDS["Posture"])
     step.reset(seed=0)
     env.reset(seed=0)
-    *_, fast = step.step(np.ones(9, np.float32))
-    *_, slow = env.step(np.ones(9, np.float32))
+    *_, fast = step.step(drive_to_action(np.ones(9, np.float32)))
+    *_, slow = env.step(drive_to_action(np.ones(9, np.float32)))
     np.testing.assert_array_equal(fast["drive"], 1.0)
     assert np.all(slow["activation"] < fast["activation"])
 
@@ -351,7 +351,7 @@ def test_a_longer_hold_lengthens_the_squat_jump_episode_rather_than_shortening_t
         env = gym.make(ENV_IDS["SquatJump"], start="standing", **kwargs)
         env.reset(seed=0)
         for k in range(200):
-            *_, term, trunc, _ = env.step(np.full(9, 0.4, np.float32))
+            *_, term, trunc, _ = env.step(drive_to_action(np.full(9, 0.4, np.float32)))
             if term or trunc:
                 return k + 1, trunc and not term
         raise AssertionError("the episode did not end")
@@ -373,7 +373,7 @@ def test_a_rate_limited_drive_is_observed_after_the_task_fields() -> None:
     np.testing.assert_array_equal(obs[-9:], 0.0)
     np.testing.assert_array_equal(obs[:-9], base)  # task fields keep their indices
     for _ in range(3):
-        obs, *_, info = env.step(np.full(9, 0.7, np.float32))
+        obs, *_, info = env.step(drive_to_action(np.full(9, 0.7, np.float32)))
         assert obs in env.observation_space
         np.testing.assert_array_equal(obs[-9:], info["drive"].astype(np.float32))
     np.testing.assert_allclose(obs[-9:], 0.6)
@@ -392,7 +392,7 @@ def test_the_squat_is_held_until_a_slow_drive_could_have_risen() -> None:
         env.reset(seed=0)
         heights, clock = [], 0.0
         for k in range(30):
-            obs, *_, term, _, _ = env.step(np.zeros(9, np.float32))
+            obs, *_, term, _, _ = env.step(drive_to_action(np.zeros(9, np.float32)))
             heights.append(1000 * float(obs[6]))
             clock = float(obs[45]) if k == 0 else clock
             if term:
@@ -411,7 +411,7 @@ def test_render_shows_muscle_activation() -> None:
     env.reset(seed=0)
     quiet = env.render()
     for _ in range(5):
-        env.step(np.ones(9, np.float32))
+        env.step(drive_to_action(np.ones(9, np.float32)))
     active = env.render()
     assert quiet.dtype == np.uint8 and quiet.ndim == 3 and quiet.shape[2] == 3
     red = lambda img: int(np.sum((img[..., 0] > 200) & (img[..., 2] < 90)))  # noqa: E731
@@ -519,7 +519,7 @@ def test_free_pelvis_body_builds_and_falls_without_blowing_up() -> None:
 def test_hop_and_pedal_report_their_economy() -> None:
     hop = gym.make(ENV_IDS["Hop"])
     hop.reset(seed=0)
-    *_, info = hop.step(np.zeros(9, np.float32))
+    *_, info = hop.step(drive_to_action(np.zeros(9, np.float32)))
     assert info["energy_per_vertical_m_j"] >= 0
     # energy per metre of vertical travel counts at least 1 cm of travel (no division by ~0)
     assert info["energy_per_vertical_m_j"] == pytest.approx(
@@ -528,7 +528,7 @@ def test_hop_and_pedal_report_their_economy() -> None:
     pedal = gym.make(ENV_IDS["Pedal"], counterweight_kg=10.0)
     first, _ = pedal.reset(seed=0)
     for _ in range(50):
-        last, *_, info = pedal.step(np.zeros(9, np.float32))
+        last, *_, info = pedal.step(drive_to_action(np.zeros(9, np.float32)))
     assert -1 < info["gross_efficiency"] < 1
     assert info["gross_efficiency"] == pytest.approx(info["pedal_work_j"] / info["metabolic_energy_j"])
     # the foot's work = the brake's work + the crank's gain in kinetic and counterweight energy
@@ -591,7 +591,7 @@ def test_jumps_start_balanced_over_the_foot_with_the_trunk_leaning(start: str, m
     env.body.reset(st.q, pelvis_z=st.pelvis[1], pelvis_pitch=-1.7)
     env.body.lock_pelvis(False)
     env._lock_steps = 0
-    _, _, term, trunc, info = env.step(np.zeros(9, np.float32))
+    _, _, term, trunc, info = env.step(drive_to_action(np.zeros(9, np.float32)))
     assert term and not trunc and not info["unstable"]
 
 
@@ -602,7 +602,7 @@ def test_a_deep_balanced_squat_holds_without_blowing_up(knee_deg: float, ankle_d
     env = gym.make(ENV_IDS["SquatJump"], squat_knee_deg=knee_deg, squat_ankle_deg=ankle_deg)
     env.reset(seed=0)
     for _ in range(5):  # through the hold on the stool, undriven
-        obs, _, term, trunc, info = env.step(np.zeros(9, np.float32))
+        obs, _, term, trunc, info = env.step(drive_to_action(np.zeros(9, np.float32)))
         assert not (term or trunc) and not info["unstable"]
         assert np.all(np.isfinite(obs))
     forces = env.unwrapped._out_force / env.unwrapped.muscle_params.f_max
@@ -620,7 +620,7 @@ def test_observation_structure_names_every_value_once(env_id: str, drive_rise_s:
     task = [k for k in structure if k.startswith("task.")]
     assert [k[5:] for k in task] == list(env.unwrapped.task.observation_fields)
     env.reset(seed=0)
-    obs, *_, info = env.step(np.full(9, 0.6, np.float32))
+    obs, *_, info = env.step(drive_to_action(np.full(9, 0.6, np.float32)))
     np.testing.assert_array_equal(obs[structure["activation"]], info["activation"].astype(np.float32))
     np.testing.assert_array_equal(obs[structure["joint_angle"]], env.unwrapped._last_snapshot.q.astype(np.float32))
     if drive_rise_s:

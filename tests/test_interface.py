@@ -71,16 +71,16 @@ def test_load_run_round_trip(tmp_path: Path) -> None:
     env = loaded.make_env()
     assert env.spec is not None and env.spec.id == ENV_IDS["Posture"]
     obs, _ = env.reset(seed=3)
-    drive, _ = loaded.predict(obs)
-    assert drive.shape == (9,) and drive.dtype == np.float32 and np.all((drive >= 0) & (drive <= 1))
-    # what training saw: normalised observations in, [-1, 1] actions out, mapped to 0..1
+    action, _ = loaded.predict(obs)
+    assert action.shape == (9,) and action.dtype == np.float32 and np.all((action >= -1) & (action <= 1))
+    # what training saw: normalised observations in, actions in the environment's own [-1, 1] out
     venv = model.get_env()
     expected, _ = model.predict(venv.normalize_obs(obs), deterministic=True)
-    np.testing.assert_allclose(drive, np.clip((expected + 1) / 2, 0, 1), atol=1e-6)
-    np.testing.assert_allclose(model_policy(run, cfg)(obs, True), drive, atol=1e-6)
+    np.testing.assert_allclose(action, np.clip(expected, -1, 1), atol=1e-6)
+    np.testing.assert_allclose(model_policy(run, cfg)(obs, True), (action + 1) / 2, atol=1e-6)  # as drives
     # a bare policy without the normalisation acts differently: the reason load_run exists
     raw, _ = model.predict(obs, deterministic=True)
-    assert not np.allclose(np.clip((raw + 1) / 2, 0, 1), drive)
+    assert not np.allclose(np.clip(raw, -1, 1), action)
 
 
 def _fresh_python(code: str) -> subprocess.CompletedProcess[str]:
@@ -89,7 +89,7 @@ def _fresh_python(code: str) -> subprocess.CompletedProcess[str]:
 
 def test_import_neuroleg_registers_the_ids_and_prints_nothing() -> None:
     done = _fresh_python(
-        "import gymnasium, neuroleg; env = gymnasium.make('neuroleg/Hop-v6'); env.reset(seed=0); print('ok')"
+        "import gymnasium, neuroleg; env = gymnasium.make(neuroleg.ENV_IDS['Hop']); env.reset(seed=0); print('ok')"
     )
     assert done.stdout == "ok\n"
     assert done.stderr == ""  # no PyBullet build-time banner, no 'argv[0]='

@@ -23,7 +23,7 @@ from neuroleg.agents.optimize import (
     seed_control,
     stored_ceiling,
 )
-from neuroleg.envs import ENV_IDS
+from neuroleg.envs import ENV_IDS, drive_to_action
 from neuroleg.envs.physiology import MUSCLE_NAMES
 from neuroleg.envs.tasks.squat_jump import EXTENSORS as SEED_EXTENSORS
 from neuroleg.scripts.cli import main as cli_main
@@ -265,7 +265,7 @@ def test_a_countermovement_is_not_a_squat_jump() -> None:
     env = gym.make(ENV_IDS["SquatJump"])
     env.reset(seed=0)
     for _ in range(60):  # no drive: the jumper sinks out of the squat
-        _, _, term, trunc, info = env.step(np.zeros(9, np.float32))
+        _, _, term, trunc, info = env.step(drive_to_action(np.zeros(9, np.float32)))
         if term or trunc:
             break
     assert term and info["countermovement"] == 1.0 and info["task_score"] == 0.0

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from neuroleg.envs import drive_to_action
+
 from .common import (
     COUNTERMOVEMENT_GAIN_M,
     COUNTERMOVEMENT_START,
@@ -38,7 +40,7 @@ def squat_jump_check(source: ModelSource = PACKAGED) -> Check:
     push = np.array([1.0 if n in EXTENSORS else 0.0 for n in names], np.float32)
     info: dict[str, Any] = {}
     for _ in range(60):
-        _, _, term, trunc, info = env.step(push)
+        _, _, term, trunc, info = env.step(drive_to_action(push))
         if term or trunc:
             break
     env.close()
