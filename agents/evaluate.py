@@ -50,6 +50,7 @@ class EpisodeRecord:
     recruited: np.ndarray
     type2: np.ndarray
     at_limit: np.ndarray
+    task_obs: np.ndarray  # (T, task's observation fields)
     energy: dict[str, np.ndarray] = field(default_factory=dict)
 
 
@@ -63,13 +64,16 @@ def run_episodes(
     cfg: RunConfig, policy: Policy, episodes: int, seed: int, on_frame: Callable[[np.ndarray], None] | None = None
 ) -> list[EpisodeRecord]:
     env = make_eval_env(cfg, render_mode="rgb_array" if on_frame else None)
-    joint_angle = env.unwrapped.observation_structure["joint_angle"]  # type: ignore[attr-defined]
+    structure = env.unwrapped.observation_structure  # type: ignore[attr-defined]
+    joint_angle = structure["joint_angle"]
+    task_fields = [k for k in structure if k.startswith("task.")]
+    task_slice = slice(structure[task_fields[0]].start, structure[task_fields[-1]].stop) if task_fields else slice(0)
     records = []
     for ep in range(episodes):
         obs, info = env.reset(seed=seed + ep)
         start = True
         rows: dict[str, list[np.ndarray]] = {
-            k: [] for k in ("activation", "drive", "q", "force", "recruited", "type2", "at_limit")
+            k: [] for k in ("activation", "drive", "q", "force", "recruited", "type2", "at_limit", "task_obs")
         }
         total, steps = 0.0, 0
         while True:
@@ -83,6 +87,7 @@ def run_episodes(
             rows["activation"].append(info["activation"])
             rows["drive"].append(np.clip(action, 0, 1))
             rows["q"].append(obs[joint_angle].astype(float))
+            rows["task_obs"].append(obs[task_slice].astype(float))
             rows["force"].append(info["muscle_force_n"])
             rows["recruited"].append(info["motor_units_recruited"])
             rows["type2"].append(info["type2_share"])
@@ -214,8 +219,17 @@ def evaluate_run(
     write_json_atomic(run.evaluation_path, result)
     first = policy_records[0]
     buffer = io.BytesIO()
+    from neuroleg.envs.tasks import TASKS
+
     np.savez_compressed(
-        buffer, activation=first.activation, drive=first.drive, q=first.q, force=first.force, dt=np.array(0.02)
+        buffer,
+        activation=first.activation,
+        drive=first.drive,
+        q=first.q,
+        force=first.force,
+        task_obs=first.task_obs,
+        task_fields=np.array(TASKS[cfg.env.task].observation_fields),
+        dt=np.array(0.02),
     )
     with atomic_path(run.path / "trajectory.npz") as tmp:
         Path(tmp).write_bytes(buffer.getvalue())

@@ -69,7 +69,7 @@ def make_report(run: RunDir) -> Path:
     out.mkdir(exist_ok=True)
     idx = {n: i for i, n in enumerate(MUSCLE_NAMES)}
     t = np.arange(len(traj["activation"])) * float(traj["dt"])
-    figures: list[tuple[str, str]] = []
+    figures: list[tuple[str, str, str]] = []  # (title, file, what it shows)
 
     # 1. EMG-like activation grouped by joint and role
     fig, axes = plt.subplots(3, 1, figsize=(8, 7), sharex=True)
@@ -80,11 +80,19 @@ def make_report(run: RunDir) -> Path:
                 ax.plot(t, traj["activation"][:, idx[m]], style, label=f"{m} ({action.split('_')[1]}, {role})")
         ax.set_ylabel(f"{joint}\nactivation")
         ax.set_ylim(0, 1.02)
-        ax.legend(fontsize=7, loc="upper right", ncol=2)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     axes[-1].set_xlabel("time (s)")
     fig.suptitle("Muscle activation by joint (solid: flexion/dorsiflexion movers, dashed: extension movers)")
     save_figure(fig, out / "activation.png")
-    figures.append(("Muscle activation (EMG-like), grouped by joint and role", "activation.png"))
+    figures.append(
+        (
+            "Muscle activation (EMG-like), grouped by joint and role",
+            "activation.png",
+            "Each muscle's activation (0..1) over the first evaluation episode, by the joint it moves: solid "
+            "lines are the flexion (or dorsiflexion) movers, dashed lines the extension movers, so overlap "
+            "between solid and dashed lines is co-contraction.",
+        )
+    )
 
     # 2. joint angles
     fig, ax = plt.subplots(figsize=(8, 3))
@@ -92,9 +100,34 @@ def make_report(run: RunDir) -> Path:
         ax.plot(t, np.degrees(traj["q"][:, j]), label=name)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("angle (deg)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     save_figure(fig, out / "joint_angles.png")
-    figures.append(("Joint angles", "joint_angles.png"))
+    figures.append(
+        (
+            "Joint angles",
+            "joint_angles.png",
+            "Hip and knee flexion and ankle dorsiflexion (positive) over the same episode.",
+        )
+    )
+
+    # 2b. the task's own observation fields: its targets and errors (Posture), phase, cadence...
+    names = [str(n) for n in traj["task_fields"]] if "task_fields" in traj else []
+    if names and traj["task_obs"].size:
+        fig, ax = plt.subplots(figsize=(8, 3))
+        for k, name in enumerate(names):
+            ax.plot(t, traj["task_obs"][:, k], label=name)
+        ax.set_xlabel("time (s)")
+        ax.set_ylabel("value (observation units)")
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+        save_figure(fig, out / "task_fields.png")
+        figures.append(
+            (
+                "The task's own observation fields",
+                "task_fields.png",
+                "What the policy sees of its task over the episode (Posture: the target relative to the hip "
+                "and the foot's error from it, m and rad; see the manual's Environments page for each task).",
+            )
+        )
 
     # 3. energy split by muscle and by component
     e = result["policy"]["energy_by_muscle_j"]
@@ -109,9 +142,16 @@ def make_report(run: RunDir) -> Path:
         ax.bar(MUSCLE_NAMES, vals, bottom=bottom, label=label)
         bottom += vals
     ax.set_ylabel("energy per episode (J)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     save_figure(fig, out / "energy_by_muscle.png")
-    figures.append(("Energy split by muscle and by heat/work component", "energy_by_muscle.png"))
+    figures.append(
+        (
+            "Energy split by muscle and by heat/work component",
+            "energy_by_muscle.png",
+            "Metabolic energy per evaluation episode (mean) of each muscle, split into activation and "
+            "maintenance heat, shortening heat and positive mechanical work (the metabolic model's terms).",
+        )
+    )
 
     # 4. learning curves
     curves = learning_curves(run)
@@ -127,7 +167,15 @@ def make_report(run: RunDir) -> Path:
         ax2.plot(steps[ok2], curves["energy/per_unit_j"][ok2], color="C3")
         ax2.set_ylabel("energy per unit (J)", color="C3")
         save_figure(fig, out / "learning_curves.png")
-        figures.append(("Learning curves: task score and energy per unit of task", "learning_curves.png"))
+        figures.append(
+            (
+                "Learning curves: task score and energy per unit of task",
+                "learning_curves.png",
+                "The training episodes' task score (blue, left axis) and metabolic energy per unit of work "
+                "(red, right axis) as training went on; economy learned shows as the red curve falling while "
+                "the blue one holds.",
+            )
+        )
 
     # 5. co-contraction per pair, policy against baselines
     fig, ax = plt.subplots(figsize=(8, 3.5))
@@ -137,15 +185,39 @@ def make_report(run: RunDir) -> Path:
         ax.bar(np.arange(len(pairs)) + k * width, [summary["cci"][p] for p in pairs], width, label=name)
     ax.set_xticks(np.arange(len(pairs)) + 0.4 - width / 2, pairs, rotation=20, fontsize=8)
     ax.set_ylabel("co-contraction index (%)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     save_figure(fig, out / "cocontraction.png")
-    figures.append(("Co-contraction index per agonist/antagonist pair (Falconer & Winter 1985)", "cocontraction.png"))
+    figures.append(
+        (
+            "Co-contraction index per agonist/antagonist pair (Falconer & Winter 1985)",
+            "cocontraction.png",
+            "How much each antagonist pair is active together (0: never, 100: always equally), for the policy "
+            "and the baselines.",
+        )
+    )
+
+    from neuroleg.envs.tasks import TASKS
 
     from .evaluate import format_table
 
-    lines = [f"# Run report: {run.path.name}", "", "```", format_table(result), "```", ""]
-    for title, fname in figures:
-        lines += [f"## {title}", "", f"![{title}]({fname})", ""]
+    task = TASKS[cfg.env.task]
+    lines = [
+        f"# Run report: {run.path.name}",
+        "",
+        f"{cfg.env.task} trained with {cfg.algo.name}, evaluated over {result['policy']['episodes']} deterministic "
+        f"episodes against constant-drive baselines. **Score**: {task.score_meaning} ({task.score_unit}). "
+        f"**Energy per unit**: metabolic energy (muscles and basal) per {task.unit} (J; per kg; as mL of oxygen "
+        "per kg). **Efficiency**: positive muscle work / muscle energy. **Synergies**: components of the "
+        "activations needed for 90 % of their variance. The ceiling, where shown, is the best open-loop "
+        "stimulation found for the task.",
+        "",
+        "```",
+        format_table(result),
+        "```",
+        "",
+    ]
+    for title, fname, caption in figures:
+        lines += [f"## {title}", "", caption, "", f"![{title}]({fname})", ""]
     page = out / "report.md"
     write_text_atomic(page, "\n".join(lines))
     return page

@@ -325,7 +325,10 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
             spec = self.body.spec.crank
             assert spec is not None
             crank = (spec.center_x, spec.center_z + self.body.spec.hip_height, spec.length, self.body.crank_state()[0])
-        return self._renderer.draw(st.q, (st.pelvis[0], st.pelvis[1]), self._mstate.activation, crank, st.pelvis[2])
+        hip = (st.pelvis[0], st.pelvis[1])
+        aim = self.task.render_target()
+        target = None if aim is None else (hip[0] + aim[0], hip[1] + aim[1])
+        return self._renderer.draw(st.q, hip, self._mstate.activation, crank, st.pelvis[2], self._t, target)
 
     def close(self) -> None:
         self.body.close()

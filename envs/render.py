@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from .body.leg import forward_kinematics
 from .physiology.model import MUSCLE_NAMES, LegModel
@@ -20,6 +20,10 @@ VIEW_Z_M = (-0.05, 2.1)
 BACKGROUND = (250, 250, 247)
 BONE = (90, 90, 90)
 GROUND = (120, 110, 95)
+TEXT = (30, 30, 30)
+TARGET = (20, 150, 60)
+TARGET_HALF_PX = 7  # half the size of the target's cross
+KEY_PX = (12, 80)  # height and width of the colour key's bar
 # Muscle attachments: (segment, fraction along it from proximal, offset in m, + = front).
 # Schematic lines of action for display, chosen to show which side of each joint a muscle crosses.
 ATTACHMENTS: dict[str, tuple[tuple[str, float, float], tuple[str, float, float]]] = {
@@ -81,10 +85,19 @@ class LegRenderer:
         activation: np.ndarray,
         crank: tuple[float, float, float, float] | None = None,
         pitch: float = 0.0,
+        time_s: float | None = None,
+        target: tuple[float, float] | None = None,
     ) -> np.ndarray:
-        """An RGB frame; `pitch` is the pelvis pitch (rad, negative = trunk leaning forward)."""
+        """An RGB frame; `pitch` is the pelvis pitch (rad, negative = trunk leaning forward). With
+        `time_s` the frame carries its time; `target` (world x, z in m) is drawn as a green cross."""
         img = Image.new("RGB", (self.width, self.height), BACKGROUND)
         g = ImageDraw.Draw(img)
+        self._annotate(g, time_s)
+        if target is not None:
+            x, z = self._px(np.asarray(target))
+            h = TARGET_HALF_PX
+            g.line([(x - h, z - h), (x + h, z + h)], fill=TARGET, width=3)
+            g.line([(x - h, z + h), (x + h, z - h)], fill=TARGET, width=3)
         g.line([self._px(np.array([VIEW_X_M[0], 0.0])), self._px(np.array([VIEW_X_M[1], 0.0]))], fill=GROUND, width=3)
         segs = self._segments(q, hip, pitch)
         if crank is not None:
@@ -108,3 +121,16 @@ class LegRenderer:
             a = float(activation[i])
             g.line([self._px(p1), self._px(p2)], fill=activation_colour(a), width=int(2 + 5 * a))
         return np.asarray(img, dtype=np.uint8)
+
+    def _annotate(self, g: ImageDraw.ImageDraw, time_s: float | None) -> None:
+        """The time stamp (top left) and the colour key of muscle activation (top right)."""
+        font = ImageFont.load_default()
+        if time_s is not None:
+            g.text((8, 6), f"t = {time_s:.2f} s", fill=TEXT, font=font)
+        bar_h, bar_w = KEY_PX
+        x0, y0 = self.width - bar_w - 12, 8
+        for k in range(bar_w):
+            g.line([(x0 + k, y0), (x0 + k, y0 + bar_h)], fill=activation_colour(k / (bar_w - 1)))
+        g.text((x0 - 10, y0), "0", fill=TEXT, font=font)
+        g.text((x0 + bar_w + 3, y0), "1", fill=TEXT, font=font)
+        g.text((x0, y0 + bar_h + 2), "activation", fill=TEXT, font=font)

@@ -132,3 +132,53 @@ def test_the_manual_generates_its_reference_from_the_schema() -> None:
     page = "x <!-- reference: task Hop --> y"
     out = hook.on_page_markdown(page, None, {"config_file_path": str(REPO / "mkdocs.yml")}, None)
     assert "target_frequency_hz" in out and "<!--" not in out
+
+
+def test_frames_carry_time_a_colour_key_and_posture_s_target() -> None:
+    env = gym.make(ENV_IDS["Posture"], render_mode="rgb_array")
+    env.reset(seed=2)
+    first = env.render()
+    env.step(np.zeros(9, np.float32))
+    second = env.render()
+    assert first.shape == second.shape and first.dtype == np.uint8
+    top_left = (slice(0, 20), slice(0, 80))  # the time stamp changed; the key (top right) did not
+    assert not np.array_equal(first[top_left], second[top_left])
+    assert np.array_equal(first[:30, -110:], second[:30, -110:])
+    green = (first[..., 1] > 120) & (first[..., 0] < 60) & (first[..., 2] < 100)  # the target's cross
+    assert green.sum() > 10
+    hop = gym.make(ENV_IDS["Hop"], render_mode="rgb_array")
+    hop.reset(seed=0)
+    frame = hop.render()
+    assert not ((frame[..., 1] > 120) & (frame[..., 0] < 60) & (frame[..., 2] < 100)).any()  # no target
+
+
+def test_gymnasium_record_video_works(tmp_path: Path) -> None:
+    pytest.importorskip("moviepy", reason="the [video] extra")
+    from gymnasium.wrappers import RecordVideo
+
+    env = RecordVideo(gym.make(ENV_IDS["SquatJump"], render_mode="rgb_array"), str(tmp_path), disable_logger=True)
+    env.reset(seed=0)
+    done = False
+    while not done:
+        *_, terminated, truncated, _ = env.step(env.action_space.sample())
+        done = terminated or truncated
+    env.close()
+    (video,) = tmp_path.glob("*.mp4")
+    assert video.stat().st_size > 1000
+
+
+def test_the_report_explains_each_figure_and_shows_the_task_fields(tmp_path: Path) -> None:
+    from neuroleg.agents.evaluate import evaluate_run
+    from neuroleg.agents.report import make_report
+
+    cfg = load_config(resolve_config("posture_smoke"), ["total_timesteps=128"])
+    run = RunDir.create(cfg, tmp_path, "rep")
+    train(cfg, run, progress=False)
+    evaluate_run(run, episodes=1, baselines=("zero",))
+    page = make_report(run).read_text()
+    assert "**Score**: precision" in page and "per reach" in page
+    for figure in ("activation.png", "joint_angles.png", "task_fields.png", "energy_by_muscle.png"):
+        assert (run.path / "report" / figure).is_file()
+        title_and_caption = page.split(f"]({figure})")[0].rsplit("## ", 1)[1]
+        caption = title_and_caption.split("\n\n")[1]
+        assert len(caption) > 40, figure

@@ -166,6 +166,10 @@ class Task(abc.ABC):
         reward terms as a tie-breaker (most early candidates score 0, a flat landscape)."""
         return -float(info["task_score"]) - CEILING_PROGRESS_WEIGHT * float(info["task_return"])
 
+    def render_target(self) -> tuple[float, float] | None:
+        """Where the task's target is, relative to the hip (x, z in m), for rendering; None: no target."""
+        return None
+
     def metrics(self) -> dict[str, float]:
         """Task-specific figures for info (stable names, documented in the README)."""
         return {}

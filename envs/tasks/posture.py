@@ -106,6 +106,9 @@ class PostureTask(Task):
     def score(self) -> float:
         return self._precision_sum / self._steps if self._steps else 0.0
 
+    def render_target(self) -> tuple[float, float] | None:
+        return float(self.target[0]), float(self.target[1])  # the ankle's target, relative to the hip
+
     def metrics(self) -> dict[str, float]:
         return {
             "precision_m": self._error if np.isfinite(self._error) else 0.0,
