@@ -15,7 +15,7 @@ $(BIN)/python:
 
 # Dependencies are reinstalled only when pyproject.toml changes.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet ".[test,video,docs]"
+	$(BIN)/pip install --quiet ".[test,video,docs,distributed]"
 	touch $(STAMP)
 
 # The package itself is reinstalled every time so that the installed copy matches the tree.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -131,9 +132,17 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt() if signum == signal.SIGINT else _Terminate()
 
 
+def _main_thread() -> bool:
+    """Signal handlers can be set in the main thread only (a Ray worker or a thread pool may call train)."""
+    return threading.current_thread() is threading.main_thread()
+
+
 @contextmanager
 def _signals_deferred() -> Iterator[None]:
     """While a checkpoint is saved after an interruption, a second Ctrl-C or SIGTERM must not cut it short."""
+    if not _main_thread():
+        yield
+        return
     previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
@@ -219,7 +228,8 @@ def _train_locked(cfg: RunConfig, run: RunDir, resume: bool, progress: bool) -> 
     callbacks: list[BaseCallback] = [metrics, Checkpoint(run, cfg)]
     if progress:
         callbacks.append(Progress(cfg.total_timesteps, metrics))
-    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signals = (signal.SIGINT, signal.SIGTERM) if _main_thread() else ()
+    previous = {sig: signal.signal(sig, _interrupt) for sig in signals}
     try:
         if remaining > 0:
             model.learn(

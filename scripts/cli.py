@@ -257,6 +257,25 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from neuroleg.agents.sweep import sweep
+
+    path = Path(args.sweep)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such sweep file")
+    out = Path(args.out) if args.out else Path("sweeps") / path.stem
+    try:
+        records = sweep(path, out, address=args.address, retry_failed=args.retry_failed)
+    except RuntimeError as err:  # Ray not installed
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    failed = [r for r in records if r["status"] == "failed"]
+    print(f"{len(records)} trials ({len(failed)} failed): {out / 'results.csv'}")
+    for r in failed:
+        print(f"  failed {r['trial']} (seed {r['seed']}): {r['error']}")
+    return 1 if failed else 0
+
+
 def cmd_learning(args: argparse.Namespace) -> int:
     from neuroleg.agents.learning import learning_table
 
@@ -358,6 +377,12 @@ def build_parser() -> argparse.ArgumentParser:
         e.add_argument("--out", default="experiments", help="folder for the table, data and figure")
         experiment.add_arguments(e)
         e.set_defaults(func=cmd_experiment)
+    p = sub.add_parser("sweep", help="train and evaluate a sweep file's trials on Ray (this machine or a cluster)")
+    p.add_argument("sweep", help="a sweep file: base config, seeds, grid of overrides, optional random samples")
+    p.add_argument("--out", help="folder for results.csv, trial records and runs (default: sweeps/<file name>)")
+    p.add_argument("--address", help="a Ray cluster's address (default: RAY_ADDRESS, else a local Ray on this machine)")
+    p.add_argument("--retry-failed", action="store_true", help="run failed trials again (finished ones are skipped)")
+    p.set_defaults(func=cmd_sweep)
     p = sub.add_parser("learning", help="train each task's default config and tabulate it against baselines")
     p.add_argument("--runs-dir", default="runs/learning", help="folder for the training runs")
     p.add_argument("--tasks", nargs="+", default=list(TASK_CONFIG), choices=list(TASK_CONFIG), help="tasks to train")

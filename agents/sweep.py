@@ -1,0 +1,237 @@
+"""`neuroleg sweep SWEEP.yaml`: many train-and-evaluate trials on Ray, one machine or a cluster.
+
+A sweep file names a base config, seeds, a grid of overrides (the keys `neuroleg train` takes on its
+command line) and optionally random samples over ranges. Each trial is one Ray task with its CPUs
+declared. Every finished trial leaves a record (`trials/<id>.json`, written atomically) and
+`results.csv` is rewritten from the records after each one, so an interrupted sweep started again
+skips what finished and runs only the rest. A trial that raises is recorded as failed and the others
+go on. Ray is an extra: `pip install 'neuroleg[distributed]'`.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import itertools
+import json
+import math
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .config import ConfigError, apply_overrides, load_config, read_yaml, resolve_config, validate_config
+from .runs import write_json_atomic, write_text_atomic
+
+RECORDS = "trials"
+RESULTS_CSV = "results.csv"
+COLUMNS = (
+    "trial",
+    "seed",
+    "status",
+    "error",
+    "task_score",
+    "fraction_of_ceiling",
+    "energy_per_unit_j",
+    "energy_per_unit_j_per_kg",
+    "oxygen_per_unit_ml_per_kg",
+    "muscle_efficiency",
+    "mean_cci",
+    "wall_time_s",
+    "run",
+)
+
+
+class Range(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    low: float
+    high: float
+    log: bool = Field(False, description="sample uniformly in log space (learning rates)")
+
+
+class SweepFile(BaseModel):
+    """What a sweep file holds."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    base: str = Field(description="a packaged config name or a config file")
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1, description="seeds every point runs with")
+    grid: dict[str, list[Any]] = Field(default_factory=dict, description="override key -> values, all combined")
+    samples: int = Field(
+        0, ge=0, le=10_000, description="random points drawn over `ranges`, each crossed with the grid"
+    )
+    ranges: dict[str, Range] = Field(default_factory=dict, description="override key -> range of `samples`")
+    sample_seed: int = Field(0, ge=0, description="seed of the random points")
+    cpus_per_trial: int | None = Field(None, ge=1, le=256, description="default: the config's n_envs")
+
+
+def load_sweep(path: Path) -> SweepFile:
+    try:
+        sweep = SweepFile.model_validate(read_yaml(path) or {})
+    except ValidationError as err:
+        problems = [(".".join(str(p) for p in e["loc"]) or "<root>", e["msg"]) for e in err.errors()]
+        raise ConfigError(str(path), problems) from None
+    if sweep.samples and not sweep.ranges:
+        raise ConfigError(str(path), [("samples", "random samples need `ranges` to draw from")])
+    bad = [(f"ranges.{k}", "low must be below high") for k, r in sweep.ranges.items() if not r.low < r.high]
+    bad += [(f"ranges.{k}", "a log range must be positive") for k, r in sweep.ranges.items() if r.log and r.low <= 0]
+    if bad:
+        raise ConfigError(str(path), bad)
+    return sweep
+
+
+def points(sweep: SweepFile) -> list[dict[str, Any]]:
+    """The sweep's points (override key -> value), the grid crossed with any random samples."""
+    keys = list(sweep.grid)
+    grid = [dict(zip(keys, values, strict=True)) for values in itertools.product(*sweep.grid.values())]
+    if not sweep.samples:
+        return grid
+    rng = np.random.default_rng(sweep.sample_seed)
+    drawn = []
+    for _ in range(sweep.samples):
+        point = {}
+        for key, r in sweep.ranges.items():
+            lo, hi = (math.log(r.low), math.log(r.high)) if r.log else (r.low, r.high)
+            value = float(rng.uniform(lo, hi))
+            point[key] = math.exp(value) if r.log else value
+        drawn.append(point)
+    return [{**g, **d} for g in grid for d in drawn]
+
+
+def trial_id(point: dict[str, Any], seed: int) -> str:
+    """A name that stays the same for the same point and seed, so a restarted sweep finds its records."""
+    text = json.dumps({"point": point, "seed": seed}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def trials(sweep: SweepFile, base_path: Path) -> list[dict[str, Any]]:
+    """Every trial with its validated config: a bad grid value is an error naming it before anything runs."""
+    base = read_yaml(base_path) or {}
+    out = []
+    for point in points(sweep):
+        for seed in sweep.seeds:
+            overrides = [f"{k}={json.dumps(v)}" for k, v in point.items()] + [f"seed={seed}"]
+            cfg = validate_config(apply_overrides(base, overrides), f"{base_path} with {overrides}")
+            out.append(
+                {"id": trial_id(point, seed), "point": point, "seed": seed, "config": cfg.model_dump(mode="json")}
+            )
+    return out
+
+
+def run_trial(trial: dict[str, Any], runs_root: str) -> dict[str, Any]:
+    """Train and evaluate one trial (in a Ray worker); a failure is a record, not an exception."""
+    from .evaluate import evaluate_run
+    from .runs import RunDir
+    from .train import train
+
+    start = time.perf_counter()
+    record: dict[str, Any] = {"trial": trial["id"], "seed": trial["seed"], **trial["point"]}
+    try:
+        cfg = validate_config(trial["config"])
+        # a run folder without a record is what an interrupted attempt left: it starts again
+        shutil.rmtree(Path(runs_root) / trial["id"], ignore_errors=True)
+        run = RunDir.create(cfg, Path(runs_root), trial["id"])
+        train(cfg, run, progress=False)
+        result = evaluate_run(run, baselines=())
+        p = result["policy"]
+        record.update(
+            status="ok",
+            error="",
+            task_score=p["task_score"]["mean"],
+            fraction_of_ceiling=p.get("fraction_of_ceiling", ""),
+            energy_per_unit_j=p["energy_per_unit_j"]["mean"],
+            energy_per_unit_j_per_kg=p["energy_per_unit_j_per_kg"]["mean"],
+            oxygen_per_unit_ml_per_kg=p["oxygen_per_unit_ml_per_kg"]["mean"],
+            muscle_efficiency=p["muscle_efficiency"]["mean"],
+            mean_cci=float(np.mean(list(p["cci"].values()))) if p["cci"] else "",
+            run=str(run.path),
+        )
+    except Exception as err:
+        record.update(status="failed", error=f"{type(err).__name__}: {err}".splitlines()[0][:500])
+    record["wall_time_s"] = round(time.perf_counter() - start, 1)
+    return record
+
+
+def write_results(out: Path, axes: list[str]) -> list[dict[str, Any]]:
+    """results.csv from every trial record, atomically."""
+    records = [json.loads(p.read_text()) for p in sorted((out / RECORDS).glob("*.json"))]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=[*axes, *COLUMNS], extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
+    write_text_atomic(out / RESULTS_CSV, buffer.getvalue())
+    return records
+
+
+def sweep(
+    path: Path, out: Path, address: str | None = None, retry_failed: bool = False, num_cpus: int | None = None
+) -> list[dict[str, Any]]:
+    """Run the sweep file's trials on Ray (a local cluster of this machine's cores, or `address`);
+    returns the records of every trial, finished before or now."""
+    try:
+        import ray
+    except ImportError:
+        raise RuntimeError("neuroleg sweep runs on Ray: pip install 'neuroleg[distributed]'") from None
+    spec = load_sweep(path)
+    # a base given as a relative path is read beside the sweep file; a bare name is a packaged config
+    is_path = "/" in spec.base or Path(spec.base).suffix != ""
+    base_path = resolve_config(str(path.parent / spec.base) if is_path else spec.base)
+    todo = trials(spec, base_path)
+    axes = sorted({k for t in todo for k in t["point"]})
+    records_dir = out / RECORDS
+    records_dir.mkdir(parents=True, exist_ok=True)
+    done = {p.stem: json.loads(p.read_text()) for p in records_dir.glob("*.json")}
+    pending = [t for t in todo if t["id"] not in done or (retry_failed and done[t["id"]]["status"] == "failed")]
+    if pending:
+        cpus = spec.cpus_per_trial or load_config(base_path).n_envs
+        address = address or os.environ.get("RAY_ADDRESS")
+        ray.init(address=address, num_cpus=None if address else (num_cpus or os.cpu_count()), include_dashboard=False)
+        try:
+            task = ray.remote(num_cpus=cpus)(run_trial)
+            refs = {task.remote(t, str(out / "runs")): t for t in pending}
+            while refs:
+                ready, _ = ray.wait(list(refs), num_returns=1)
+                for ref in ready:
+                    refs.pop(ref)
+                    record = ray.get(ref)
+                    write_json_atomic(records_dir / f"{record['trial']}.json", record)
+                    write_results(out, axes)
+        except KeyboardInterrupt:
+            for ref in refs:
+                ray.cancel(ref, force=True)
+            raise
+        finally:
+            ray.shutdown()
+    records = write_results(out, axes)
+    if threading.current_thread() is threading.main_thread():
+        plot_sweep(records, axes, out / "sweep.png")
+    return records
+
+
+def plot_sweep(records: list[dict[str, Any]], axes: list[str], path: Path) -> None:
+    """Task score against energy per unit per value of each axis: mean and standard deviation over seeds."""
+    from .report import pyplot, save_figure
+
+    ok = [r for r in records if r["status"] == "ok"]
+    if not ok or not axes:
+        return
+    plt = pyplot()
+    fig, panels = plt.subplots(1, len(axes), figsize=(4.5 * len(axes), 3.5), squeeze=False)
+    for ax, axis in zip(panels[0], axes, strict=True):
+        for value in sorted({json.dumps(r[axis]) for r in ok}):
+            group = [r for r in ok if json.dumps(r[axis]) == value]
+            e = np.array([r["energy_per_unit_j"] for r in group], dtype=float)
+            s = np.array([r["task_score"] for r in group], dtype=float)
+            ax.errorbar(
+                e.mean(), s.mean(), xerr=e.std(), yerr=s.std(), fmt="o", capsize=3, label=f"{value} (n={len(group)})"
+            )
+        ax.set_xlabel("energy per unit (J)")
+        ax.set_ylabel("task score")
+        ax.set_title(axis, fontsize=9)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    save_figure(fig, path)
