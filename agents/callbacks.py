@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
+from tqdm.auto import tqdm
 
 from neuroleg.envs.physiology.model import MUSCLE_NAMES
 
@@ -91,8 +92,6 @@ class Progress(BaseCallback):
         self._start = time.perf_counter()
         self._next_line = self._start + PROGRESS_LINE_EVERY_S
         if sys.stderr.isatty():
-            from tqdm.auto import tqdm
-
             self.bar = tqdm(
                 total=self.total, initial=self.num_timesteps, unit="step", dynamic_ncols=True, mininterval=1.0
             )

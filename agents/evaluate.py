@@ -13,11 +13,14 @@ import gymnasium as gym
 import numpy as np
 
 from neuroleg.envs import action_to_drive, drive_to_action
+from neuroleg.envs.physiology import antagonist_pairs, load_model
 from neuroleg.envs.physiology.model import MUSCLE_NAMES
+from neuroleg.envs.tasks import TASKS
 
 from .analysis import motor_unit_summary, pair_cci, synergies
 from .config import RunConfig
 from .loading import load_run
+from .optimize import applies_to, stored_ceiling
 from .runs import RunDir, atomic_path, write_json_atomic
 
 # Constant co-contraction baseline: every muscle at this drive (inefficient by design).
@@ -132,7 +135,6 @@ def model_policy(run: RunDir, cfg: RunConfig) -> Policy:
 
 
 def summarise(records: list[EpisodeRecord], cfg: RunConfig) -> dict[str, Any]:
-    from neuroleg.envs.physiology import antagonist_pairs, load_model
 
     infos = [r.info for r in records]
 
@@ -148,7 +150,6 @@ def summarise(records: list[EpisodeRecord], cfg: RunConfig) -> dict[str, Any]:
         "unstable_episodes": int(sum(bool(i["unstable"]) for i in infos)),
     }
     # The end-of-episode info already holds the task's figures under their stable names.
-    from neuroleg.envs.tasks import TASKS
 
     for key in (*SUMMARISED_INFO, *TASKS[cfg.env.task].metric_info):
         if key in infos[0] and isinstance(infos[0][key], (int, float)):
@@ -206,7 +207,6 @@ def evaluate_run(
     }
     for name in baselines:
         result["baselines"][name] = summarise(run_episodes(cfg, baseline_policy(name, seed), n, seed), cfg)
-    from .optimize import applies_to, stored_ceiling
 
     kwargs = cfg.env.env_kwargs()
     ceiling = stored_ceiling(cfg.env.task, kwargs, ceilings)
@@ -219,7 +219,6 @@ def evaluate_run(
     write_json_atomic(run.evaluation_path, result)
     first = policy_records[0]
     buffer = io.BytesIO()
-    from neuroleg.envs.tasks import TASKS
 
     np.savez_compressed(
         buffer,

@@ -62,7 +62,7 @@ def load_run(path: str | Path) -> LoadedRun:
     """The run's final model (else its newest intact checkpoint) with its normalisation statistics.
     A run trained with normalisation whose statistics are missing is refused: its policy would see raw
     observations and act as another policy would."""
-    from .train import algorithm_class
+    from .train import algorithm_class  # deferred: torch and stable-baselines3 load only where a policy trains
 
     run = RunDir(path)
     cfg = run.config()

@@ -13,11 +13,12 @@ import json
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from stable_baselines3.common.running_mean_std import RunningMeanStd
-from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+
+if TYPE_CHECKING:  # stable-baselines3 (and torch) load only where an environment is wrapped for training
+    from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 STATS_FILE = "vecnormalize.json"
 LEGACY_STATS_FILE = "vecnormalize.pkl"  # written by neuroleg before JSON statistics; read by pickle
@@ -29,12 +30,21 @@ class StatsError(ValueError):
     """Normalisation statistics that cannot be read; the message names the file."""
 
 
-def _rms(rms: RunningMeanStd) -> dict[str, Any]:
+@dataclass
+class RunningStats:
+    """Running mean and variance of a quantity (the fields of stable-baselines3's RunningMeanStd)."""
+
+    mean: np.ndarray
+    var: np.ndarray
+    count: float
+
+
+def _rms(rms: Any) -> dict[str, Any]:
     return {"mean": np.asarray(rms.mean).tolist(), "var": np.asarray(rms.var).tolist(), "count": float(rms.count)}
 
 
 def stats_dict(venv: VecNormalize) -> dict[str, Any]:
-    if not isinstance(venv.obs_rms, RunningMeanStd):
+    if isinstance(venv.obs_rms, dict):
         raise TypeError("only Box observation spaces are supported (neuroleg's are)")
     return {
         "format": FORMAT,
@@ -48,12 +58,10 @@ def save_stats(venv: VecNormalize, path: Path) -> None:
     path.write_text(json.dumps(stats_dict(venv)) + "\n")
 
 
-def _to_rms(data: dict[str, Any], shape: tuple[int, ...]) -> RunningMeanStd:
-    rms = RunningMeanStd(shape=shape)
-    rms.mean = np.asarray(data["mean"], dtype=np.float64).reshape(shape)
-    rms.var = np.asarray(data["var"], dtype=np.float64).reshape(shape)
-    rms.count = float(data["count"])
-    return rms
+def _to_rms(data: dict[str, Any], shape: tuple[int, ...]) -> RunningStats:
+    mean = np.asarray(data["mean"], dtype=np.float64).reshape(shape)
+    var = np.asarray(data["var"], dtype=np.float64).reshape(shape)
+    return RunningStats(mean, var, float(data["count"]))
 
 
 @dataclass(frozen=True)
@@ -61,8 +69,8 @@ class NormStats:
     """What VecNormalize needs to normalise: settings and running statistics."""
 
     settings: dict[str, Any]
-    obs_rms: RunningMeanStd
-    ret_rms: RunningMeanStd
+    obs_rms: RunningStats
+    ret_rms: RunningStats
 
     def normalize_obs(self, obs: np.ndarray) -> np.ndarray:
         """VecNormalize.normalize_obs's formula (stable-baselines3 2.x), without an environment."""
@@ -73,9 +81,14 @@ class NormStats:
 
     def wrap(self, venv: VecEnv) -> VecNormalize:
         """A training VecNormalize around `venv` carrying these statistics (resume)."""
+        from stable_baselines3.common.running_mean_std import RunningMeanStd
+        from stable_baselines3.common.vec_env import VecNormalize
+
         wrapped = VecNormalize(venv, **self.settings)
-        wrapped.obs_rms = self.obs_rms
-        wrapped.ret_rms = self.ret_rms
+        for name, stats in (("obs_rms", self.obs_rms), ("ret_rms", self.ret_rms)):
+            rms = RunningMeanStd(shape=stats.mean.shape)
+            rms.mean, rms.var, rms.count = stats.mean.copy(), stats.var.copy(), stats.count
+            setattr(wrapped, name, rms)
         return wrapped
 
 

@@ -24,10 +24,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
-from neuroleg.envs import ENV_VERSION, drive_to_action
+from neuroleg.envs import CONTROL_DT_S, ENV_IDS, ENV_VERSION, drive_to_action
 from neuroleg.envs.arguments import BodyArgs
+from neuroleg.envs.physiology import MUSCLE_NAMES, load_model
+from neuroleg.envs.tasks import TASKS
+from neuroleg.envs.tasks.base import CEILING_SEED_OFF
+from neuroleg.envs.tasks.squat_jump import SquatJumpTask
 
 from .runs import write_json_atomic
 
@@ -75,13 +80,11 @@ class Ceiling:
 
 def optimizable() -> list[str]:
     """The tasks with a ceiling search (`Task.ceiling`), registered ones included."""
-    from neuroleg.envs.tasks import TASKS
 
     return [name for name, task in TASKS.items() if task.ceiling is not None]
 
 
 def is_cyclic(task: str) -> bool:
-    from neuroleg.envs.tasks import TASKS
 
     return TASKS[task].ceiling == "cyclic"
 
@@ -102,7 +105,6 @@ class Stimulation:
 
 
 def model_fingerprint(model_path: str | None = None) -> tuple[str, int, str]:
-    from neuroleg.envs.physiology import load_model
 
     model = load_model(model_path)
     text = (
@@ -119,9 +121,6 @@ def rollout(task: str, control: Stimulation, seed: int = 0, env_kwargs: dict[str
     and for a task with `ceiling_unit_keys` (Pedal) `cycle_<name>`: their growth between the first and
     the last completed unit (the same phase of the cycle, so that the leg's and the counterweight's
     potential and elastic energy cancel), with `cycle_revolutions`, the units between them."""
-    import gymnasium as gym
-
-    from neuroleg.envs import ENV_IDS
 
     env = gym.make(ENV_IDS[task], **(env_kwargs or {}))
     _, info = env.reset(seed=seed)
@@ -154,7 +153,6 @@ def release_delay_s(env_kwargs: dict[str, Any] | None = None) -> float:
     """How much later than with a step drive SquatJump releases the body (its hold follows
     drive_rise_s): a pattern found for a step drive keeps its timing after release when its
     onsets move by this."""
-    from neuroleg.envs.tasks.squat_jump import SquatJumpTask
 
     rise = float((env_kwargs or {}).get("drive_rise_s", 0.0))
     return SquatJumpTask.hold_for(rise) - SquatJumpTask.hold_for(0.0)
@@ -166,11 +164,6 @@ def delayed(control: Stimulation, by_s: float) -> Stimulation:
 
 def seed_control(task: str, env_kwargs: dict[str, Any] | None = None) -> Stimulation:
     """The obvious solution the search starts from (the task's `ceiling_seed`), so the ceiling is at least it."""
-    import gymnasium as gym
-
-    from neuroleg.envs import ENV_IDS
-    from neuroleg.envs.physiology import MUSCLE_NAMES
-    from neuroleg.envs.tasks.base import CEILING_SEED_OFF
 
     env = gym.make(ENV_IDS[task], **(env_kwargs or {}))
     seed = env.unwrapped.task.ceiling_seed()
@@ -181,9 +174,6 @@ def seed_control(task: str, env_kwargs: dict[str, Any] | None = None) -> Stimula
 
 def episode_span_s(task: str, env_kwargs: dict[str, Any] | None = None) -> float:
     """How long an episode of `task` with these arguments may last (its task's time_limit_s)."""
-    import gymnasium as gym
-
-    from neuroleg.envs import ENV_IDS
 
     env = gym.make(ENV_IDS[task], **(env_kwargs or {}))
     span = float(env.unwrapped.task.time_limit_s())
@@ -206,7 +196,6 @@ def _codec(
 
 def _cost(task: str, info: dict[str, Any]) -> float:
     """The task's `ceiling_cost`; an unstable rollout costs more than any stable one."""
-    from neuroleg.envs.tasks import TASKS
 
     if info.get("unstable"):
         return UNSTABLE_COST
@@ -240,7 +229,7 @@ def optimize(
     ceiling records the winning search's seed and every search's evaluations.
     `polish` coordinate passes on the control's grid follow (see POLISH_CYCLE_STEP); they count
     among the evaluations."""
-    import cma
+    import cma  # only a search needs it; stored ceilings are read without
 
     if task not in optimizable():
         raise ValueError(f"optimize supports {optimizable()} (tasks with a ceiling search), got {task!r}")
@@ -248,7 +237,6 @@ def optimize(
         raise ValueError(f"restarts must be at least 1, got {restarts}")
     if polish < 0:
         raise ValueError(f"polish must be 0 or more passes, got {polish}")
-    from neuroleg.envs.physiology import MUSCLE_NAMES
 
     span = episode_span_s(task, env_kwargs)
     decode, encode = _codec(task, len(MUSCLE_NAMES), span)
@@ -335,7 +323,6 @@ def polish_control(
 ) -> tuple[Stimulation, float, int]:
     """Coordinate passes over each muscle's onset, window (on the control step's grid over `span` s, or
     in POLISH_CYCLE_STEP over a cycle) and level; returns the control, its cost and the evaluations."""
-    from neuroleg.envs import CONTROL_DT_S
 
     step = POLISH_CYCLE_STEP if is_cyclic(task) else CONTROL_DT_S
     # just past each grid point, so that float rounding cannot move an onset to the next control step
@@ -386,7 +373,6 @@ def applies_to(task: str, env_kwargs: dict[str, Any], ceiling_task_args: dict[st
 
 def task_defaults(task: str) -> dict[str, Any]:
     """The task's arguments and their defaults (its targets: frequency, cadence...), from its `Args`."""
-    from neuroleg.envs.tasks import TASKS
 
     return TASKS[task].Args().model_dump()
 

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from .config import TASK_CONFIG, RunConfig, load_config, resolve_config
+from .runs import RunDir
 
 
 def train_and_evaluate(
@@ -19,9 +20,8 @@ def train_and_evaluate(
     runs_root: Path,
     name: str | None,
 ) -> Path:
-    from .evaluate import evaluate_run, format_table
-    from .runs import RunDir
-    from .train import train
+    from .evaluate import evaluate_run, format_table  # deferred: loads torch and stable-baselines3
+    from .train import train  # deferred: torch and stable-baselines3 load only where a policy trains
 
     run = RunDir(run_dir) if resume and run_dir else RunDir.create(cfg, runs_root, name)
     start = time.perf_counter()
@@ -44,8 +44,7 @@ def _finite_numbers(obj: object) -> bool:
 
 def smoke(runs_root: Path, tasks: list[str]) -> list[str]:
     """Train every task briefly with its smoke config; return the problems found (empty = pass)."""
-    from .report import make_report
-    from .runs import RunDir
+    from .report import make_report  # deferred: matplotlib
 
     problems = []
     for task in tasks:

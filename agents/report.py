@@ -9,6 +9,11 @@ from typing import Any
 
 import numpy as np
 
+from neuroleg.envs.leg_env import CONTROL_DT_S
+from neuroleg.envs.physiology import MUSCLE_NAMES, MotorUnitPool, load_model
+from neuroleg.envs.physiology import muscle as mus
+from neuroleg.envs.tasks import TASKS
+
 from .runs import RunDir, atomic_path, write_text_atomic
 
 JOINT_ACTION_PAIRS = (
@@ -49,7 +54,6 @@ def learning_curves(run: RunDir) -> dict[str, np.ndarray]:
 
 def make_report(run: RunDir) -> Path:
     """Write report/*.png and report/report.md from evaluation.json, trajectory.npz and the logs."""
-    from neuroleg.envs.physiology import MUSCLE_NAMES, load_model
 
     cfg = run.config()  # first: a folder that is not a run is named as such
     again = f"run `neuroleg evaluate {run.path}` (again)"
@@ -196,9 +200,7 @@ def make_report(run: RunDir) -> Path:
         )
     )
 
-    from neuroleg.envs.tasks import TASKS
-
-    from .evaluate import format_table
+    from .evaluate import format_table  # deferred: loads torch and stable-baselines3
 
     task = TASKS[cfg.env.task]
     lines = [
@@ -225,11 +227,9 @@ def make_report(run: RunDir) -> Path:
 
 def render_video(run: RunDir, out: Path, episodes: int = 1, seed: int = 10_000) -> Path:
     """A video of the policy (muscles coloured by activation): .mp4 (imageio-ffmpeg) or .gif."""
-    import imageio.v2 as imageio
+    import imageio.v2 as imageio  # the [video] extra
 
-    from neuroleg.envs.leg_env import CONTROL_DT_S
-
-    from .evaluate import model_policy, run_episodes
+    from .evaluate import model_policy, run_episodes  # deferred: loads torch and stable-baselines3
 
     suffix = out.suffix.lower()
     if suffix not in (".mp4", ".gif"):
@@ -252,8 +252,6 @@ def render_video(run: RunDir, out: Path, episodes: int = 1, seed: int = 10_000) 
 def plot_physiology_curves(path: Path, model_path: str | None = None) -> Path:
     """The model's curves (of the model file `model_path`, default packaged): force-length,
     force-velocity, tendon, recruitment and force vs drive."""
-    from neuroleg.envs.physiology import MotorUnitPool, load_model
-    from neuroleg.envs.physiology import muscle as mus
 
     plt = pyplot()
     model = load_model(model_path)

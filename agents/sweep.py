@@ -27,7 +27,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .config import ConfigError, apply_overrides, load_config, read_yaml, resolve_config, validate_config
-from .runs import write_json_atomic, write_text_atomic
+from .report import pyplot, save_figure
+from .runs import RunDir, write_json_atomic, write_text_atomic
 
 RECORDS = "trials"
 RESULTS_CSV = "results.csv"
@@ -125,8 +126,7 @@ def trials(sweep: SweepFile, base_path: Path) -> list[dict[str, Any]]:
 
 def run_trial(trial: dict[str, Any], runs_root: str) -> dict[str, Any]:
     """Train and evaluate one trial (in a Ray worker); a failure is a record, not an exception."""
-    from .evaluate import evaluate_run
-    from .runs import RunDir
+    from .evaluate import evaluate_run  # deferred: torch and stable-baselines3 load in the Ray worker
     from .train import train
 
     start = time.perf_counter()
@@ -174,7 +174,7 @@ def sweep(
     """Run the sweep file's trials on Ray (a local cluster of this machine's cores, or `address`);
     returns the records of every trial, finished before or now."""
     try:
-        import ray
+        import ray  # the [distributed] extra
     except ImportError:
         raise RuntimeError("neuroleg sweep runs on Ray: pip install 'neuroleg[distributed]'") from None
     spec = load_sweep(path)
@@ -215,8 +215,6 @@ def sweep(
 
 def plot_sweep(records: list[dict[str, Any]], axes: list[str], path: Path) -> None:
     """Task score against energy per unit per value of each axis: mean and standard deviation over seeds."""
-    from .report import pyplot, save_figure
-
     ok = [r for r in records if r["status"] == "ok"]
     if not ok or not axes:
         return

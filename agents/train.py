@@ -24,6 +24,7 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecNormalize
 from torch import nn
 
+from neuroleg.envs.physiology import antagonist_pairs, load_model
 from neuroleg.envs.physiology.model import MUSCLE_NAMES
 
 from .callbacks import Checkpoint, EpisodeMetrics, Progress
@@ -38,7 +39,7 @@ CLIP_OBS = 10.0  # VecNormalize clipping, SB3 default
 
 def algorithm_class(name: str) -> type[BaseAlgorithm]:
     if name in ("tqc", "recurrent_ppo"):
-        from sb3_contrib import TQC, RecurrentPPO
+        from sb3_contrib import TQC, RecurrentPPO  # only the algorithms it holds need it
 
         return TQC if name == "tqc" else RecurrentPPO
     return {"ppo": PPO, "sac": SAC, "td3": TD3}[name]
@@ -163,7 +164,6 @@ def _close(venv: VecEnv) -> None:
 
 def _pairs(model_names: tuple[str, ...], model_path: str | None) -> list[tuple[str, int, int]]:
     """The antagonist pairs of the run's own model file (its roles may differ from the packaged ones)."""
-    from neuroleg.envs.physiology import antagonist_pairs, load_model
 
     idx = {n: i for i, n in enumerate(model_names)}
     return [(f"{j}_{a}_{b}", idx[a], idx[b]) for j, a, b in antagonist_pairs(load_model(model_path))]

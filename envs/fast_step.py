@@ -203,7 +203,8 @@ def substep(
 ) -> None:  # pragma: no cover - compiled
     """One physics step of physiology. In place: state (activation, fiber length), out, acc, effort, tau.
 
-    drive rows: excitation, slow force, fast force. joints rows: min, max, hard-stop margin, stiffness, damping.
+    drive rows: excitation, slow force, fast force. joints rows: min, max, hard-stop margin, stiffness, damping,
+    effective inertia (kg m^2, set every control step).
     """
     n = mp.shape[1]
     npairs = pp.shape[1]
@@ -288,14 +289,20 @@ def substep(
         acc[A_IMPULSE, i] += force * dt
         effort[0] += a * a * dt
         effort[1] += a * a * a * dt
-    # joint torques: muscles plus soft and hard joint limits
+    # joint torques: muscles plus soft and hard joint limits, their damping implicit in the joint
+    # velocity for the joint's effective inertia (LegBody.limit_torques, the reference)
+    legs = sc[S_LEGS]
     for j in range(q.size):
         excess = max(q[j] - joints[1, j], 0.0) + min(q[j] - joints[0, j], 0.0)
         sgn = 1.0 if excess > 0.0 else (-1.0 if excess < 0.0 else 0.0)
-        soft = sc[S_SOFT_K] * excess * max(1.0 + qd[j] * sgn / sc[S_SOFT_RELAX], 0.0)
         hard = max(abs(excess) - joints[2, j], 0.0) * sgn
-        hard_t = joints[3, j] * hard + (joints[4, j] * qd[j] if hard != 0.0 else 0.0)
-        tau[j] = -(soft + hard_t) * sc[S_LEGS]
+        soft_d = legs * sc[S_SOFT_K] * abs(excess) / sc[S_SOFT_RELAX]
+        hard_d = legs * joints[4, j] if hard != 0.0 else 0.0
+        implicit = 1.0 / (1.0 + (soft_d + hard_d) * dt / joints[5, j])
+        soft = legs * sc[S_SOFT_K] * excess + implicit * soft_d * qd[j]
+        if soft * sgn <= 0.0:
+            soft = 0.0
+        tau[j] = -(soft + legs * joints[3, j] * hard + implicit * hard_d * qd[j])
     for p in range(npairs):
         tau[int(pp[P_JOINT, p])] += arm[p] * out[O_FORCE, int(pp[P_MUSCLE, p])]
 
@@ -350,7 +357,10 @@ class CompiledPhysiology:
         sc[S_MODEL] = MODEL_CODE[metabolics.model]
         sc[S_SOFT_K], sc[S_SOFT_RELAX], sc[S_LEGS] = soft_k, soft_relax, float(legs)
         nj = joint_min.size
-        joints = np.vstack([joint_min, joint_max, np.full(nj, hard_margin), np.full(nj, hard_k), np.full(nj, hard_d)])
+        inertia = np.ones(nj)  # the effective inertia: LegEnv sets it every control step
+        joints = np.vstack(
+            [joint_min, joint_max, np.full(nj, hard_margin), np.full(nj, hard_k), np.full(nj, hard_d), inertia]
+        )
         return cls(mp, pp, sc, joints)
 
 

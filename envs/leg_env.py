@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import Any, ClassVar
 
@@ -14,25 +13,16 @@ from pydantic import ValidationError
 from .arguments import BodyArgs
 from .body.leg import (
     GRAVITY_M_S2,
-    HARD_STOP_DAMPING_NMS_PER_RAD,
-    HARD_STOP_MARGIN_RAD,
-    HARD_STOP_STIFFNESS_NM_PER_RAD,
     LegBody,
 )
+from .musculature import Musculature
 from .physiology import (
-    LumpedDrive,
     MetabolicModel,
-    Metabolics,
-    MotorUnitPool,
-    MuscleGeometry,
-    MuscleModel,
-    MuscleState,
     basal_rate,
     energy_to_oxygen_ml,
     load_model,
 )
 from .physiology.model import MUSCLE_NAMES, LegModel
-from .physiology.motor_units import Recruitment
 from .tasks.base import InitialPose, Snapshot, Task, argument_error
 
 # Physics at 1 kHz: the elastic tendon and the stiff foot contact need <= 1 ms steps (engineering
@@ -46,9 +36,7 @@ FRAME_SKIP = round(CONTROL_DT_S / PHYSICS_DT_S)
 MAX_JOINT_SPEED_RAD_S = 60.0
 MAX_PELVIS_SPEED_M_S = 20.0
 MAX_PENETRATION_M = 0.05
-MAX_MUSCLE_FORCE_FMAX = 3.0  # eccentric forces reach ~1.5-2 F_max; 3 means the solver blew up
 VERTICAL_TRAVEL_FLOOR_M = 0.01  # energy per metre of travel counts at least 1 cm (no division by ~0)
-ACCUMULATORS = ("am", "sl", "work_pos", "total", "force_impulse")  # order of fast_step's A_* rows
 
 
 def action_to_drive(action: np.ndarray) -> np.ndarray:
@@ -143,12 +131,17 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
             "model_path": model_path,
             "compiled": compiled,
         }
-        owner = type(self).__name__
-        try:  # every bad argument, body's and task's, in one error that names it
+        errors: list[ValidationError] = []  # every bad argument, body's and task's, in one error
+        try:
             self.body_args = BodyArgs.model_validate(body_kwargs)
+        except ValidationError as err:
+            errors.append(err)
+        try:
             task_args = self.task_class.Args.model_validate(task_kwargs)
         except ValidationError as err:
-            raise argument_error(owner, err, self.argument_names()) from None
+            errors.append(err)
+        if errors:
+            raise argument_error(type(self).__name__, errors, self.argument_names())
         args = self.body_args
         self.model: LegModel = load_model(args.model_path)
         self.task = self.task_class(self.model, task_args)
@@ -162,43 +155,14 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
 
         spec = self.task.body_spec(PHYSICS_DT_S)
         self.body = LegBody(self.model, spec)
-        # One planar leg standing for two doubles the muscles as well as the segment masses.
-        muscles = dataclasses.replace(self.model.muscles, f_max=self.model.muscles.f_max * spec.legs)
-        self.muscle_params = muscles
-        self.pool: MotorUnitPool | LumpedDrive
-        if args.motor_units:
-            self.pool = MotorUnitPool.create(muscles, args.recruitment_limit, args.rate_scale, args.synchronization)
-        else:
-            self.pool = LumpedDrive.create(muscles, args.recruitment_limit, args.synchronization)
-        self.muscles = MuscleModel(
-            muscles, PHYSICS_DT_S, elastic_tendon=args.elastic_tendon, synchronization=self.pool.synchronization
-        )
-        self.geometry = MuscleGeometry.from_params(self.model.geometry, muscles)
-        self.metabolics = Metabolics(muscles, self.metabolic_model)
-        self._compiled: Any = None
-        if args.compiled:
-            from .fast_step import CompiledPhysiology
-
-            b = self.model.body
-            self._compiled = CompiledPhysiology.build(
-                self.muscles,
-                self.geometry,
-                self.metabolics,
-                b.joint_min,
-                b.joint_max,
-                b.soft_limit_stiffness,
-                b.soft_limit_max_relaxation,
-                HARD_STOP_MARGIN_RAD,
-                HARD_STOP_STIFFNESS_NM_PER_RAD,
-                HARD_STOP_DAMPING_NMS_PER_RAD,
-                spec.legs,
-            )
+        self.musculature = Musculature(self.model, args, spec.legs, self.metabolic_model, PHYSICS_DT_S)
+        self.muscle_params = self.musculature.params
         self.body_mass = self.model.body.mass
         self.body_weight = self.body.total_mass * GRAVITY_M_S2
         self.basal_w = basal_rate(self.body_mass)
         self.dt = CONTROL_DT_S
         self.frame_skip = FRAME_SKIP
-        n = muscles.n
+        n = self.muscle_params.n
         self.action_space = spaces.Box(-1.0, 1.0, (n,), np.float32)
         # With a rate limit the drive applied depends on the last one: the policy has to see it.
         self._drive_in_obs = self._drive_step < math.inf
@@ -241,21 +205,11 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         self._lock_steps = round(pose.lock_pelvis_s / CONTROL_DT_S)
         self.body.lock_pelvis(self._lock_steps > 0, floor_only=pose.floor_only)
         self._pelvis_start = self.body.read().pelvis[1]
-        n = self.muscle_params.n
-        l_mtu, _, _ = self.geometry.lengths_velocities(pose.q, np.zeros(3))
-        self._mstate = self.muscles.equilibrium_state(np.zeros(n), l_mtu)
-        self._out_force = np.zeros(n)
-        self._out_lnorm = self._mstate.fiber_length / self.muscle_params.l_opt
-        self._out_vnorm = np.zeros(n)
-        self._recruit = self.pool.recruit(np.zeros(n))
-        self._drive = np.zeros(n)
+        self.musculature.reset(pose.q)
+        self._drive = np.zeros(self.muscle_params.n)
         self._t = 0.0
         self._steps = 0
         self._external_work = 0.0
-        # One matrix, shared by the compiled and the reference path; the dict holds row views.
-        self._acc_matrix = np.zeros((len(ACCUMULATORS), n))
-        self._acc = dict(zip(ACCUMULATORS, self._acc_matrix, strict=True))
-        self._effort = np.zeros(2)  # integral of sum a^2, sum a^3
         self._last_power = 0.0
         self._unstable = False
         snap, _ = self._snapshot()
@@ -272,29 +226,22 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         self._drive = drive
         if self._lock_steps and self._steps == self._lock_steps:
             self.body.lock_pelvis(False)
-        rec = self._recruit_units(drive)
-        self._recruit = rec
-        energy_before = float(self._acc["total"].sum())
-        unstable = self._simulate(rec)
+        mus = self.musculature
+        mus.recruit(drive)
+        energy_before = mus.energy_j
+        crank = self._crank_resistance if self.body.crank_id is not None else None
+        unstable, brake_work = mus.simulate(self.body, self.frame_skip, crank)
+        self._external_work += brake_work
         self._t += CONTROL_DT_S
         self._steps += 1
-        muscle_energy = float(self._acc["total"].sum()) - energy_before
+        muscle_energy = mus.energy_j - energy_before
         self._last_power = muscle_energy / CONTROL_DT_S
         if not unstable:
             snap, ok = self._snapshot()
             unstable = not ok
         if unstable:
             self._unstable = True
-            # A blow-up inside the muscles may have put NaN into sums and outputs: keep info finite.
-            for arr in (
-                self._acc_matrix,
-                self._effort,
-                self._out_force,
-                self._out_lnorm,
-                self._out_vnorm,
-                *self._mstate,
-            ):
-                np.nan_to_num(arr, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+            mus.make_finite()  # a blow-up inside the muscles may have put NaN into sums and outputs
             if not math.isfinite(muscle_energy):
                 muscle_energy = self._last_power = 0.0
             snap = self._last_snapshot
@@ -315,7 +262,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
     def render(self) -> np.ndarray | None:
         if self.render_mode != "rgb_array":
             return None
-        from .render import LegRenderer
+        from .render import LegRenderer  # Pillow, only when rendering
 
         if self._renderer is None:
             self._renderer = LegRenderer(self.model)
@@ -328,7 +275,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         hip = (st.pelvis[0], st.pelvis[1])
         aim = self.task.render_target()
         target = None if aim is None else (hip[0] + aim[0], hip[1] + aim[1])
-        return self._renderer.draw(st.q, hip, self._mstate.activation, crank, st.pelvis[2], self._t, target)
+        return self._renderer.draw(st.q, hip, self.musculature.state.activation, crank, st.pelvis[2], self._t, target)
 
     def close(self) -> None:
         self.body.close()
@@ -355,94 +302,6 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
             raise ValueError(f"action must be finite, got {a.tolist()}")
         return action_to_drive(np.clip(a, -1.0, 1.0))
 
-    def _recruit_units(self, drive: np.ndarray) -> Recruitment:
-        """The pool's recruitment; compiled for motor-unit pools (same result, tested)."""
-        pool = self.pool
-        if self._compiled is None or not isinstance(pool, MotorUnitPool):
-            return pool.recruit(drive)
-        from .fast_step import R_AT_LIMIT, R_FAST, R_FORCE, R_RATE, R_RECRUITED, R_SLOW, recruit
-
-        out = np.empty((6, pool.recruitment_limit.size))
-        recruit(
-            drive,
-            pool.threshold,
-            pool.twitch,
-            pool.contraction_time,
-            pool.peak_rate,
-            pool.availability,
-            pool.type1,
-            pool.max_excitation,
-            pool.normaliser,
-            out,
-        )
-        return Recruitment(out[R_FORCE], out[R_SLOW], out[R_FAST], out[R_RECRUITED], out[R_RATE], out[R_AT_LIMIT] > 0.5)
-
-    def _simulate(self, rec: Recruitment) -> bool:
-        """FRAME_SKIP physics steps with muscles and metabolics at every step; True if unstable."""
-        if self._compiled is not None:
-            return self._simulate_compiled(rec)
-        body, geo, muscles, metab = self.body, self.geometry, self.muscles, self.metabolics
-        u = rec.force_fraction
-        state = self._mstate
-        acc = self._acc
-        am, sl, wpos, total, impulse = acc["am"], acc["sl"], acc["work_pos"], acc["total"], acc["force_impulse"]
-        dt = PHYSICS_DT_S
-        crank = body.crank_id is not None
-        ext_work = 0.0
-        a2 = a3 = 0.0
-        out = None
-        for _ in range(self.frame_skip):
-            q, qd = body.read_joints()
-            l_mtu, v_mtu, arm = geo.lengths_velocities(q, qd)
-            state, out = muscles.step(state, u, l_mtu, v_mtu)
-            tau = geo.joint_torques(arm, out.force) + body.limit_torques(q, qd)
-            rate = metab.rate_for(rec, state.activation, out)
-            am += rate.activation_maintenance * dt
-            sl += rate.shortening * dt
-            wpos += np.maximum(rate.work, 0.0) * dt
-            total += rate.total * dt
-            impulse += out.force * dt
-            act = state.activation
-            a2 += float(act @ act) * dt
-            a3 += float(act @ (act * act)) * dt
-            crank_torque = 0.0
-            if crank:
-                crank_torque, work = self._crank_resistance()
-                ext_work += work
-            body.step(tau, crank_torque)
-        assert out is not None
-        self._effort += (a2, a3)
-        return self._finish_control_step(state, out.force, out.fiber_length_norm, out.fiber_velocity, ext_work)
-
-    def _simulate_compiled(self, rec: Recruitment) -> bool:
-        from .fast_step import O_FORCE, O_LNORM, O_VCE, substep
-
-        cp, body = self._compiled, self.body
-        drive = np.vstack([rec.force_fraction, rec.slow_force, rec.fast_force])
-        state = np.vstack([self._mstate.activation, self._mstate.fiber_length])
-        out = np.zeros((5, self.muscle_params.n))
-        tau = np.zeros(3)
-        ext_work = 0.0
-        # locals: this loop runs 1000 times per simulated second, attribute lookups add up
-        read, advance, acc, effort = body.read_joints, body.step, self._acc_matrix, self._effort
-        mp, pp, sc, joints = cp.mp, cp.pp, cp.sc, cp.joints
-        if body.crank_id is None:
-            for _ in range(self.frame_skip):
-                q, qd = read()
-                substep(q, qd, drive, state, mp, pp, sc, joints, out, acc, effort, tau)
-                advance(tau)
-        else:
-            for _ in range(self.frame_skip):
-                q, qd = read()
-                substep(q, qd, drive, state, mp, pp, sc, joints, out, acc, effort, tau)
-                crank_torque, work = self._crank_resistance()
-                ext_work += work
-                advance(tau, crank_torque)
-        new_state = MuscleState(state[0].copy(), state[1].copy())
-        return self._finish_control_step(
-            new_state, out[O_FORCE].copy(), out[O_LNORM].copy(), out[O_VCE].copy(), ext_work
-        )
-
     def _crank_resistance(self) -> tuple[float, float]:
         """Ergometer for the coming physics step: (brake torque -c omega plus the counterweight's
         gravity, in N m; work done on the brake in J)."""
@@ -451,18 +310,6 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         angle, omega = self.body.crank_state()
         torque = -spec.damping_nms * omega + spec.counterweight_torque(angle)
         return torque, spec.damping_nms * omega * omega * PHYSICS_DT_S
-
-    def _finish_control_step(
-        self, state: MuscleState, force: np.ndarray, l_norm: np.ndarray, v_ce: np.ndarray, ext_work: float
-    ) -> bool:
-        """Store the step's muscle outputs; True if the muscles went unstable."""
-        self._mstate = state
-        self._external_work += ext_work
-        self._out_force = force
-        self._out_lnorm = l_norm
-        self._out_vnorm = v_ce / (self.muscle_params.v_max * self.muscle_params.l_opt)
-        finite = bool(np.all(np.isfinite(force)) and np.all(np.isfinite(state.fiber_length)))
-        return not finite or bool(np.any(force > MAX_MUSCLE_FORCE_FMAX * self.muscle_params.f_max))
 
     def _snapshot(self) -> tuple[Snapshot, bool]:
         """The state the task sees, and whether it is physical (finite, bounded, not in the ground)."""
@@ -502,10 +349,11 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         buf[at["joint_velocity"]] = snap.qd
         buf[at["pelvis_height"]] = snap.pelvis[1] - self._pelvis_start
         buf[at["pelvis_vertical_velocity"]] = snap.pelvis_velocity[1]
-        buf[at["fiber_length"]] = self._out_lnorm
-        buf[at["fiber_velocity"]] = self._out_vnorm
-        buf[at["muscle_force"]] = self._out_force / self.muscle_params.f_max
-        buf[at["activation"]] = self._mstate.activation
+        mus = self.musculature
+        buf[at["fiber_length"]] = mus.length_norm
+        buf[at["fiber_velocity"]] = mus.velocity_norm
+        buf[at["muscle_force"]] = mus.force / self.muscle_params.f_max
+        buf[at["activation"]] = mus.state.activation
         buf[at["ground_force"]] = snap.contact_force / self.body_weight
         buf[self._task_slice] = self.task.observation(snap)
         if self._drive_in_obs:
@@ -516,16 +364,17 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         return obs
 
     def _info(self, terms: dict[str, float], snap: Snapshot) -> dict[str, Any]:
-        muscle_energy = float(self._acc["total"].sum())
+        mus = self.musculature
+        muscle_energy = mus.energy_j
         gross = muscle_energy + self.basal_w * self._t
         units = self.task.units_completed()
         per_unit = gross / max(units, 1.0)
         oxygen_per_unit = float(energy_to_oxygen_ml(per_unit))
-        rec = self._recruit
+        rec = mus.recruitment
         info: dict[str, Any] = {
             "metabolic_energy_j": gross,
             "muscle_energy_j": muscle_energy,
-            "mechanical_work_j": float(self._acc["work_pos"].sum()),
+            "mechanical_work_j": float(mus.acc["work_pos"].sum()),
             "metabolic_power_w": self._last_power + self.basal_w,
             "muscle_power_w": self._last_power,
             "oxygen_ml": float(energy_to_oxygen_ml(gross)),
@@ -535,11 +384,11 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
             "oxygen_per_unit_ml": oxygen_per_unit,
             "oxygen_per_unit_ml_per_kg": oxygen_per_unit / self.body_mass,
             "task_score": float(self.task.score()),
-            "effort_a2": float(self._effort[0]),
-            "effort_a3": float(self._effort[1]),
+            "effort_a2": float(mus.effort[0]),
+            "effort_a3": float(mus.effort[1]),
             "drive": self._drive.copy(),  # the action after drive_rise_s's limit
-            "activation": self._mstate.activation.copy(),
-            "muscle_force_n": self._out_force.copy(),
+            "activation": mus.state.activation.copy(),
+            "muscle_force_n": mus.force.copy(),
             "motor_units_recruited": rec.recruited_fraction.copy(),
             "type2_share": rec.type2_share.copy(),
             "at_recruitment_limit": rec.at_limit.copy(),
@@ -559,4 +408,4 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
     def energy_breakdown(self) -> dict[str, np.ndarray]:
         """Per-muscle energy this episode (J): activation/maintenance heat, shortening heat,
         positive work, total; and the force impulse (N s) Gutmann & Bertram relate to cost."""
-        return {k: v.copy() for k, v in self._acc.items()}
+        return self.musculature.energy_breakdown()

@@ -11,7 +11,7 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .body.leg import forward_kinematics
+from .body.kinematics import forward_kinematics
 from .physiology.model import MUSCLE_NAMES, LegModel
 
 WIDTH_PX, HEIGHT_PX = 400, 320

@@ -109,10 +109,11 @@ def compiled_rows(repeats: int) -> list[tuple[str, float]]:
         for mu in (True, False):
             env = gym.make(ENV_IDS["Hop"], elastic_tendon=elastic, motor_units=mu).unwrapped
             env.reset(seed=0)
-            cp = env._compiled
-            rec = env.pool.recruit(np.full(9, 0.4))
+            mus = env.musculature
+            cp = mus.compiled
+            rec = mus.pool.recruit(np.full(9, 0.4))
             drive = np.vstack([rec.force_fraction, rec.slow_force, rec.fast_force])
-            state = np.vstack([env._mstate.activation, env._mstate.fiber_length])
+            state = np.vstack([mus.state.activation, mus.state.fiber_length])
 
             def call(state=state, drive=drive, cp=cp) -> None:  # noqa: ANN001
                 substep(q, qd, drive, state, cp.mp, cp.pp, cp.sc, cp.joints, out, acc, eff, tau)

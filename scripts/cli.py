@@ -1,4 +1,7 @@
-"""`neuroleg` command line: thin entry points over neuroleg.agents."""
+"""`neuroleg` command line: thin entry points over neuroleg.agents.
+
+Each command imports the agents modules it runs inside its own function: `neuroleg --help`, `configs`
+and argument errors answer without loading torch, stable-baselines3 or matplotlib."""
 
 from __future__ import annotations
 
@@ -10,11 +13,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 from neuroleg import __version__
 from neuroleg.agents.config import TASK_CONFIG, ConfigError, load_config, packaged_configs, resolve_config
-from neuroleg.agents.experiments import EXPERIMENTS
-from neuroleg.agents.optimize import optimizable
+from neuroleg.agents.experiments import EXPERIMENTS, markdown_table
+from neuroleg.agents.optimize import (
+    Ceiling,
+    ceiling_control,
+    ceiling_filename,
+    optimizable,
+    optimize,
+    stored_ceiling,
+    task_defaults,
+)
 from neuroleg.agents.pipeline import smoke, train_and_evaluate
 from neuroleg.agents.runs import RunDir
 from neuroleg.envs.physiology.model import MUSCLE_NAMES
@@ -188,9 +200,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def task_arguments(task: str, pairs: list[str]) -> dict[str, Any]:
     """KEY=VALUE task arguments (values parsed as YAML scalars), checked against the task's own."""
-    import yaml
-
-    from neuroleg.agents.optimize import task_defaults
 
     allowed = task_defaults(task)
     out: dict[str, Any] = {}
@@ -203,7 +212,6 @@ def task_arguments(task: str, pairs: list[str]) -> dict[str, Any]:
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:
-    from neuroleg.agents.optimize import Ceiling, ceiling_control, ceiling_filename, optimize, stored_ceiling
 
     kwargs = task_arguments(args.task, args.arg)
     if args.model:
@@ -248,7 +256,6 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
-    from neuroleg.agents.experiments import EXPERIMENTS, markdown_table
 
     args.out = Path(args.out)
     rows = EXPERIMENTS[args.name].run(args)

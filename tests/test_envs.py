@@ -210,6 +210,60 @@ def test_fuzz_random_and_extreme_drives_never_nan(env_id: str) -> None:
                 break
 
 
+@pytest.mark.parametrize("env_id", IDS)
+def test_valid_on_off_drives_never_end_an_episode_as_unstable(env_id: str) -> None:
+    """A drive inside the action space is something a nervous system can send: sparse and dense on/off
+    patterns, switched every step or held for 100 ms (before the joint-limit damping was implicit, 13 of
+    240 such Posture episodes were truncated as unstable, the ankle thrown out of its range)."""
+    env = gym.make(env_id)
+    rng = np.random.default_rng(1)
+    unstable = episodes = 0
+    for p_on in (0.05, 0.2, 0.5):
+        for hold in (1, 5):
+            for episode in range(8 if "Posture" in env_id else 3):
+                env.reset(seed=episode)
+                done, k = False, 0
+                while not done:
+                    if k % hold == 0:
+                        action = np.where(rng.random(9) < p_on, 1.0, -1.0).astype(np.float32)
+                    *_, terminated, truncated, info = env.step(action)
+                    done, k = terminated or truncated, k + 1
+                unstable += bool(info["unstable"])
+                episodes += 1
+    assert unstable == 0, f"{unstable} of {episodes} episodes unstable"
+
+
+@pytest.mark.parametrize("physics_dt", [0.0005, 0.001, 0.002])
+def test_joint_limit_damping_stops_a_light_foot_at_any_physics_step(physics_dt: float) -> None:
+    """Driven fast into its limit, a light foot is stopped, never thrown back out faster than it came
+    in, at any physics step the engine uses: the damping is implicit in the joint velocity. The same
+    limit with its damping explicit (an effective inertia so large the implicit factor is 1) does
+    inject energy, so the check can fail."""
+    from neuroleg.envs.body.leg import BodySpec, LegBody, PelvisMode
+    from neuroleg.envs.physiology import load_model
+
+    model = load_model()
+    lower = model.body.joint_min[2]
+
+    def fastest_and_lowest(explicit: bool) -> tuple[float, float]:
+        body = LegBody(model, BodySpec(pelvis=PelvisMode.FIXED, physics_dt=physics_dt, hip_height=1.2))
+        body.reset(np.array([0.0, 0.0, lower + 0.01]), qd=np.array([0.0, 0.0, -30.0]))  # 30 rad/s into it
+        inertia = np.full(3, 1e9) if explicit else body.effective_inertia()
+        fastest, lowest = 0.0, np.inf
+        for _ in range(round(0.3 / physics_dt)):
+            q, qd = body.read_joints()
+            body.step(body.limit_torques(q, qd, inertia))
+            q, qd = body.read_joints()
+            fastest, lowest = max(fastest, abs(qd[2])), min(lowest, q[2])
+        return fastest, lowest
+
+    fastest, lowest = fastest_and_lowest(explicit=False)
+    assert fastest < 31.0  # no energy injected (gravity on the foot adds 0.1-0.3 rad/s)
+    assert lowest > lower - 0.1  # held within 6 deg of the limit, not thrown through it
+    if physics_dt >= 0.001:  # explicit, the foot was thrown back at 100 rad/s (PyBullet's cap)
+        assert fastest_and_lowest(explicit=True)[0] > 60.0
+
+
 def test_instability_truncates_with_flag() -> None:
     env = gym.make(ENV_IDS["Posture"])
     env.reset(seed=0)
@@ -452,19 +506,21 @@ def test_compiled_substep_matches_numpy_reference(umberger_curvature_model: Path
     for model, elastic, body in [(m, e, b) for m in MetabolicModel for e in (True, False) for b in bodies]:
         env = gym.make(ENV_IDS["Hop"], metabolic_model=model.value, elastic_tendon=elastic, **body).unwrapped
         env.reset(seed=0)
-        cp = env._compiled
+        mus = env.musculature
+        cp = mus.compiled
         np.testing.assert_array_equal(cp.mp[fs.M_FVK], env.model.muscles.fv_k)
         body_q = rng.uniform(env.model.body.joint_min - 0.2, env.model.body.joint_max + 0.2)
         for _ in range(20):
             q = body_q + rng.normal(0, 0.3, 3)
             qd = rng.normal(0, 3, 3)
-            rec = env.pool.recruit(rng.random(9))
+            rec = mus.pool.recruit(rng.random(9))
             a0 = rng.uniform(0.01, 1, 9)
-            l_mtu, v_mtu, arm = env.geometry.lengths_velocities(q, qd)
-            ref_state = env.muscles.equilibrium_state(a0, l_mtu)
-            new, out = env.muscles.step(ref_state, rec.force_fraction, l_mtu, v_mtu)
-            rate = env.metabolics.rate_for(rec, new.activation, out)
-            tau_ref = env.geometry.joint_torques(arm, out.force) + env.body.limit_torques(q, qd)
+            l_mtu, v_mtu, arm = mus.geometry.lengths_velocities(q, qd)
+            ref_state = mus.muscles.equilibrium_state(a0, l_mtu)
+            new, out = mus.muscles.step(ref_state, rec.force_fraction, l_mtu, v_mtu)
+            rate = mus.metabolics.rate_for(rec, new.activation, out)
+            cp.joints[5] = inertia = rng.uniform(0.005, 3.0, 3)  # light foot to heavy trunk, kg m^2
+            tau_ref = mus.geometry.joint_torques(arm, out.force) + env.body.limit_torques(q, qd, inertia)
             state = np.vstack([ref_state.activation, ref_state.fiber_length])
             o, acc, eff, tau = np.zeros((5, 9)), np.zeros((5, 9)), np.zeros(2), np.zeros(3)
             drive = np.vstack([rec.force_fraction, rec.slow_force, rec.fast_force])
@@ -473,7 +529,7 @@ def test_compiled_substep_matches_numpy_reference(umberger_curvature_model: Path
             np.testing.assert_allclose(state[1], new.fiber_length, rtol=1e-10)
             np.testing.assert_allclose(o[fs.O_FORCE], out.force, rtol=1e-9, atol=1e-9)
             np.testing.assert_allclose(tau, tau_ref, rtol=1e-9, atol=1e-9)
-            dt = env.muscles.dt
+            dt = mus.muscles.dt
             np.testing.assert_allclose(acc[fs.A_TOTAL], rate.total * dt, rtol=1e-9, atol=1e-12)
             np.testing.assert_allclose(acc[fs.A_AM], rate.activation_maintenance * dt, rtol=1e-9, atol=1e-12)
 
@@ -493,7 +549,7 @@ def test_compiled_recruitment_matches_motor_unit_pool(limit: float, scale: float
     env = gym.make(ENV_IDS["Posture"], recruitment_limit=limit, rate_scale=scale).unwrapped
     rng = np.random.default_rng(3)
     for drive in [np.zeros(9), np.ones(9), *rng.random((30, 9))]:
-        fast, ref = env._recruit_units(drive), env.pool.recruit(drive)
+        fast, ref = env.musculature.recruit(drive), env.musculature.pool.recruit(drive)
         for name in ("force_fraction", "slow_force", "fast_force", "recruited_fraction", "mean_rate_hz"):
             np.testing.assert_allclose(getattr(fast, name), getattr(ref, name), rtol=1e-12, atol=1e-12, err_msg=name)
         np.testing.assert_array_equal(fast.at_limit, ref.at_limit)
@@ -508,7 +564,7 @@ def test_free_pelvis_body_builds_and_falls_without_blowing_up() -> None:
     start = body.read()
     for _ in range(1500):
         q, qd = body.read_joints()
-        body.step(body.limit_torques(q, qd))
+        body.step(body.limit_torques(q, qd, body.effective_inertia()))
     end = body.read()
     assert np.all(np.isfinite(end.pelvis)) and np.all(np.isfinite(end.q))
     assert end.pelvis[1] < start.pelvis[1]  # without muscles it collapses under gravity
@@ -558,7 +614,7 @@ def test_a_hop_is_a_flight_measured_from_the_stance_low_point() -> None:
 
 @pytest.mark.parametrize("seed", range(5))
 def test_kinematics_and_lowest_point_match_the_simulator_with_a_pitched_pelvis(seed: int) -> None:
-    from neuroleg.envs.body.leg import forward_kinematics
+    from neuroleg.envs.body.kinematics import forward_kinematics
 
     env = gym.make(ENV_IDS["SquatJump"]).unwrapped  # free pelvis: x, z and pitch
     env.reset(seed=seed)
@@ -576,7 +632,7 @@ def test_kinematics_and_lowest_point_match_the_simulator_with_a_pitched_pelvis(s
 
 @pytest.mark.parametrize(("start", "min_lean_deg"), [("squat", 20.0), ("standing", 5.0)])
 def test_jumps_start_balanced_over_the_foot_with_the_trunk_leaning(start: str, min_lean_deg: float) -> None:
-    from neuroleg.envs.body.leg import forward_kinematics
+    from neuroleg.envs.body.kinematics import forward_kinematics
 
     env = gym.make(ENV_IDS["SquatJump"], start=start).unwrapped
     env.reset(seed=0)
@@ -605,7 +661,7 @@ def test_a_deep_balanced_squat_holds_without_blowing_up(knee_deg: float, ankle_d
         obs, _, term, trunc, info = env.step(drive_to_action(np.zeros(9, np.float32)))
         assert not (term or trunc) and not info["unstable"]
         assert np.all(np.isfinite(obs))
-    forces = env.unwrapped._out_force / env.unwrapped.muscle_params.f_max
+    forces = env.unwrapped.musculature.force / env.unwrapped.muscle_params.f_max
     assert forces.max() < 1.5
 
 

@@ -148,12 +148,12 @@ def test_countermovement_experiment_pairs_each_jump_with_the_squat_from_its_dept
 def test_countermovement_experiment_names_the_rise_time_whose_dip_no_squat_can_start_from(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import neuroleg.envs.tasks.squat_jump as squat_jump
+    from neuroleg.agents.experiments import countermovement
     from neuroleg.agents.optimize import stored_ceiling
 
     knee = round(stored_ceiling("SquatJump", {"start": "standing"}).metrics["dip_knee_deg"])
     assert knee > 100
-    monkeypatch.setattr(squat_jump, "SQUAT_KNEE_RANGE_DEG", (40.0, 100.0))  # the stored dip goes deeper
+    monkeypatch.setattr(countermovement, "SQUAT_KNEE_RANGE_DEG", (40.0, 100.0))  # the stored dip goes deeper
     with pytest.raises(ValueError, match=rf"drive_rise_s=0: .*squat_knee_deg={knee}, outside .*40-100"):
         experiments.countermovement_experiment(tmp_path, rises=(0.0,), generations=1, population=4)
     assert not (tmp_path / "countermovement.json").exists()  # nothing finished, nothing written

@@ -42,6 +42,11 @@ def test_wrong_types_and_values_are_refused_by_name(kwargs: dict, named: str) ->
         gym.make(ENV_IDS["Hop"], **kwargs)
 
 
+def test_body_and_task_arguments_are_named_together() -> None:
+    with pytest.raises(ValueError, match=r"motor_units: .*target_height_m: "):
+        gym.make(ENV_IDS["Hop"], motor_units="no", target_height_m="8 cm")
+
+
 def test_a_config_refuses_wrong_types_too_and_reads_yaml_floats(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"env\.elastic_tendon"):
         load_config(resolve_config("posture_smoke"), ['env.elastic_tendon="false"'])
@@ -182,3 +187,11 @@ def test_the_report_explains_each_figure_and_shows_the_task_fields(tmp_path: Pat
         title_and_caption = page.split(f"]({figure})")[0].rsplit("## ", 1)[1]
         caption = title_and_caption.split("\n\n")[1]
         assert len(caption) > 40, figure
+
+
+def test_the_command_line_answers_without_loading_torch() -> None:
+    done = _fresh_python(
+        "import sys, neuroleg.scripts.cli as cli; cli.build_parser(); "
+        "print(sorted(m for m in ('torch', 'stable_baselines3', 'matplotlib.pyplot') if m in sys.modules))"
+    )
+    assert done.stdout.strip() == "[]"

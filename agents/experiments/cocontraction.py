@@ -8,9 +8,12 @@ from typing import Any
 
 import numpy as np
 
+from neuroleg.envs.physiology import MUSCLE_NAMES, antagonist_pairs, load_model
+from neuroleg.envs.tasks import TASKS
+
 from ..provenance import results_page
 from ..report import pyplot, save_figure
-from ..runs import write_json_atomic, write_text_atomic
+from ..runs import RunDir, write_json_atomic, write_text_atomic
 from .common import markdown_table
 
 NAME = "cocontraction"
@@ -23,11 +26,8 @@ def cocontraction_experiment(
     run_path: Path, out: Path, levels: tuple[float, ...] = COACTIVATION_LEVELS, episodes: int = 3, seed: int = 10_000
 ) -> list[dict[str, Any]]:
     """A trained policy with extra co-activation of its antagonist pairs: what it costs per unit of task."""
-    from neuroleg.envs.physiology import MUSCLE_NAMES, antagonist_pairs, load_model
-    from neuroleg.envs.tasks import TASKS
 
-    from ..evaluate import model_policy, run_episodes, summarise
-    from ..runs import RunDir
+    from ..evaluate import model_policy, run_episodes, summarise  # deferred: loads torch and stable-baselines3
 
     run = RunDir(run_path)
     cfg = run.config()

@@ -7,6 +7,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from neuroleg.envs.physiology.motor_units import DRIVE_RISE_MAX_S
+from neuroleg.envs.tasks.squat_jump import SQUAT_ANKLE_RANGE_DEG, SQUAT_KNEE_RANGE_DEG
+
 from ..optimize import (
     ceiling_control,
     delayed,
@@ -17,6 +20,7 @@ from ..optimize import (
 from ..provenance import results_page
 from ..report import pyplot, save_figure
 from ..runs import write_json_atomic, write_text_atomic
+from ..validation import COUNTERMOVEMENT_GAIN_M, COUNTERMOVEMENT_START, ModelSource, countermovement_depth
 from .common import add_model_argument, add_search_arguments, check_workers, markdown_table, run_all
 
 NAME = "countermovement"
@@ -33,9 +37,6 @@ def _countermovement_pair(
     longer hold so that it keeps its timing after release (re-tuning a known pattern, as
     the recruitment experiment does; for a squat depth with none stored, the default squat's), with the
     seed control evaluated too; with no stored ceiling at all, on the seed control."""
-    from neuroleg.envs.tasks.squat_jump import SQUAT_ANKLE_RANGE_DEG, SQUAT_KNEE_RANGE_DEG
-
-    from ..validation import COUNTERMOVEMENT_START, ModelSource, countermovement_depth
 
     source = ModelSource(model_path)
 
@@ -130,7 +131,6 @@ def countermovement_experiment(
 
 def plot_countermovement(rows: list[dict[str, Any]], path: Path) -> None:
     """Both jumps and the gain against the drive's rise time, the validation's range shaded."""
-    from ..validation import COUNTERMOVEMENT_GAIN_M
 
     plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.2))
@@ -162,7 +162,6 @@ def plot_countermovement(rows: list[dict[str, Any]], path: Path) -> None:
 
 def _rise_time(text: str) -> float:
     """A --rises value: seconds in [0, DRIVE_RISE_MAX_S] (argparse names the option with the error)."""
-    from neuroleg.envs.physiology.motor_units import DRIVE_RISE_MAX_S
 
     try:
         value = float(text)

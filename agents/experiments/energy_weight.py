@@ -8,9 +8,10 @@ from typing import Any
 
 import numpy as np
 
+from ..config import TASK_CONFIG, load_config, resolve_config
 from ..provenance import results_page
 from ..report import pyplot, save_figure
-from ..runs import write_json_atomic, write_text_atomic
+from ..runs import RunDir, write_json_atomic, write_text_atomic
 from .common import add_model_argument, markdown_table
 
 NAME = "energy-weight"
@@ -61,10 +62,8 @@ def energy_weight_experiment(
 ) -> list[dict[str, Any]]:
     """Train the task's default PPO config at each energy weight (with training seeds 0..seeds-1): task
     score against energy per unit, the mean over seeds and its standard deviation (per run in the JSON)."""
-    from ..config import TASK_CONFIG, load_config, resolve_config
-    from ..evaluate import evaluate_run
-    from ..runs import RunDir
-    from ..train import train
+    from ..evaluate import evaluate_run  # deferred: loads torch and stable-baselines3
+    from ..train import train  # deferred: torch and stable-baselines3 load only where a policy trains
 
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}")
@@ -116,7 +115,6 @@ def energy_weight_experiment(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..config import TASK_CONFIG
 
     parser.add_argument("--task", default="Pedal", choices=list(TASK_CONFIG), help="the task trained")
     parser.add_argument("--timesteps", type=int, default=150_000, help="training steps per energy weight")

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from neuroleg.envs.physiology import MotorUnitPool, MuscleModel, load_model
+
 from ..provenance import results_page
 from ..report import pyplot, save_figure
 from ..runs import write_json_atomic, write_text_atomic
@@ -32,7 +34,6 @@ def isometric_force_rise(
     model_path: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(time s, force N) of the RFD muscle in a rapid isometric contraction at optimal length."""
-    from neuroleg.envs.physiology import MotorUnitPool, MuscleModel, load_model
 
     p = load_model(model_path).muscles
     i = p.names.index(RFD_MUSCLE)

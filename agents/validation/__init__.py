@@ -12,6 +12,8 @@ import math
 from dataclasses import asdict
 from pathlib import Path
 
+from neuroleg.envs.physiology import load_model
+
 from ..provenance import results_page
 from ..runs import write_json_atomic, write_text_atomic
 from .calibration import (
@@ -107,7 +109,6 @@ __all__ = [
 def validate(out: Path, model_path: str | None = None, ceilings: Path | None = None) -> tuple[list[Check], Path]:
     """Run every check on the model file `model_path` (default: the packaged one; `ceilings`: a
     folder of its ceilings), write out/validation.json and out/validation.md; return (checks, page)."""
-    from neuroleg.envs.physiology import load_model
 
     model = load_model(model_path)
     source = ModelSource(model_path, ceilings)

@@ -5,9 +5,11 @@ hamstrings and gluteus maximus (Riener & Edrich 1999's passive moments) and the 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
+from scipy.optimize import minimize, minimize_scalar
 
 from .common import (
     KNEE_EXTENSION_NM_PER_KG,
@@ -26,7 +28,6 @@ from .torques import hip_pair, knee_torque_per_kg, riener_edrich_hip_nm, riener_
 
 def with_hip_references(model: Any, phi_ref_deg: dict[str, float]) -> Any:
     """`model` with the named muscles' hip reference angles (internal angle, deg) replaced."""
-    from dataclasses import replace
 
     phi_ref = model.geometry.phi_ref.copy()
     for name, deg in phi_ref_deg.items():
@@ -52,7 +53,6 @@ def passive_fit_error(model: Any) -> float:
 def fit_hip_extensor_references(model: Any) -> dict[str, float]:
     """The hamstrings' and gluteus maximus's hip reference angles (deg) whose passive moments best fit
     Riener & Edrich 1999 (`passive_fit_error`): how model file 5 set them."""
-    from scipy.optimize import minimize
 
     def error(x: np.ndarray) -> float:
         return passive_fit_error(with_hip_references(model, dict(zip(PASSIVE_FIT_MUSCLES, x, strict=True))))
@@ -63,7 +63,6 @@ def fit_hip_extensor_references(model: Any) -> dict[str, float]:
 
 def with_f_max(model: Any, f_max_n: dict[str, float]) -> Any:
     """`model` with the named muscles' maximal isometric forces (N) replaced."""
-    from dataclasses import replace
 
     f_max = model.muscles.f_max.copy()
     for name, value in f_max_n.items():
@@ -83,7 +82,6 @@ def knee_extension_fit_error(model: Any) -> float:
 
 def fit_vasti_strength(model: Any) -> float:
     """The vasti's F_max (N) whose seated knee extension best fits Sarabon et al. 2021: how model file 6 set it."""
-    from scipy.optimize import minimize_scalar
 
     res = minimize_scalar(
         lambda f: knee_extension_fit_error(with_f_max(model, {STRENGTH_FIT_MUSCLE: f})),

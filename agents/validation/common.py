@@ -9,6 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from neuroleg.envs.physiology import MuscleGeometry, MuscleModel
+from neuroleg.envs.physiology import muscle as mus
+
+from ..optimize import stored_ceiling
+
 if TYPE_CHECKING:
     from ..optimize import Ceiling
 
@@ -127,7 +132,6 @@ class ModelSource:
         return {**task_args, "model_path": self.model_path} if self.model_path else dict(task_args)
 
     def ceiling(self, task: str, task_args: dict[str, Any] | None = None) -> Ceiling | None:
-        from ..optimize import stored_ceiling
 
         return stored_ceiling(task, self.env_kwargs(**(task_args or {})), self.ceilings)
 
@@ -143,8 +147,6 @@ PACKAGED = ModelSource()
 
 def isometric_torque(model: Any, q_deg: tuple[float, float, float], movers: tuple[str, ...]) -> np.ndarray:
     """Joint torques (N m, one leg) with `movers` fully active and the rest at rest, tendon in equilibrium."""
-    from neuroleg.envs.physiology import MuscleGeometry, MuscleModel
-    from neuroleg.envs.physiology import muscle as mus
 
     p = model.muscles
     geo = MuscleGeometry.from_params(model.geometry, p)

@@ -8,6 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from neuroleg.envs.physiology import MetabolicModel, Metabolics, MotorUnitPool, MuscleModel
+from neuroleg.envs.physiology import muscle as mus
+from neuroleg.envs.physiology.metabolics import UMB_AEROBIC_SCALE
+from neuroleg.envs.physiology.model import MuscleParams
+
 from .common import (
     CURVE_TOLERANCE,
     MUSCLE_EFFICIENCY_MAX,
@@ -22,7 +27,6 @@ from .common import (
 
 
 def curve_checks() -> list[Check]:
-    from neuroleg.envs.physiology import muscle as mus
 
     anchors = [
         ("f_L at l_opt", float(mus.force_length(np.array([1.0]))[0]), 1.0),
@@ -42,8 +46,6 @@ def curve_checks() -> list[Check]:
 def metabolic_checks(model: Any) -> list[Check]:
     """Each model against its published formula (an isometric hold and a shortening), and the two
     models against each other on the same contraction."""
-    from neuroleg.envs.physiology import MetabolicModel, Metabolics, MotorUnitPool
-    from neuroleg.envs.physiology import muscle as mus
 
     p = model.muscles
     rec = MotorUnitPool.create(p).recruit(np.full(p.n, 0.6))
@@ -119,9 +121,6 @@ def umberger_figure1(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Umberger et al. 2003's Figure 1 muscle at UMBERGER_FIG1_SPEEDS: (our formula's total energy rate,
     the published one, the mechanical power), W/kg. Our heat per kg at S = 1 (the figure's isolated
     muscle) plus the figure's mechanical power, F v over its muscle's mass."""
-    from neuroleg.envs.physiology import Metabolics
-    from neuroleg.envs.physiology.metabolics import UMB_AEROBIC_SCALE
-    from neuroleg.envs.physiology.model import MuscleParams
 
     f_max, l_opt, a_rel, v_max, mass, slow, near, split, beyond = UMBERGER_FIG1_MUSCLES[name]
     arrays = (np.array([f_max]), np.array([v_max]), np.array([l_opt]), np.zeros(1), np.array([slow]))
@@ -178,8 +177,6 @@ EFFICIENCY_SPEEDS = (-0.1, -0.2, -0.3, -0.5)
 
 def peak_efficiency(p: Any, drive: np.ndarray, slow: np.ndarray, fast: np.ndarray) -> float:
     """Highest work / energy (Umberger 2010) of any muscle shortening at a constant drive and fibre mix."""
-    from neuroleg.envs.physiology import Metabolics
-    from neuroleg.envs.physiology import muscle as mus
 
     metabolics, best = Metabolics(p), 0.0
     for v_norm in EFFICIENCY_SPEEDS:
@@ -192,8 +189,6 @@ def peak_efficiency(p: Any, drive: np.ndarray, slow: np.ndarray, fast: np.ndarra
 
 def passive_work_check(model: Any, elastic_tendon: bool = True) -> Check:
     """Net work nine passive musculotendon units do on the skeleton per stretch-shorten cycle."""
-    from neuroleg.envs.physiology import MuscleModel
-    from neuroleg.envs.physiology import muscle as mus
 
     p, dt = model.muscles, 0.001
     worst = -math.inf

@@ -6,10 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
-from neuroleg.envs import drive_to_action
+from neuroleg.envs import ENV_IDS, drive_to_action
+from neuroleg.envs.tasks.squat_jump import EXTENSORS
 
+from ..optimize import ceiling_control, rollout
+from ..report import pyplot, save_figure
 from .common import (
     COUNTERMOVEMENT_GAIN_M,
     COUNTERMOVEMENT_START,
@@ -29,10 +33,6 @@ from .common import (
 
 def squat_jump_check(source: ModelSource = PACKAGED) -> Check:
     """Jump height from a maximal extensor push (all extensors fully on from the start)."""
-    import gymnasium as gym
-
-    from neuroleg.envs import ENV_IDS
-    from neuroleg.envs.tasks.squat_jump import EXTENSORS
 
     env = gym.make(ENV_IDS["SquatJump"], **source.env_kwargs())
     env.reset(seed=0)
@@ -160,7 +160,6 @@ def pedalling_checks(source: ModelSource = PACKAGED) -> list[Check]:
 def hopping_check(figure: Path | None = None, source: ModelSource = PACKAGED) -> Check:
     """Cost per hop against the muscles' force impulse per hop, across hopping frequencies: the stored
     Hop ceiling's pattern (timed in cycles) replayed at each frequency; `figure` gets the scatter."""
-    from ..optimize import ceiling_control, rollout
 
     quantity = "hopping: variance of energy per hop explained by force impulse per hop (R^2)"
     published = f"{HOP_IMPULSE_R2} (muscle force impulse explains 92 %)"
@@ -179,8 +178,6 @@ def hopping_check(figure: Path | None = None, source: ModelSource = PACKAGED) ->
         return Check(quantity, None, published, "Gutmann & Bertram 2017", "not run", note)
     r2 = float(np.corrcoef(impulse, energy)[0, 1] ** 2)
     if figure is not None:
-        from ..report import pyplot, save_figure
-
         plt = pyplot()
         fig, ax = plt.subplots(figsize=(4.5, 3.4))
         ax.plot(impulse, energy, "o")

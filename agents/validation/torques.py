@@ -9,6 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from neuroleg.envs.physiology import JOINT_NAMES
+
+from ..report import pyplot, save_figure
 from .common import (
     KNEE_EXTENSION_NM_PER_KG,
     KNEE_FLEXION_NM_PER_KG,
@@ -125,7 +128,6 @@ def riener_edrich_hip_nm(hip_deg: float, knee_deg: float) -> float:
 
 def hip_pair(model: Any, name: str) -> np.ndarray:
     """Mask of the geometry pair attaching muscle `name` to the hip."""
-    from neuroleg.envs.physiology import JOINT_NAMES
 
     g = model.geometry
     return (g.muscle_index == model.muscle_index(name)) & (g.joint_index == JOINT_NAMES.index("hip"))
@@ -175,7 +177,6 @@ def knee_torque_figure(model: Any, path: Path) -> None:
     """Knee extension and flexion torque against knee angle, seated and hip extended, with the
     Sarabon et al. 2021 confidence intervals at the angles the checks read them; and the passive knee
     moment against Riener & Edrich 1999 in both postures."""
-    from ..report import pyplot, save_figure
 
     plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))

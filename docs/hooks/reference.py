@@ -6,6 +6,7 @@ drift from the schema the environments, configs and command line validate with:
 - `<!-- reference: task NAME -->`: a task's own arguments (`Task.Args`);
 - `<!-- reference: config SECTION -->`: a run config section (`RunConfig`, `algo`, `algo.policy`);
 - `<!-- reference: configs -->`: the packaged configs;
+- `<!-- reference: ceilings -->`: the stored optimal-control ceilings;
 - `<!-- include: FILE -->`: a file of the repository (the changelog).
 """
 
@@ -41,6 +42,8 @@ def _reference(what: str) -> str:
     if words[0] == "config":
         section = {"run": config.RunConfig, "algo": config.AlgoConfig, "algo.policy": config.PolicyConfig}
         return _table(reference_rows(section[words[1]]), ("field", "type", "default", "allowed", "meaning"))
+    if words == ["ceilings"]:
+        return _ceilings()
     if words == ["configs"]:
         rows = []
         for name in config.packaged_configs():
@@ -48,6 +51,37 @@ def _reference(what: str) -> str:
             rows.append((name, cfg.env.task, cfg.algo.name, str(cfg.total_timesteps)))
         return _table(rows, ("config", "task", "algorithm", "steps"))
     raise ValueError(f"unknown reference {what!r}")
+
+
+def _ceilings() -> str:
+    import json
+    from importlib import resources
+
+    from neuroleg.envs.tasks import TASKS
+
+    rows = []
+    folder = resources.files("neuroleg.envs").joinpath("models/ceilings")
+    for ref in sorted(folder.iterdir(), key=lambda r: r.name):
+        if not ref.name.endswith(".json"):
+            continue
+        c = json.loads(ref.read_text())
+        task = TASKS[c["task"]]
+        score = f"{c['score'] * 100:.1f} cm" if task.score_unit == "m" else f"{c['score']:.3f}"
+        args = ", ".join(
+            f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in sorted(c["task_args"].items())
+        )
+        rows.append(
+            (
+                ref.name,
+                c["task"],
+                args,
+                score,
+                f"{c['energy_per_unit_j']:.0f} J per {task.unit}",
+                str(c["evaluations"]),
+                f"v{c['env_version']}",
+            )
+        )
+    return _table(rows, ("file", "task", "task arguments", "score", "energy", "evaluations", "env"))
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:

@@ -30,6 +30,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .model import GEYER_HERR_FV_K, MuscleParams
+from .motor_units import SYNC_TAU_GAIN
 
 # --- Geyer & Herr 2010 ---
 FL_WIDTH = 0.56  # width of the force-length curve, l_opt
@@ -150,8 +151,6 @@ class MuscleModel:
     def __post_init__(self) -> None:
         if not (0.0 < self.dt <= 0.005):
             raise ValueError(f"dt must be in (0, 0.005] s for stable muscle dynamics, got {self.dt}")
-        from .motor_units import SYNC_TAU_GAIN  # local: motor_units imports this module
-
         sync = np.zeros(self.params.n) if self.synchronization is None else self.synchronization
         tau_act = TAU_ACTIVATION_S / (1.0 + SYNC_TAU_GAIN * sync)
         object.__setattr__(self, "_k_act", 1.0 - np.exp(-self.dt / tau_act))

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ..body.kinematics import forward_kinematics
 from ..body.leg import GRAVITY_M_S2, BodySpec, LegBody
 from ..physiology.model import LegModel
 
@@ -33,9 +34,10 @@ class Arguments(BaseModel):
             raise argument_error(owner, err, list(cls.model_fields)) from None
 
 
-def argument_error(owner: str, err: ValidationError, allowed: list[str]) -> ArgumentError:
+def argument_error(owner: str, err: ValidationError | list[ValidationError], allowed: list[str]) -> ArgumentError:
+    """One error naming every bad argument of `err` (one validation or several) and what is allowed."""
     lines = []
-    for e in err.errors():
+    for e in [e for one in (err if isinstance(err, list) else [err]) for e in one.errors()]:
         name = ".".join(str(p) for p in e["loc"])
         if e["type"] == "extra_forbidden":
             lines.append(f"{name}: unknown argument; allowed: {', '.join(allowed)}")
@@ -188,8 +190,6 @@ def standing_com_height(body: LegBody, q: np.ndarray, pelvis_pitch: float = 0.0)
 
 def standing_com(body: LegBody, q: np.ndarray, pelvis_pitch: float = 0.0) -> tuple[float, np.ndarray]:
     """(hip height with the sole on the ground, CoM (x, z) with the hip at x = 0) for pose q."""
-    from ..body.leg import forward_kinematics
-
     pts = forward_kinematics(body.model, q, (0.0, 0.0), pelvis_pitch)
     hip_z = -min(pts["heel"][1], pts["toe"][1])
     body.reset(q, pelvis_z=hip_z, pelvis_pitch=pelvis_pitch)

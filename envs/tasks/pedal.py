@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
-from ..body.leg import BodySpec, CrankSpec, LegBody, PelvisMode, leg_inverse_kinematics
+from ..body.kinematics import leg_inverse_kinematics
+from ..body.leg import BodySpec, CrankSpec, LegBody, PelvisMode
 from .base import Arguments, InitialPose, Snapshot, Task
 
 SEAT_HIP_HEIGHT_M = 1.2  # hip above the floor; the crank sits 0.78 m below it (CrankSpec)

@@ -7,7 +7,8 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field
 
-from ..body.leg import BodySpec, LegBody, PelvisMode, forward_kinematics
+from ..body.kinematics import forward_kinematics
+from ..body.leg import BodySpec, LegBody, PelvisMode
 from .base import Arguments, InitialPose, Snapshot, Task
 
 # Target joint configurations are drawn from this box (rad): comfortable, reachable, and away from

@@ -1,0 +1,197 @@
+"""The leg's muscles at work over one control step: motor-unit pools, Hill muscles, moment arms, joint
+limits and metabolic energy, at every physics substep (the compiled kernel of `fast_step`, or the
+numpy reference of `physiology`, the same equations). LegEnv owns the body, the task and what the
+policy sees; this owns the muscles' state, their outputs and the episode's energy sums."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .arguments import BodyArgs
+from .body.leg import (
+    HARD_STOP_DAMPING_NMS_PER_RAD,
+    HARD_STOP_MARGIN_RAD,
+    HARD_STOP_STIFFNESS_NM_PER_RAD,
+    LegBody,
+)
+from .physiology import LumpedDrive, MetabolicModel, Metabolics, MotorUnitPool, MuscleGeometry, MuscleModel, MuscleState
+from .physiology.model import LegModel
+from .physiology.motor_units import Recruitment
+
+MAX_MUSCLE_FORCE_FMAX = 3.0  # eccentric forces reach ~1.5-2 F_max; 3 means the solver blew up
+ACCUMULATORS = ("am", "sl", "work_pos", "total", "force_impulse")  # order of fast_step's A_* rows
+
+Crank = Callable[[], tuple[float, float]]  # the crank's (torque N m, brake work J) for the coming substep
+
+
+class Musculature:
+    def __init__(
+        self, model: LegModel, args: BodyArgs, legs: int, metabolic_model: MetabolicModel, physics_dt: float
+    ) -> None:
+        # One planar leg standing for two doubles the muscles as well as the segment masses.
+        self.params = dataclasses.replace(model.muscles, f_max=model.muscles.f_max * legs)
+        p = self.params
+        self.pool: MotorUnitPool | LumpedDrive
+        if args.motor_units:
+            self.pool = MotorUnitPool.create(p, args.recruitment_limit, args.rate_scale, args.synchronization)
+        else:
+            self.pool = LumpedDrive.create(p, args.recruitment_limit, args.synchronization)
+        self.muscles = MuscleModel(
+            p, physics_dt, elastic_tendon=args.elastic_tendon, synchronization=self.pool.synchronization
+        )
+        self.geometry = MuscleGeometry.from_params(model.geometry, p)
+        self.metabolics = Metabolics(p, metabolic_model)
+        self.physics_dt = physics_dt
+        self.compiled: Any = None
+        if args.compiled:
+            from .fast_step import CompiledPhysiology  # numba compiles on first import: only when asked
+
+            b = model.body
+            self.compiled = CompiledPhysiology.build(
+                self.muscles,
+                self.geometry,
+                self.metabolics,
+                b.joint_min,
+                b.joint_max,
+                b.soft_limit_stiffness,
+                b.soft_limit_max_relaxation,
+                HARD_STOP_MARGIN_RAD,
+                HARD_STOP_STIFFNESS_NM_PER_RAD,
+                HARD_STOP_DAMPING_NMS_PER_RAD,
+                legs,
+            )
+
+    def reset(self, q: np.ndarray) -> None:
+        """Relaxed muscles in equilibrium with the tendons at posture q; the energy sums at zero."""
+        n = self.params.n
+        l_mtu, _, _ = self.geometry.lengths_velocities(q, np.zeros(3))
+        self.state = self.muscles.equilibrium_state(np.zeros(n), l_mtu)
+        self.force = np.zeros(n)
+        self.length_norm = self.state.fiber_length / self.params.l_opt
+        self.velocity_norm = np.zeros(n)
+        self.recruitment = self.pool.recruit(np.zeros(n))
+        # One matrix, shared by the compiled and the reference path; the dict holds row views.
+        self.acc_matrix = np.zeros((len(ACCUMULATORS), n))
+        self.acc = dict(zip(ACCUMULATORS, self.acc_matrix, strict=True))
+        self.effort = np.zeros(2)  # integral of sum a^2, sum a^3
+
+    @property
+    def energy_j(self) -> float:
+        """The muscles' metabolic energy this episode (J)."""
+        return float(self.acc["total"].sum())
+
+    def recruit(self, drive: np.ndarray) -> Recruitment:
+        """The pools' recruitment for this control step; compiled for motor-unit pools (same result, tested)."""
+        pool = self.pool
+        if self.compiled is None or not isinstance(pool, MotorUnitPool):
+            self.recruitment = pool.recruit(drive)
+            return self.recruitment
+        from .fast_step import R_AT_LIMIT, R_FAST, R_FORCE, R_RATE, R_RECRUITED, R_SLOW, recruit  # compiled
+
+        out = np.empty((6, pool.recruitment_limit.size))
+        recruit(
+            drive,
+            pool.threshold,
+            pool.twitch,
+            pool.contraction_time,
+            pool.peak_rate,
+            pool.availability,
+            pool.type1,
+            pool.max_excitation,
+            pool.normaliser,
+            out,
+        )
+        self.recruitment = Recruitment(
+            out[R_FORCE], out[R_SLOW], out[R_FAST], out[R_RECRUITED], out[R_RATE], out[R_AT_LIMIT] > 0.5
+        )
+        return self.recruitment
+
+    def simulate(self, body: LegBody, frame_skip: int, crank: Crank | None) -> tuple[bool, float]:
+        """`frame_skip` physics steps with muscles and metabolics at every step, at this step's
+        recruitment; (whether the muscles went unstable, work done on the crank's brake in J). The
+        joints' effective inertia, which the limit damping needs, is read once per control step."""
+        inertia = body.effective_inertia()
+        if self.compiled is not None:
+            self.compiled.joints[5] = inertia
+            return self._simulate_compiled(body, frame_skip, crank)
+        geo, muscles, metab, rec = self.geometry, self.muscles, self.metabolics, self.recruitment
+        u = rec.force_fraction
+        state = self.state
+        am, sl, wpos, total, impulse = (self.acc[k] for k in ACCUMULATORS)
+        dt = self.physics_dt
+        ext_work = 0.0
+        a2 = a3 = 0.0
+        out = None
+        for _ in range(frame_skip):
+            q, qd = body.read_joints()
+            l_mtu, v_mtu, arm = geo.lengths_velocities(q, qd)
+            state, out = muscles.step(state, u, l_mtu, v_mtu)
+            tau = geo.joint_torques(arm, out.force) + body.limit_torques(q, qd, inertia)
+            rate = metab.rate_for(rec, state.activation, out)
+            am += rate.activation_maintenance * dt
+            sl += rate.shortening * dt
+            wpos += np.maximum(rate.work, 0.0) * dt
+            total += rate.total * dt
+            impulse += out.force * dt
+            act = state.activation
+            a2 += float(act @ act) * dt
+            a3 += float(act @ (act * act)) * dt
+            crank_torque = 0.0
+            if crank is not None:
+                crank_torque, work = crank()
+                ext_work += work
+            body.step(tau, crank_torque)
+        assert out is not None
+        self.effort += (a2, a3)
+        return self._finish(state, out.force, out.fiber_length_norm, out.fiber_velocity), ext_work
+
+    def _simulate_compiled(self, body: LegBody, frame_skip: int, crank: Crank | None) -> tuple[bool, float]:
+        from .fast_step import O_FORCE, O_LNORM, O_VCE, substep  # compiled: imported once compiled is asked for
+
+        cp, rec = self.compiled, self.recruitment
+        drive = np.vstack([rec.force_fraction, rec.slow_force, rec.fast_force])
+        state = np.vstack([self.state.activation, self.state.fiber_length])
+        out = np.zeros((5, self.params.n))
+        tau = np.zeros(3)
+        ext_work = 0.0
+        # locals: this loop runs 1000 times per simulated second, attribute lookups add up
+        read, advance, acc, effort = body.read_joints, body.step, self.acc_matrix, self.effort
+        mp, pp, sc, joints = cp.mp, cp.pp, cp.sc, cp.joints
+        if crank is None:
+            for _ in range(frame_skip):
+                q, qd = read()
+                substep(q, qd, drive, state, mp, pp, sc, joints, out, acc, effort, tau)
+                advance(tau)
+        else:
+            for _ in range(frame_skip):
+                q, qd = read()
+                substep(q, qd, drive, state, mp, pp, sc, joints, out, acc, effort, tau)
+                crank_torque, work = crank()
+                ext_work += work
+                advance(tau, crank_torque)
+        new_state = MuscleState(state[0].copy(), state[1].copy())
+        return self._finish(new_state, out[O_FORCE].copy(), out[O_LNORM].copy(), out[O_VCE].copy()), ext_work
+
+    def _finish(self, state: MuscleState, force: np.ndarray, l_norm: np.ndarray, v_ce: np.ndarray) -> bool:
+        """Store the step's muscle outputs; True if the muscles went unstable."""
+        p = self.params
+        self.state = state
+        self.force = force
+        self.length_norm = l_norm
+        self.velocity_norm = v_ce / (p.v_max * p.l_opt)
+        finite = bool(np.all(np.isfinite(force)) and np.all(np.isfinite(state.fiber_length)))
+        return not finite or bool(np.any(force > MAX_MUSCLE_FORCE_FMAX * p.f_max))
+
+    def make_finite(self) -> None:
+        """After a blow-up: NaN in sums and outputs becomes 0, so that info stays finite."""
+        for arr in (self.acc_matrix, self.effort, self.force, self.length_norm, self.velocity_norm, *self.state):
+            np.nan_to_num(arr, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+
+    def energy_breakdown(self) -> dict[str, np.ndarray]:
+        """Per-muscle energy this episode (J): activation/maintenance heat, shortening heat,
+        positive work, total; and the force impulse (N s) Gutmann & Bertram relate to cost."""
+        return {k: v.copy() for k, v in self.acc.items()}
