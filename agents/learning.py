@@ -49,5 +49,5 @@ def learning_table(
     if out is not None:
         budget = f" --timesteps {cfgs[tasks[0]].total_timesteps}" if overrides and tasks else ""
         command = f"neuroleg learning --tasks {' '.join(tasks)}{budget}"
-        write_text_atomic(out, results_page("Learning: each task's default PPO config", command, table))
+        write_text_atomic(out, results_page("Learning: each task's default PPO config", command, table, out.parent))
     return table

@@ -15,16 +15,18 @@ from neuroleg import __version__
 from neuroleg.envs import ENV_VERSION
 
 
-def git_commit(folder: Path | None = None) -> str:
+def git_commit(folder: Path | None = None, written: Path | None = None) -> str:
     """The short commit of the checkout in `folder` (the working directory by default), `+changes` when
-    tracked files differ from it, or "unknown" outside a git checkout."""
+    tracked files differ from it (outside `written`, the folder the measuring command writes to), or
+    "unknown" outside a git checkout."""
     cwd = str(folder or Path.cwd())
+    outside = [] if written is None else ["--", ".", f":(exclude){Path(written).resolve()}"]
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", *outside],
             cwd=cwd,
             capture_output=True,
             text=True,
@@ -36,12 +38,16 @@ def git_commit(folder: Path | None = None) -> str:
     return f"{head}+changes" if dirty else head
 
 
-def stamp(command: str) -> str:
+def stamp(command: str, written: Path | None = None) -> str:
     """One Markdown line: what measured the page, on which simulator, when."""
     day = time.strftime("%Y-%m-%d")
-    return f"*Measured by `{command}` on env v{ENV_VERSION} (neuroleg {__version__}), commit {git_commit()}, {day}.*"
+    return (
+        f"*Measured by `{command}` on env v{ENV_VERSION} (neuroleg {__version__}), "
+        f"commit {git_commit(written=written)}, {day}.*"
+    )
 
 
-def results_page(title: str, command: str, body: str) -> str:
-    """A results page: title, stamp, body."""
-    return f"# {title}\n\n{stamp(command)}\n\n{body.rstrip()}\n"
+def results_page(title: str, command: str, body: str, written: Path | None = None) -> str:
+    """A results page: title, stamp, body. `written`: the folder the command writes its results to
+    (its own new files there do not count as changes to the commit it ran on)."""
+    return f"# {title}\n\n{stamp(command, written)}\n\n{body.rstrip()}\n"

@@ -195,3 +195,27 @@ def test_the_command_line_answers_without_loading_torch() -> None:
         "print(sorted(m for m in ('torch', 'stable_baselines3', 'matplotlib.pyplot') if m in sys.modules))"
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_a_results_stamp_names_its_commit_and_what_changed_beside_it(tmp_path: Path, monkeypatch) -> None:
+    from neuroleg.agents.provenance import git_commit, stamp
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+
+    git("init", "-q")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "page.md").write_text("old\n")
+    git("add", ".")
+    git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-m", "c")
+    head = git("rev-parse", "--short", "HEAD").strip()
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results" / "page.md").write_text("new figures\n")  # what the command itself writes
+    assert git_commit(written=tmp_path / "results") == head
+    assert git_commit() == f"{head}+changes"
+    (tmp_path / "code.py").write_text("x = 2\n")  # the code measured differs from the commit
+    assert git_commit(written=tmp_path / "results") == f"{head}+changes"
+    assert f"commit {head}+changes" in stamp("neuroleg validate", tmp_path / "results")
+    monkeypatch.chdir(tmp_path.parent)
+    assert git_commit(folder=tmp_path.parent / "nowhere") == "unknown"

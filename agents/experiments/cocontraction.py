@@ -58,6 +58,7 @@ def cocontraction_experiment(
             f"Added co-contraction: {cfg.env.task} policy of {run.path.name}",
             "neuroleg experiment cocontraction",
             markdown_table(rows),
+            out,
         ),
     )
     plt = pyplot()

@@ -121,6 +121,7 @@ def countermovement_experiment(
             "Countermovement minus squat jump against the drive's rise time",
             f"neuroleg experiment countermovement --generations {generations} --restarts {restarts} --polish {polish}",
             markdown_table(rows),
+            out,
         ),
     )
     plot_countermovement(rows, out / "countermovement.png")

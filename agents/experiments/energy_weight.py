@@ -104,6 +104,7 @@ def energy_weight_experiment(
             f"Energy weight: {task}, PPO, {timesteps} steps each, {seeds} seed(s)",
             f"neuroleg experiment energy-weight --task {task} --timesteps {timesteps} --seeds {seeds}",
             markdown_table(rows),
+            out,
         ),
     )
     plot_energy_weight(task, rows, runs, out / f"{name}.png")

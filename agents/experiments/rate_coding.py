@@ -74,6 +74,7 @@ def rate_coding_experiment(out: Path, model_path: str | None = None) -> list[dic
             f"Rate coding, synchronization and RFD ({RFD_MUSCLE})",
             "neuroleg experiment rate-coding",
             markdown_table(rows),
+            out,
         ),
     )
     plt = pyplot()

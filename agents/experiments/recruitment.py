@@ -75,6 +75,7 @@ def recruitment_limit_experiment(
             "Recruitment limit and squat jump",
             f"neuroleg experiment recruitment --generations {generations} --polish {polish}",
             markdown_table(rows),
+            out,
         ),
     )
     plt = pyplot()

@@ -142,5 +142,5 @@ def validate(out: Path, model_path: str | None = None, ceilings: Path | None = N
     if hop.status != "not run":
         lines += ["", "![hopping cost against force impulse](hopping_cost.png)"]
     page = out / "validation.md"
-    write_text_atomic(page, results_page("Model validation", "neuroleg validate", "\n".join(lines)))
+    write_text_atomic(page, results_page("Model validation", "neuroleg validate", "\n".join(lines), out))
     return checks, page
