@@ -25,6 +25,7 @@ from neuroleg.envs.tasks.base import Arguments
 
 TASK_CONFIG = {"Posture": "posture", "SquatJump": "squatjump", "Hop": "hop", "Pedal": "pedal"}  # file prefixes
 ALGORITHMS = ("ppo", "sac", "td3", "tqc", "recurrent_ppo")
+RUN_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,80}$"  # a folder name inside the runs folder, never a path
 ON_POLICY_ALGORITHMS = ("ppo", "recurrent_ppo")
 ON_POLICY_FIELDS = ("n_steps", "n_epochs", "gae_lambda", "clip_range", "ent_coef")
 OFF_POLICY_FIELDS = ("buffer_size", "learning_starts", "tau", "train_freq", "gradient_steps", "action_noise_std")
@@ -85,7 +86,7 @@ class EnvConfig(BodyArgs):
         return str(Path(value).resolve())
 
     def env_kwargs(self) -> dict[str, Any]:
-        kwargs = self.model_dump(exclude={"task", "task_args", "compiled"})
+        kwargs = self.model_dump(exclude={"task", "task_args"})
         kwargs.update(TASK_ARGS[self.task].model_validate(self.task_args).model_dump())
         return kwargs
 
@@ -131,7 +132,7 @@ class AlgoConfig(_Strict):
 
 class RunConfig(_Strict):
     name: str | None = Field(
-        None, pattern=r"^[A-Za-z0-9_.-]{1,80}$", description="run folder name (default: task, algorithm, seed)"
+        None, pattern=RUN_NAME_PATTERN, description="run folder name (default: task, algorithm, seed)"
     )
     env: EnvConfig = Field(description="the environment: `task`, its arguments and `task_args`")
     algo: AlgoConfig = Field(default_factory=AlgoConfig, description="the algorithm and its hyperparameters (below)")

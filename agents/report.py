@@ -16,6 +16,8 @@ from neuroleg.envs.tasks import TASKS
 
 from .runs import RunDir, atomic_path, write_text_atomic
 
+# Legends beside the axes, never over the data.
+LEGEND_OUTSIDE: dict[str, Any] = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "borderaxespad": 0.0}
 JOINT_ACTION_PAIRS = (
     ("hip", "hip_flexion", "hip_extension"),
     ("knee", "knee_flexion", "knee_extension"),
@@ -52,6 +54,17 @@ def learning_curves(run: RunDir) -> dict[str, np.ndarray]:
     return {k: np.array(v) for k, v in out.items()}
 
 
+def time_series(t: np.ndarray, series: list[tuple[str, np.ndarray]], ylabel: str, path: Path) -> None:
+    """Lines over time (s), one per (label, values), the legend beside the axes."""
+    fig, ax = pyplot().subplots(figsize=(8, 3))
+    for label, values in series:
+        ax.plot(t, values, label=label)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8, **LEGEND_OUTSIDE)
+    save_figure(fig, path)
+
+
 def make_report(run: RunDir) -> Path:
     """Write report/*.png and report/report.md from evaluation.json, trajectory.npz and the logs."""
 
@@ -84,7 +97,7 @@ def make_report(run: RunDir) -> Path:
                 ax.plot(t, traj["activation"][:, idx[m]], style, label=f"{m} ({action.split('_')[1]}, {role})")
         ax.set_ylabel(f"{joint}\nactivation")
         ax.set_ylim(0, 1.02)
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+        ax.legend(fontsize=7, **LEGEND_OUTSIDE)
     axes[-1].set_xlabel("time (s)")
     fig.suptitle("Muscle activation by joint (solid: flexion/dorsiflexion movers, dashed: extension movers)")
     save_figure(fig, out / "activation.png")
@@ -98,14 +111,12 @@ def make_report(run: RunDir) -> Path:
         )
     )
 
-    # 2. joint angles
-    fig, ax = plt.subplots(figsize=(8, 3))
-    for j, name in enumerate(("hip flexion", "knee flexion", "ankle dorsiflexion")):
-        ax.plot(t, np.degrees(traj["q"][:, j]), label=name)
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("angle (deg)")
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
-    save_figure(fig, out / "joint_angles.png")
+    # 2. joint angles, and the task's own observation fields (its targets and errors, phase, cadence...)
+    angles = [
+        (name, np.degrees(traj["q"][:, j]))
+        for j, name in enumerate(("hip flexion", "knee flexion", "ankle dorsiflexion"))
+    ]
+    time_series(t, angles, "angle (deg)", out / "joint_angles.png")
     figures.append(
         (
             "Joint angles",
@@ -113,17 +124,10 @@ def make_report(run: RunDir) -> Path:
             "Hip and knee flexion and ankle dorsiflexion (positive) over the same episode.",
         )
     )
-
-    # 2b. the task's own observation fields: its targets and errors (Posture), phase, cadence...
     names = [str(n) for n in traj["task_fields"]] if "task_fields" in traj else []
     if names and traj["task_obs"].size:
-        fig, ax = plt.subplots(figsize=(8, 3))
-        for k, name in enumerate(names):
-            ax.plot(t, traj["task_obs"][:, k], label=name)
-        ax.set_xlabel("time (s)")
-        ax.set_ylabel("value (observation units)")
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
-        save_figure(fig, out / "task_fields.png")
+        fields = [(name, traj["task_obs"][:, k]) for k, name in enumerate(names)]
+        time_series(t, fields, "value (observation units)", out / "task_fields.png")
         figures.append(
             (
                 "The task's own observation fields",
@@ -146,7 +150,7 @@ def make_report(run: RunDir) -> Path:
         ax.bar(MUSCLE_NAMES, vals, bottom=bottom, label=label)
         bottom += vals
     ax.set_ylabel("energy per episode (J)")
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    ax.legend(fontsize=8, **LEGEND_OUTSIDE)
     save_figure(fig, out / "energy_by_muscle.png")
     figures.append(
         (
@@ -189,7 +193,7 @@ def make_report(run: RunDir) -> Path:
         ax.bar(np.arange(len(pairs)) + k * width, [summary["cci"][p] for p in pairs], width, label=name)
     ax.set_xticks(np.arange(len(pairs)) + 0.4 - width / 2, pairs, rotation=20, fontsize=8)
     ax.set_ylabel("co-contraction index (%)")
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    ax.legend(fontsize=8, **LEGEND_OUTSIDE)
     save_figure(fig, out / "cocontraction.png")
     figures.append(
         (

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import RunConfig, apply_overrides, dump_config, read_yaml, validate_config
+from .config import RUN_NAME_PATTERN, RunConfig, apply_overrides, dump_config, read_yaml, validate_config
 from .normalization import STATS_FILE, StatsError, load_stats, stats_path
 
 RUNS_DIR = Path("runs")
@@ -38,7 +38,6 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)  # read once: the only way to learn the umask is to set it
 CHECKPOINTS_KEPT = 2
 RUN_MODEL_FILE = "model.yaml"  # env.model_path of a run's config: relative to the run folder
-RUN_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,80}$"  # a folder name inside the runs folder, never a path
 LOCK_FILE = ".lock"
 SB3_ARCHIVE_MEMBERS = {"data", "policy.pth"}  # what stable-baselines3's save writes into every model.zip
 
