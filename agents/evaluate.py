@@ -18,9 +18,9 @@ from neuroleg.envs.physiology.model import MUSCLE_NAMES
 from neuroleg.envs.tasks import TASKS
 
 from .analysis import motor_unit_summary, pair_cci, synergies
+from .ceilings import applies_to, stored_ceiling
 from .config import RunConfig
 from .loading import load_run
-from .optimize import applies_to, stored_ceiling
 from .runs import RunDir, atomic_path, write_json_atomic
 
 # Constant co-contraction baseline: every muscle at this drive (inefficient by design).

@@ -11,10 +11,8 @@ from gymnasium import spaces
 from pydantic import ValidationError
 
 from .arguments import BodyArgs
-from .body.leg import (
-    GRAVITY_M_S2,
-    LegBody,
-)
+from .body.leg import LegBody
+from .body.spec import GRAVITY_M_S2
 from .musculature import Musculature
 from .physiology import (
     MetabolicModel,

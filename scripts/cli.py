@@ -16,17 +16,10 @@ import numpy as np
 import yaml
 
 from neuroleg import __version__
+from neuroleg.agents.ceilings import Ceiling, ceiling_filename, optimizable, stored_ceiling, task_defaults
 from neuroleg.agents.config import TASK_CONFIG, ConfigError, load_config, packaged_configs, resolve_config
 from neuroleg.agents.experiments import EXPERIMENTS, markdown_table
-from neuroleg.agents.optimize import (
-    Ceiling,
-    ceiling_control,
-    ceiling_filename,
-    optimizable,
-    optimize,
-    stored_ceiling,
-    task_defaults,
-)
+from neuroleg.agents.optimize import ceiling_control, optimize
 from neuroleg.agents.pipeline import smoke, train_and_evaluate
 from neuroleg.agents.runs import RunDir
 from neuroleg.envs.physiology.model import MUSCLE_NAMES

@@ -396,7 +396,7 @@ def test_squat_jump_evaluation_reports_fraction_of_ceiling(tmp_path: Path) -> No
 @pytest.mark.parametrize("task", sorted(TASK_ARGS))
 def test_config_task_arg_defaults_are_the_tasks_own(task: str) -> None:
     # a config that omits a task argument must build the same task as gym.make without it
-    from neuroleg.agents.optimize import task_defaults
+    from neuroleg.agents.ceilings import task_defaults
 
     assert TASK_ARGS[task]().model_dump() == task_defaults(task)
 
@@ -404,8 +404,9 @@ def test_config_task_arg_defaults_are_the_tasks_own(task: str) -> None:
 def test_a_run_trains_on_its_own_copy_of_a_model_file(tmp_path: Path, stronger_model: Path) -> None:
     import gymnasium as gym
 
+    from neuroleg.agents.ceilings import ceiling_filename
     from neuroleg.agents.evaluate import evaluate_run
-    from neuroleg.agents.optimize import ceiling_filename, optimize
+    from neuroleg.agents.optimize import optimize
     from neuroleg.agents.runs import RUN_MODEL_FILE
 
     model = stronger_model
@@ -468,7 +469,8 @@ def test_a_run_reports_the_antagonist_pairs_of_its_own_model_file(tmp_path: Path
 def test_learning_table_trains_on_a_model_file_and_scores_against_its_ceiling(
     tmp_path: Path, stronger_model: Path
 ) -> None:
-    from neuroleg.agents.optimize import ceiling_filename, optimize
+    from neuroleg.agents.ceilings import ceiling_filename
+    from neuroleg.agents.optimize import optimize
 
     assert cli_main(["learning", "--tasks", "SquatJump", "--timesteps", "0", "--runs-dir", str(tmp_path / "r")]) == 2
     assert not (tmp_path / "r").exists()  # every config is checked before anything trains

@@ -163,7 +163,7 @@ def test_unknown_and_bad_arguments_are_named() -> None:
 
 
 def test_the_counterweight_stands_in_for_the_other_legs_weight() -> None:
-    from neuroleg.envs.body.leg import GRAVITY_M_S2, CrankSpec
+    from neuroleg.envs.body.spec import GRAVITY_M_S2, CrankSpec
 
     crank = CrankSpec(counterweight_kg=10.0)
     weight_moment = 10.0 * GRAVITY_M_S2 * crank.length
@@ -239,7 +239,8 @@ def test_joint_limit_damping_stops_a_light_foot_at_any_physics_step(physics_dt: 
     in, at any physics step the engine uses: the damping is implicit in the joint velocity. The same
     limit with its damping explicit (an effective inertia so large the implicit factor is 1) does
     inject energy, so the check can fail."""
-    from neuroleg.envs.body.leg import BodySpec, LegBody, PelvisMode
+    from neuroleg.envs.body.leg import LegBody
+    from neuroleg.envs.body.spec import BodySpec, PelvisMode
     from neuroleg.envs.physiology import load_model
 
     model = load_model()
@@ -556,7 +557,8 @@ def test_compiled_recruitment_matches_motor_unit_pool(limit: float, scale: float
 
 
 def test_free_pelvis_body_builds_and_falls_without_blowing_up() -> None:
-    from neuroleg.envs.body.leg import BodySpec, LegBody, PelvisMode
+    from neuroleg.envs.body.leg import LegBody
+    from neuroleg.envs.body.spec import BodySpec, PelvisMode
     from neuroleg.envs.physiology import load_model
 
     body = LegBody(load_model(), BodySpec(pelvis=PelvisMode.FREE, legs=2, carry_trunk=True))
@@ -601,7 +603,8 @@ def test_hop_and_pedal_report_their_economy() -> None:
 
 
 def test_a_hop_is_a_flight_measured_from_the_stance_low_point() -> None:
-    from neuroleg.agents.optimize import ceiling_control, rollout, stored_ceiling
+    from neuroleg.agents.ceilings import stored_ceiling
+    from neuroleg.agents.optimize import ceiling_control, rollout
 
     ceiling = stored_ceiling("Hop")
     assert ceiling is not None

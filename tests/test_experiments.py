@@ -125,7 +125,7 @@ def test_experiments_run_on_a_model_file_of_ones_own(tmp_path: Path, stronger_mo
 
 
 def test_countermovement_experiment_pairs_each_jump_with_the_squat_from_its_depth(tmp_path: Path) -> None:
-    from neuroleg.agents.optimize import stored_ceiling
+    from neuroleg.agents.ceilings import stored_ceiling
     from neuroleg.agents.validation import COUNTERMOVEMENT_START, countermovement_depth
 
     kw = {"generations": 1, "population": 4}
@@ -148,8 +148,8 @@ def test_countermovement_experiment_pairs_each_jump_with_the_squat_from_its_dept
 def test_countermovement_experiment_names_the_rise_time_whose_dip_no_squat_can_start_from(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from neuroleg.agents.ceilings import stored_ceiling
     from neuroleg.agents.experiments import countermovement
-    from neuroleg.agents.optimize import stored_ceiling
 
     knee = round(stored_ceiling("SquatJump", {"start": "standing"}).metrics["dip_knee_deg"])
     assert knee > 100

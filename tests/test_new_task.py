@@ -12,13 +12,15 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 from pydantic import Field
 
+from neuroleg.agents.ceilings import ceiling_filename, optimizable
 from neuroleg.agents.config import validate_config
 from neuroleg.agents.evaluate import evaluate_run
-from neuroleg.agents.optimize import ceiling_filename, optimizable, optimize, seed_control
+from neuroleg.agents.optimize import optimize, seed_control
 from neuroleg.agents.runs import RunDir
 from neuroleg.agents.train import train
 from neuroleg.envs import ENV_IDS, TASKS, register_task
-from neuroleg.envs.body.leg import BodySpec, LegBody, PelvisMode
+from neuroleg.envs.body.leg import LegBody
+from neuroleg.envs.body.spec import BodySpec, PelvisMode
 from neuroleg.envs.physiology import MUSCLE_NAMES
 from neuroleg.envs.tasks.base import Arguments, InitialPose, Snapshot, Task
 

@@ -9,19 +9,16 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from neuroleg.agents.ceilings import applies_to, ceiling_filename, model_fingerprint, stored_ceiling
 from neuroleg.agents.optimize import (
     Stimulation,
     _codec,
-    applies_to,
     ceiling_control,
-    ceiling_filename,
     episode_span_s,
-    model_fingerprint,
     optimize,
     polish_control,
     rollout,
     seed_control,
-    stored_ceiling,
 )
 from neuroleg.envs import ENV_IDS, drive_to_action
 from neuroleg.envs.physiology import MUSCLE_NAMES
@@ -203,18 +200,18 @@ def test_the_squat_from_the_countermovements_lowest_posture_is_stored_and_reprod
 
 
 def test_a_changed_task_default_invalidates_the_stored_ceiling(monkeypatch: pytest.MonkeyPatch) -> None:
-    import neuroleg.agents.optimize as opt
+    import neuroleg.agents.ceilings as store
 
     assert stored_ceiling("Hop") is not None
-    monkeypatch.setattr(opt, "task_defaults", lambda task: {"target_frequency_hz": 2.4, "target_height_m": 0.08})
+    monkeypatch.setattr(store, "task_defaults", lambda task: {"target_frequency_hz": 2.4, "target_height_m": 0.08})
     assert stored_ceiling("Hop") is None
 
 
 def test_a_new_environment_version_invalidates_the_stored_ceiling(monkeypatch: pytest.MonkeyPatch) -> None:
-    import neuroleg.agents.optimize as opt
+    import neuroleg.agents.ceilings as store
 
     assert stored_ceiling("SquatJump") is not None
-    monkeypatch.setattr(opt, "ENV_VERSION", opt.ENV_VERSION + 1)  # the simulation changed, the model file did not
+    monkeypatch.setattr(store, "ENV_VERSION", store.ENV_VERSION + 1)  # the simulation changed, the model file did not
     assert stored_ceiling("SquatJump") is None
 
 

@@ -191,7 +191,7 @@ def test_peak_efficiency_without_recruitment_is_umbergers_formula_by_hand() -> N
 def test_a_model_file_of_ones_own_is_validated_against_its_own_ceilings(
     tmp_path: Path, stronger_model: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from neuroleg.agents.optimize import ceiling_filename, model_fingerprint, stored_ceiling
+    from neuroleg.agents.ceilings import ceiling_filename, model_fingerprint, stored_ceiling
     from neuroleg.agents.validation import ModelSource, ceiling_check
 
     monkeypatch.chdir(tmp_path)

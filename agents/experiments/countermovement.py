@@ -10,13 +10,7 @@ from typing import Any
 from neuroleg.envs.physiology.motor_units import DRIVE_RISE_MAX_S
 from neuroleg.envs.tasks.squat_jump import SQUAT_ANKLE_RANGE_DEG, SQUAT_KNEE_RANGE_DEG
 
-from ..optimize import (
-    ceiling_control,
-    delayed,
-    optimize,
-    release_delay_s,
-    seed_control,
-)
+from ..optimize import ceiling_control, delayed, optimize, release_delay_s, seed_control
 from ..provenance import results_page
 from ..report import pyplot, save_figure
 from ..runs import write_json_atomic, write_text_atomic

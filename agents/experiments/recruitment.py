@@ -9,13 +9,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..optimize import (
-    Ceiling,
-    Stimulation,
-    ceiling_control,
-    optimize,
-    rollout,
-)
+from ..ceilings import Ceiling
+from ..optimize import Stimulation, ceiling_control, optimize, rollout
 from ..provenance import results_page
 from ..report import pyplot, save_figure
 from ..runs import write_json_atomic, write_text_atomic

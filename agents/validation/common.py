@@ -12,10 +12,10 @@ import numpy as np
 from neuroleg.envs.physiology import MuscleGeometry, MuscleModel
 from neuroleg.envs.physiology import muscle as mus
 
-from ..optimize import stored_ceiling
+from ..ceilings import stored_ceiling
 
 if TYPE_CHECKING:
-    from ..optimize import Ceiling
+    from ..ceilings import Ceiling
 
 # Sarabon et al. 2021 meta-analysis (Front Physiol 12:767941), adult men, pooled 95 % CIs, N m/kg. The
 # knee angles standing for its "extended", "mid-range" and "flexed" groups are our reading of them.

@@ -11,7 +11,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..body.kinematics import forward_kinematics
-from ..body.leg import GRAVITY_M_S2, BodySpec, LegBody
+from ..body.leg import LegBody
+from ..body.spec import GRAVITY_M_S2, BodySpec
 from ..physiology.model import LegModel
 
 

@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
-from ..body.leg import BodySpec, LegBody, PelvisMode
+from ..body.leg import LegBody
+from ..body.spec import BodySpec, PelvisMode
 from .base import Arguments, InitialPose, Snapshot, Task, standing_com_height
 
 START_Q = np.radians([8.0, 15.0, 7.0])  # slightly flexed stance, foot flat

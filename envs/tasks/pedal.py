@@ -9,7 +9,8 @@ import numpy as np
 from pydantic import Field
 
 from ..body.kinematics import leg_inverse_kinematics
-from ..body.leg import BodySpec, CrankSpec, LegBody, PelvisMode
+from ..body.leg import LegBody
+from ..body.spec import BodySpec, CrankSpec, PelvisMode
 from .base import Arguments, InitialPose, Snapshot, Task
 
 SEAT_HIP_HEIGHT_M = 1.2  # hip above the floor; the crank sits 0.78 m below it (CrankSpec)

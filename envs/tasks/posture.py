@@ -8,7 +8,8 @@ import numpy as np
 from pydantic import Field
 
 from ..body.kinematics import forward_kinematics
-from ..body.leg import BodySpec, LegBody, PelvisMode
+from ..body.leg import LegBody
+from ..body.spec import BodySpec, PelvisMode
 from .base import Arguments, InitialPose, Snapshot, Task
 
 # Target joint configurations are drawn from this box (rad): comfortable, reachable, and away from

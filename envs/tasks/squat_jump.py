@@ -13,7 +13,8 @@ from pydantic import Field
 from scipy.optimize import brentq
 
 from ..body.kinematics import forward_kinematics
-from ..body.leg import GRAVITY_M_S2, BodySpec, LegBody, PelvisMode
+from ..body.leg import LegBody
+from ..body.spec import GRAVITY_M_S2, BodySpec, PelvisMode
 from ..physiology.model import MUSCLE_NAMES, LegModel
 from ..physiology.motor_units import DRIVE_RISE_MAX_S
 from .base import Arguments, InitialPose, Snapshot, Task, ballistic_apex, standing_com, standing_com_height
