@@ -7,7 +7,6 @@ model file by content hash), so that a resume can refuse a config that no longer
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import time
@@ -18,6 +17,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecNormalize
 
+from .ceilings import model_fingerprint
 from .config import ON_POLICY_ALGORITHMS, RunConfig
 from .normalization import save_stats
 from .runs import RunDir, RunError
@@ -27,9 +27,8 @@ RESUMABLE_FIELDS = ("total_timesteps", "checkpoint_every", "eval_episodes", "log
 
 
 def _model_file_hash(cfg: RunConfig) -> str | None:
-    if cfg.env.model_path is None:
-        return None
-    return hashlib.sha256(Path(cfg.env.model_path).read_bytes()).hexdigest()
+    """The hash of the run's own model file (None for the packaged one, which the env version covers)."""
+    return None if cfg.env.model_path is None else model_fingerprint(cfg.env.model_path)[2]
 
 
 def _trained_config(cfg: RunConfig) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The README's learning figures: each task's default config trained with its default budget,
+"""The learning table (docs/results/learning.md): each task's default config trained with its default budget,
 evaluated against the zero and random baselines and, where one is stored, the task's ceiling.
 Rerun with `neuroleg learning`."""
 
@@ -47,7 +47,9 @@ def learning_table(
         )
     table = "\n".join(rows)
     if out is not None:
-        budget = f" --timesteps {cfgs[tasks[0]].total_timesteps}" if overrides and tasks else ""
-        command = f"neuroleg learning --tasks {' '.join(tasks)}{budget}"
+        given = dict(o.split("=", 1) for o in overrides or [])  # the options the command line turned into these
+        command = f"neuroleg learning --tasks {' '.join(tasks)}"
+        command += f" --model {given['env.model_path']}" if "env.model_path" in given else ""
+        command += f" --timesteps {given['total_timesteps']}" if "total_timesteps" in given else ""
         write_text_atomic(out, results_page("Learning: each task's default PPO config", command, table, out.parent))
     return table

@@ -13,11 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from neuroleg import __version__
 from neuroleg.agents.ceilings import Ceiling, ceiling_filename, optimizable, stored_ceiling, task_defaults
-from neuroleg.agents.config import TASK_CONFIG, ConfigError, load_config, packaged_configs, resolve_config
+from neuroleg.agents.config import (
+    TASK_CONFIG,
+    ConfigError,
+    load_config,
+    packaged_configs,
+    parse_value,
+    resolve_config,
+)
 from neuroleg.agents.experiments import EXPERIMENTS, markdown_table
 from neuroleg.agents.optimize import ceiling_control, optimize
 from neuroleg.agents.pipeline import smoke, train_and_evaluate
@@ -192,15 +198,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def task_arguments(task: str, pairs: list[str]) -> dict[str, Any]:
-    """KEY=VALUE task arguments (values parsed as YAML scalars), checked against the task's own."""
-
+    """KEY=VALUE task arguments (values read as config overrides are), checked against the task's own."""
     allowed = task_defaults(task)
     out: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or key not in allowed:
             raise ValueError(f"--arg {pair!r}: expected KEY=VALUE, KEY one of {task}'s arguments {sorted(allowed)}")
-        out[key] = yaml.safe_load(value)
+        out[key] = parse_value(value)
     return out
 
 

@@ -26,14 +26,6 @@ class Arguments(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True, allow_inf_nan=False)
 
-    @classmethod
-    def parse(cls, owner: str, values: dict[str, Any]) -> Any:
-        """Validate `values`; an ArgumentError naming every bad argument otherwise."""
-        try:
-            return cls.model_validate(values)
-        except ValidationError as err:
-            raise argument_error(owner, err, list(cls.model_fields)) from None
-
 
 def argument_error(owner: str, err: ValidationError | list[ValidationError], allowed: list[str]) -> ArgumentError:
     """One error naming every bad argument of `err` (one validation or several) and what is allowed."""
@@ -107,7 +99,7 @@ class Task(abc.ABC):
     ceiling_unit_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, model: LegModel, args: Arguments | None = None) -> None:
-        """`args`: validated `Args` (`Args.parse`); None gives every default."""
+        """`args`: validated `Args` (LegEnv validates them); None gives every default."""
         self.model = model
         self.args: Any = type(self).Args() if args is None else args
 
@@ -174,7 +166,7 @@ class Task(abc.ABC):
         return None
 
     def metrics(self) -> dict[str, float]:
-        """Task-specific figures for info (stable names, documented in the README)."""
+        """Task-specific figures for info (stable names, each explained in `metric_info`)."""
         return {}
 
 
