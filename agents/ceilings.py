@@ -75,6 +75,8 @@ CEILING_BODY_ARGUMENTS = (
     "drive_rise_s",
     "elastic_tendon",
     "motor_units",
+    "physics_dt",
+    "solver_iterations",
 )
 
 

@@ -19,6 +19,15 @@ from .physiology.model import MUSCLE_NAMES
 from .physiology.motor_units import DRIVE_RISE_MAX_S
 from .tasks.base import ArgumentError, Arguments, argument_error
 
+# The control step every environment takes decisions at (s): 50 Hz, see leg_env.
+CONTROL_DT_S = 0.02
+# The physics step: the convergence study (docs/results/convergence.md, `neuroleg convergence`) shows
+# what each step and solver iteration count changes in every task's figures.
+PHYSICS_DT_DEFAULT_S = 0.001
+PHYSICS_DT_RANGE_S = (0.00025, 0.0025)  # above 2.5 ms the elastic tendon's fiber solve is no longer stable
+SOLVER_ITERATIONS_DEFAULT = 50
+SOLVER_ITERATIONS_RANGE = (5, 200)
+
 __all__ = ["ArgumentError", "Arguments", "BodyArgs", "argument_error", "reference_rows"]
 
 METABOLIC_MODELS = ("umberger2010", "umberger2003", "bhargava2004")
@@ -58,6 +67,18 @@ class BodyArgs(Arguments):
     elastic_tendon: bool = Field(True, description="elastic tendon with the fiber-tendon balance solved each step")
     model_path: str | Path | None = Field(None, description="a model file of one's own; None: the packaged leg9.yaml")
     compiled: bool = Field(True, description="the numba-compiled substep (False: the numpy reference, same equations)")
+    physics_dt: float = Field(
+        PHYSICS_DT_DEFAULT_S,
+        ge=PHYSICS_DT_RANGE_S[0],
+        le=PHYSICS_DT_RANGE_S[1],
+        description="physics (and muscle) time step, s; must divide the 20 ms control step (docs: convergence)",
+    )
+    solver_iterations: int = Field(
+        SOLVER_ITERATIONS_DEFAULT,
+        ge=SOLVER_ITERATIONS_RANGE[0],
+        le=SOLVER_ITERATIONS_RANGE[1],
+        description="PyBullet's constraint-solver iterations per physics step (docs: convergence)",
+    )
 
     @field_validator("recruitment_limit", "rate_scale", "synchronization")
     @classmethod
@@ -68,6 +89,14 @@ class BodyArgs(Arguments):
             raise ValueError(f"must lie in [{lo}, {hi}] (a number or a value per muscle)")
         if isinstance(value, dict) and set(value) != set(MUSCLE_NAMES):
             raise ValueError(f"a per-muscle mapping must name every muscle {list(MUSCLE_NAMES)}")
+        return value
+
+    @field_validator("physics_dt")
+    @classmethod
+    def _divides_control_step(cls, value: float) -> float:
+        substeps = CONTROL_DT_S / value
+        if abs(substeps - round(substeps)) > 1e-9 * substeps:
+            raise ValueError(f"must divide the {CONTROL_DT_S * 1000:g} ms control step (e.g. 0.0005, 0.001, 0.002)")
         return value
 
     @field_validator("model_path")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any, ClassVar
 
@@ -10,7 +11,7 @@ import numpy as np
 from gymnasium import spaces
 from pydantic import ValidationError
 
-from .arguments import BodyArgs
+from .arguments import CONTROL_DT_S, PHYSICS_DT_DEFAULT_S, SOLVER_ITERATIONS_DEFAULT, BodyArgs
 from .body.leg import LegBody
 from .body.spec import GRAVITY_M_S2
 from .musculature import Musculature
@@ -23,13 +24,9 @@ from .physiology import (
 from .physiology.model import MUSCLE_NAMES, LegModel
 from .tasks.base import InitialPose, Snapshot, Task, argument_error
 
-# Physics at 1 kHz: the elastic tendon and the stiff foot contact need <= 1 ms steps (engineering
-# notes; muscle tests). Control at 50 Hz: neural drive changes no faster than the 15/50 ms
-# activation/deactivation time constants (Thelen 2003) filter it, and fewer decisions per
-# simulated second make learning cheaper on two cores.
-PHYSICS_DT_S = 0.001
-CONTROL_DT_S = 0.02
-FRAME_SKIP = round(CONTROL_DT_S / PHYSICS_DT_S)
+# Control at 50 Hz (CONTROL_DT_S): neural drive changes no faster than the 15/50 ms
+# activation/deactivation time constants (Thelen 2003) filter it, and fewer decisions per simulated
+# second make learning cheaper on two cores. The physics step is the `physics_dt` argument.
 # Instability guards: beyond these the simulation is no longer physical.
 MAX_JOINT_SPEED_RAD_S = 60.0
 MAX_PELVIS_SPEED_M_S = 20.0
@@ -88,7 +85,9 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
     drive_rise_s (0: the drive follows the action at once; > 0: it rises from 0 to 1 in no less than
     this, see DRIVE_RISE_MAX_S; info["drive"] is the drive applied), elastic_tendon (True),
     model_path (None = packaged leg9), compiled (True: the numba-compiled substep of `fast_step`;
-    False: the numpy reference of `physiology`, same equations), plus the task's own arguments.
+    False: the numpy reference of `physiology`, same equations), physics_dt (s, dividing the 20 ms
+    control step) and solver_iterations (PyBullet's), whose defaults the convergence study chose, plus
+    the task's own arguments.
 
     ## Version history
     CHANGELOG.md (the ids' version is ENV_VERSION, bumped on any change of behaviour).
@@ -110,6 +109,8 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         elastic_tendon: bool = True,
         model_path: str | None = None,
         compiled: bool = True,
+        physics_dt: float = PHYSICS_DT_DEFAULT_S,
+        solver_iterations: int = SOLVER_ITERATIONS_DEFAULT,
         render_mode: str | None = None,
         **task_kwargs: Any,
     ) -> None:
@@ -128,6 +129,8 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
             "elastic_tendon": elastic_tendon,
             "model_path": model_path,
             "compiled": compiled,
+            "physics_dt": physics_dt,
+            "solver_iterations": solver_iterations,
         }
         errors: list[ValidationError] = []  # every bad argument, body's and task's, in one error
         try:
@@ -151,15 +154,16 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         self._step_limit = round(self.task.time_limit_s() / CONTROL_DT_S)
         self._init_kwargs = {**body_kwargs, "render_mode": render_mode, **task_kwargs}
 
-        spec = self.task.body_spec(PHYSICS_DT_S)
+        self.physics_dt = args.physics_dt
+        spec = dataclasses.replace(self.task.body_spec(args.physics_dt), solver_iterations=args.solver_iterations)
         self.body = LegBody(self.model, spec)
-        self.musculature = Musculature(self.model, args, spec.legs, self.metabolic_model, PHYSICS_DT_S)
+        self.musculature = Musculature(self.model, args, spec.legs, self.metabolic_model, args.physics_dt)
         self.muscle_params = self.musculature.params
         self.body_mass = self.model.body.mass
         self.body_weight = self.body.total_mass * GRAVITY_M_S2
         self.basal_w = basal_rate(self.body_mass)
         self.dt = CONTROL_DT_S
-        self.frame_skip = FRAME_SKIP
+        self.frame_skip = round(CONTROL_DT_S / args.physics_dt)
         n = self.muscle_params.n
         self.action_space = spaces.Box(-1.0, 1.0, (n,), np.float32)
         # With a rate limit the drive applied depends on the last one: the policy has to see it.
@@ -307,7 +311,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         assert spec is not None
         angle, omega = self.body.crank_state()
         torque = -spec.damping_nms * omega + spec.counterweight_torque(angle)
-        return torque, spec.damping_nms * omega * omega * PHYSICS_DT_S
+        return torque, spec.damping_nms * omega * omega * self.physics_dt
 
     def _snapshot(self) -> tuple[Snapshot, bool]:
         """The state the task sees, and whether it is physical (finite, bounded, not in the ground)."""

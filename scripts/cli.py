@@ -15,35 +15,15 @@ from typing import Any
 import numpy as np
 
 from neuroleg import __version__
-from neuroleg.agents.ceilings import Ceiling, ceiling_filename, optimizable, stored_ceiling, task_defaults
-from neuroleg.agents.config import (
-    TASK_CONFIG,
-    ConfigError,
-    load_config,
-    packaged_configs,
-    parse_value,
-    resolve_config,
-)
-from neuroleg.agents.experiments import EXPERIMENTS, markdown_table
-from neuroleg.agents.optimize import ceiling_control, optimize
+from neuroleg.agents.config import TASK_CONFIG, ConfigError, load_config, packaged_configs, resolve_config
 from neuroleg.agents.pipeline import smoke, train_and_evaluate
 from neuroleg.agents.runs import RunDir
-from neuroleg.envs.physiology.model import MUSCLE_NAMES
+
+from .measure import add_commands, existing_folder, positive_int
 
 # The demo: 100k PPO steps jump about 26 cm, over 90 % of the ceiling, in about 2 min of training on 2 cores.
 DEMO_CONFIG = "squatjump_ppo"
 DEMO_TIMESTEPS = 100_000
-
-
-def _positive_int(text: str) -> int:
-    """A count that must be at least 1 (argparse names the option with the error)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -78,15 +58,6 @@ def cmd_configs(args: argparse.Namespace) -> int:
         cfg = load_config(resolve_config(name))
         print(f"{name:<26}{cfg.env.task:<11}{cfg.algo.name:<15}{cfg.total_timesteps:>10} steps")
     return 0
-
-
-def existing_folder(option: str, value: str | None) -> Path | None:
-    """A folder argument that must exist when given (a typo would quietly find nothing in it)."""
-    if value is None:
-        return None
-    if not Path(value).is_dir():
-        raise FileNotFoundError(f"{option} {value}: no such folder (`neuroleg optimize --model` writes ceilings/)")
-    return Path(value)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -182,116 +153,6 @@ def cmd_curves(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
-    from neuroleg.agents.validation import validate
-
-    ceilings = existing_folder("--ceilings", args.ceilings)
-    checks, page = validate(Path(args.out), args.model, ceilings)
-    for c in checks:
-        sim = "-" if c.simulated is None else f"{c.simulated:g}"
-        print(f"{c.status:>8}  {c.quantity}: {sim} (published {c.published}; {c.source})")
-        if c.status == "not run":
-            print(f"{'':>10}{c.note}")  # what to run for it
-    failed = [c for c in checks if c.status == "fail"]
-    print(f"report: {page}\n{len(failed)} check(s) failed")
-    return 1 if failed else 0
-
-
-def task_arguments(task: str, pairs: list[str]) -> dict[str, Any]:
-    """KEY=VALUE task arguments (values read as config overrides are), checked against the task's own."""
-    allowed = task_defaults(task)
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or key not in allowed:
-            raise ValueError(f"--arg {pair!r}: expected KEY=VALUE, KEY one of {task}'s arguments {sorted(allowed)}")
-        out[key] = parse_value(value)
-    return out
-
-
-def cmd_optimize(args: argparse.Namespace) -> int:
-
-    kwargs = task_arguments(args.task, args.arg)
-    if args.model:
-        kwargs["model_path"] = args.model
-    out = Path(args.out) if args.out else Path("ceilings") / ceiling_filename(args.task, kwargs)
-    centre = None
-    if args.start_from:
-        path = Path(args.start_from)
-        if not path.is_file():
-            raise FileNotFoundError(f"--start-from {path}: no such ceiling file")
-        # the control only: the file may be another squat's or another model's ceiling
-        centre = ceiling_control(Ceiling(**json.loads(path.read_text())))
-    elif args.from_stored:
-        known = stored_ceiling(args.task, kwargs, out.parent)
-        if known is None:
-            raise ValueError(
-                f"--from-stored: no ceiling of {args.task} with {kwargs} is stored for this model file and "
-                f"environment version (in {out.parent}/ or the packaged ones)"
-            )
-        centre = ceiling_control(known)
-    start = time.perf_counter()
-    c = optimize(
-        args.task,
-        generations=args.generations,
-        population=args.population,
-        seed=args.seed,
-        out=out,
-        env_kwargs=kwargs,
-        start=centre,
-        restarts=args.restarts,
-        polish=args.polish,
-    )
-    print(
-        f"{args.task} ceiling: score {c.score:.4f}, energy per unit {c.energy_per_unit_j:.0f} J "
-        f"({c.evaluations} evaluations, {time.perf_counter() - start:.0f} s) -> {out}"
-    )
-    unit = "cycles" if c.cyclic else "s"
-    print(f"onsets ({unit}):  " + ", ".join(f"{m} {t:.3f}" for m, t in zip(MUSCLE_NAMES, c.onsets, strict=True)))
-    print(f"windows ({unit}): " + ", ".join(f"{m} {w:.3f}" for m, w in zip(MUSCLE_NAMES, c.windows, strict=True)))
-    print("levels:        " + ", ".join(f"{m} {v:.2f}" for m, v in zip(MUSCLE_NAMES, c.levels, strict=True)))
-    return 0
-
-
-def cmd_experiment(args: argparse.Namespace) -> int:
-
-    args.out = Path(args.out)
-    rows = EXPERIMENTS[args.name].run(args)
-    print(markdown_table(rows))
-    print(f"written to {args.out}")
-    return 0
-
-
-def cmd_sweep(args: argparse.Namespace) -> int:
-    from neuroleg.agents.sweep import sweep
-
-    path = Path(args.sweep)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such sweep file")
-    out = Path(args.out) if args.out else Path("sweeps") / path.stem
-    try:
-        records = sweep(path, out, address=args.address, retry_failed=args.retry_failed)
-    except RuntimeError as err:  # Ray not installed
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    failed = [r for r in records if r["status"] == "failed"]
-    print(f"{len(records)} trials ({len(failed)} failed): {out / 'results.csv'}")
-    for r in failed:
-        print(f"  failed {r['trial']} (seed {r['seed']}): {r['error']}")
-    return 1 if failed else 0
-
-
-def cmd_learning(args: argparse.Namespace) -> int:
-    from neuroleg.agents.learning import learning_table
-
-    overrides = [f"env.model_path={args.model}"] if args.model else []
-    if args.timesteps is not None:
-        overrides.append(f"total_timesteps={args.timesteps}")
-    ceilings = existing_folder("--ceilings", args.ceilings)  # before hours of training, not after
-    print(learning_table(Path(args.runs_dir), args.tasks, Path(args.out) if args.out else None, overrides, ceilings))
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="neuroleg", description="Train, evaluate and analyse neuromuscular coordination on a musculoskeletal leg."
@@ -318,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", help="a run folder (runs/<name>)")
     p.add_argument(
         "--episodes",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         help="deterministic episodes (default: the config's eval_episodes)",
     )
@@ -330,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("render", help="a video of the policy with muscles coloured by activation")
     p.add_argument("run", help="a trained run folder")
     p.add_argument("--out", required=True, help="FILE.mp4 or FILE.gif")
-    p.add_argument("--episodes", type=_positive_int, default=1, help="episodes in the video")
+    p.add_argument("--episodes", type=positive_int, default=1, help="episodes in the video")
     p.set_defaults(func=cmd_render)
     p = sub.add_parser("smoke", help="train every task briefly and check the run folders")
     p.add_argument("--runs-dir", default="runs/smoke", help="folder for the smoke runs")
@@ -338,64 +199,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_smoke)
     p = sub.add_parser("demo", help="the README's main job: a short SquatJump training, evaluation and report")
     p.add_argument("--runs-dir", default="runs", help="folder the demo's run folder is created in")
-    p.add_argument("--timesteps", type=_positive_int, default=DEMO_TIMESTEPS, help="training steps")
+    p.add_argument("--timesteps", type=positive_int, default=DEMO_TIMESTEPS, help="training steps")
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("curves", help="plot the muscle and motor-unit curves of the model")
     p.add_argument("--out", default="physiology_curves.png", help="PNG file to write")
     p.add_argument("--model", help="a model file of one's own (default: the packaged leg9.yaml)")
     p.set_defaults(func=cmd_curves)
-    p = sub.add_parser("validate", help="the model against published figures; exits 1 when a check fails")
-    p.add_argument("--out", default="validation", help="folder for validation.md and validation.json")
-    p.add_argument("--model", help="a model file of one's own (default: the packaged leg9.yaml)")
-    p.add_argument("--ceilings", help="folder of that model's ceilings (`neuroleg optimize --model` writes ceilings/)")
-    p.set_defaults(func=cmd_validate)
-    p = sub.add_parser("optimize", help="the optimal open-loop stimulation (the ceiling) of a task")
-    p.add_argument("task", choices=optimizable(), help="the task whose ceiling to search")
-    p.add_argument("--generations", type=_positive_int, default=60, help="CMA-ES generations")
-    p.add_argument("--population", type=_positive_int, default=16, help="CMA-ES population per generation")
-    p.add_argument("--seed", type=int, default=0, help="seed of the first search")
-    p.add_argument("--restarts", type=int, default=1, help="searches with seeds seed, seed+1, ...; the best is kept")
-    p.add_argument(
-        "--polish", type=int, default=0, help="coordinate passes on the control's grid after CMA-ES (see optimize)"
-    )
-    start = p.add_mutually_exclusive_group()
-    start.add_argument(
-        "--from-stored",
-        action="store_true",
-        help="centre the search on the stored ceiling of this task, arguments and model file (--out's folder first)",
-    )
-    start.add_argument("--start-from", metavar="FILE", help="centre the search on the control in this ceiling file")
-    p.add_argument("--out", help="JSON file (default ceilings/<model>_v<version>_<task>[_<arg>-<value>].json)")
-    p.add_argument("--model", help="a model file of one's own (default: the packaged leg9.yaml)")
-    p.add_argument(
-        "--arg",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a task argument, e.g. start=standing (SquatJump's countermovement jump); repeatable",
-    )
-    p.set_defaults(func=cmd_optimize)
-    p = sub.add_parser("experiment", help="a coordination experiment (its table, data and figure)")
-    experiments = p.add_subparsers(dest="name", required=True, metavar="NAME", help="the experiment to run")
-    for name, experiment in EXPERIMENTS.items():
-        e = experiments.add_parser(name, help=experiment.HELP, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-        e.add_argument("--out", default="experiments", help="folder for the table, data and figure")
-        experiment.add_arguments(e)
-        e.set_defaults(func=cmd_experiment)
-    p = sub.add_parser("sweep", help="train and evaluate a sweep file's trials on Ray (this machine or a cluster)")
-    p.add_argument("sweep", help="a sweep file: base config, seeds, grid of overrides, optional random samples")
-    p.add_argument("--out", help="folder for results.csv, trial records and runs (default: sweeps/<file name>)")
-    p.add_argument("--address", help="a Ray cluster's address (default: RAY_ADDRESS, else a local Ray on this machine)")
-    p.add_argument("--retry-failed", action="store_true", help="run failed trials again (finished ones are skipped)")
-    p.set_defaults(func=cmd_sweep)
-    p = sub.add_parser("learning", help="train each task's default config and tabulate it against baselines")
-    p.add_argument("--runs-dir", default="runs/learning", help="folder for the training runs")
-    p.add_argument("--tasks", nargs="+", default=list(TASK_CONFIG), choices=list(TASK_CONFIG), help="tasks to train")
-    p.add_argument("--out", help="also write the Markdown table here")
-    p.add_argument("--model", help="a model file of one's own (default: the packaged leg9.yaml)")
-    p.add_argument("--ceilings", help="folder of that model's ceilings (`neuroleg optimize --model` writes ceilings/)")
-    p.add_argument("--timesteps", type=int, help="training steps per task (default: each config's own budget)")
-    p.set_defaults(func=cmd_learning)
+    add_commands(sub)
     return parser
 
 

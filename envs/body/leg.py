@@ -61,8 +61,6 @@ FOOT_SOLE_THICKNESS_M = 0.02
 SLIDER_MASS_KG = 0.01
 SLIDER_INERTIA_KG_M2 = 1e-4
 PELVIS_TRAVEL_M = 10.0  # the pelvis slider's limits when nothing stops it (never reached)
-# Solver iterations: fewer are faster, 50 keeps contact stiff enough for jumping (engineering notes).
-SOLVER_ITERATIONS = 50
 # Hard stops a little beyond the soft limits catch what the soft limits cannot hold (rad).
 HARD_STOP_MARGIN_RAD = math.radians(10.0)
 HARD_STOP_STIFFNESS_NM_PER_RAD = 2000.0
@@ -92,7 +90,7 @@ class LegBody:
         c.setPhysicsEngineParameter(
             fixedTimeStep=spec.physics_dt,
             numSubSteps=0,
-            numSolverIterations=SOLVER_ITERATIONS,
+            numSolverIterations=spec.solver_iterations,
             deterministicOverlappingPairs=1,
         )
         ground_shape = c.createCollisionShape(pb.GEOM_PLANE)

@@ -57,6 +57,7 @@ class CrankSpec:
 class BodySpec:
     pelvis: PelvisMode
     physics_dt: float = 0.001
+    solver_iterations: int = 50  # PyBullet's constraint-solver iterations per physics step
     legs: int = 1  # 2: one planar leg stands for both (masses doubled), as in Bobbert & van Soest 1994
     carry_trunk: bool = False  # trunk (HAT) mass rides on the pelvis
     hip_height: float = 1.2  # m, initial (and, when fixed, permanent) hip height
