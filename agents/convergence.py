@@ -184,6 +184,7 @@ def page(result: Study, command: str, written: Path | None = None) -> str:
     base_wall = result.wall_s(result.reference)
     rows = []
     passing = result.passing()
+    most = max(s[1] for s in result.settings())
     for s in result.settings():
         dev = result.deviations(s)
         worst_key = max(dev, key=lambda k: dev[k])
@@ -192,6 +193,7 @@ def page(result: Study, command: str, written: Path | None = None) -> str:
                 "physics step (ms)": f"{s[0]:g}",
                 "solver iterations": s[1],
                 "worst deviation": f"{100 * dev[worst_key]:.2f} % ({worst_key[0]}: {worst_key[1]})",
+                "vs most iterations": f"{100 * max(result.deviations(s, against=(s[0], most)).values()):.2f} %",
                 "passes": "yes" if s in passing else "no",
                 "speed vs reference": f"{base_wall / result.wall_s(s):.1f}x",
                 "default": "**default**" if s == default else "",

@@ -3,8 +3,11 @@
 For each task, in one run on one core: env steps per second and simulated seconds per wall
 second; the same for PyBullet's physics alone replaying the joint torques the environment applied
 (the same 1 ms substeps, motion and contacts: the floor this design can reach); and Hopper-v5
-(MuJoCo), which users would pick instead. Only time inside step() counts (resets excluded). Targets: env cost at
+(MuJoCo), which users would pick instead. Only time inside step() counts (resets excluded). Then
+PPO's training throughput (rollouts and updates, stable-baselines3 defaults but for the rollout
+length) on each task and on Hopper-v5, in simulated seconds per wall second. Targets: env cost at
 most 1.3x its bare physics; at least as many simulated seconds per wall second as Hopper-v5.
+`--out PAGE` writes the results page (docs/results/speed.md).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import argparse
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -24,6 +28,7 @@ from neuroleg.envs.leg_env import CONTROL_DT_S
 from neuroleg.envs.physiology import MUSCLE_NAMES
 
 TARGET_ENV_OVER_PHYSICS = 1.3
+PPO_ROLLOUT_STEPS = 1024  # short enough that a few rollouts fit the budget; updates as in SB3's defaults
 
 
 def time_env(env: gym.Env, policy: Callable[[], np.ndarray], seconds: float) -> tuple[int, float]:
@@ -124,27 +129,98 @@ def bench_hopper(seconds: float) -> tuple[float, float] | None:
     return steps / wall, steps * dt / wall
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=5.0, help="wall seconds per measurement")
-    args = parser.parse_args()
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as the issue asks
-    hopper = bench_hopper(args.seconds)
-    print(
-        f"{'environment':<24}{'steps/s':>10}{'sim s/s':>10}{'physics sim s/s':>17}{'env/physics cost':>18}"
-        f"{'vs Hopper-v5':>14}"
-    )
+def bench_ppo(env_id: str, steps: int) -> float | None:
+    """Simulated seconds per wall second while PPO trains `steps` steps on `env_id` (one env, torch
+    on one thread); None when the id cannot be made (Hopper-v5 without mujoco)."""
+    import torch
+    from stable_baselines3 import PPO
+
+    try:
+        env = gym.make(env_id)
+    except Exception:  # mujoco missing: bench_hopper has said so
+        return None
+    torch.set_num_threads(1)
+    dt = float(env.unwrapped.dt)
+    model = PPO("MlpPolicy", env, n_steps=PPO_ROLLOUT_STEPS, seed=0, device="cpu")
+    start = time.perf_counter()
+    model.learn(total_timesteps=steps)
+    wall = time.perf_counter() - start
+    env.close()
+    return model.num_timesteps * dt / wall
+
+
+def measure(seconds: float, ppo_steps: int) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """(environment rows, PPO rows) of the results page, printed as they are measured."""
+    hopper = bench_hopper(seconds)
+    rows = []
     if hopper:
-        print(f"{'Hopper-v5 (MuJoCo)':<24}{hopper[0]:>10.0f}{hopper[1]:>10.1f}")
+        rows.append({"environment": "Hopper-v5 (MuJoCo)", "steps/s": f"{hopper[0]:.0f}", "sim s/s": f"{hopper[1]:.1f}"})
     for task, env_id in ENV_IDS.items():
-        steps, wall = bench_env(env_id, args.seconds)
+        steps, wall = bench_env(env_id, seconds)
         bare_wall = bench_bare_physics(env_id, steps)
         simulated = steps * CONTROL_DT_S
         sim, bare = simulated / wall, simulated / bare_wall
-        vs = f"{sim / hopper[1]:.2f}x" if hopper else "n/a"
-        print(f"{task:<24}{steps / wall:>10.0f}{sim:>10.2f}{bare:>17.2f}{wall / bare_wall:>17.2f}x{vs:>14}")
-    print(f"targets: env/physics cost <= {TARGET_ENV_OVER_PHYSICS}x; sim s/s >= Hopper-v5's (1.00x)")
+        rows.append(
+            {
+                "environment": task,
+                "steps/s": f"{steps / wall:.0f}",
+                "sim s/s": f"{sim:.1f}",
+                "physics alone, sim s/s": f"{bare:.1f}",
+                "env / physics cost": f"{wall / bare_wall:.2f}x",
+                "vs Hopper-v5": f"{sim / hopper[1]:.2f}x" if hopper else "n/a",
+            }
+        )
+        print(rows[-1], flush=True)
+    ppo_rows = []
+    hopper_ppo = bench_ppo("Hopper-v5", ppo_steps) if hopper else None
+    if hopper_ppo:
+        ppo_rows.append({"environment": "Hopper-v5 (MuJoCo)", "training, sim s/s": f"{hopper_ppo:.1f}"})
+    for task, env_id in ENV_IDS.items():
+        sim = bench_ppo(env_id, ppo_steps)
+        assert sim is not None
+        vs = f"{sim / hopper_ppo:.2f}x" if hopper_ppo else "n/a"
+        ppo_rows.append({"environment": task, "training, sim s/s": f"{sim:.1f}", "vs Hopper-v5": vs})
+        print(ppo_rows[-1], flush=True)
+    return rows, ppo_rows
+
+
+def page(rows: list[dict[str, str]], ppo_rows: list[dict[str, str]], ppo_steps: int, command: str) -> str:
+    from neuroleg.agents.experiments import markdown_table
+    from neuroleg.agents.provenance import results_page
+
+    body = f"""One core, random drive (0 to 0.3 per muscle), time inside `step()` only. "Physics alone" replays
+the joint torques the environment applied through PyBullet with no muscles, metabolics or task (the
+benchmark checks that the replay reproduces the joint angles exactly). Targets: env / physics cost at
+most {TARGET_ENV_OVER_PHYSICS}x; at least Hopper-v5's simulated seconds per wall second.
+
+{markdown_table(rows)}
+
+PPO training throughput: stable-baselines3's `PPO("MlpPolicy", env)` with its defaults but
+`n_steps={PPO_ROLLOUT_STEPS}`, one environment, torch on one thread, {ppo_steps} steps (rollouts and
+updates), in simulated seconds per wall second:
+
+{markdown_table(ppo_rows)}
+"""
+    return results_page("Speed", command, body)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=5.0, help="wall seconds per measurement")
+    parser.add_argument("--ppo-steps", type=int, default=8192, help="PPO training steps per environment")
+    parser.add_argument("--out", help="write the results page here (e.g. docs/results/speed.md)")
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as the issue asks
+    rows, ppo_rows = measure(args.seconds, args.ppo_steps)
+    command = "python scripts/bench_env.py" + (f" --out {args.out}" if args.out else "")
+    text = page(rows, ppo_rows, args.ppo_steps, command)
+    print(text)
+    if args.out:
+        from neuroleg.agents.runs import write_text_atomic
+
+        write_text_atomic(Path(args.out), text)
+        print(f"written to {args.out}")
 
 
 if __name__ == "__main__":
