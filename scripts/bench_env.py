@@ -154,7 +154,16 @@ def measure(seconds: float, ppo_steps: int) -> tuple[list[dict[str, str]], list[
     hopper = bench_hopper(seconds)
     rows = []
     if hopper:
-        rows.append({"environment": "Hopper-v5 (MuJoCo)", "steps/s": f"{hopper[0]:.0f}", "sim s/s": f"{hopper[1]:.1f}"})
+        rows.append(
+            {
+                "environment": "Hopper-v5 (MuJoCo)",
+                "steps/s": f"{hopper[0]:.0f}",
+                "sim s/s": f"{hopper[1]:.1f}",
+                "physics alone, sim s/s": "",
+                "env / physics cost": "",
+                "vs Hopper-v5": "1.00x",
+            }
+        )
     for task, env_id in ENV_IDS.items():
         steps, wall = bench_env(env_id, seconds)
         bare_wall = bench_bare_physics(env_id, steps)
@@ -174,7 +183,9 @@ def measure(seconds: float, ppo_steps: int) -> tuple[list[dict[str, str]], list[
     ppo_rows = []
     hopper_ppo = bench_ppo("Hopper-v5", ppo_steps) if hopper else None
     if hopper_ppo:
-        ppo_rows.append({"environment": "Hopper-v5 (MuJoCo)", "training, sim s/s": f"{hopper_ppo:.1f}"})
+        ppo_rows.append(
+            {"environment": "Hopper-v5 (MuJoCo)", "training, sim s/s": f"{hopper_ppo:.1f}", "vs Hopper-v5": "1.00x"}
+        )
     for task, env_id in ENV_IDS.items():
         sim = bench_ppo(env_id, ppo_steps)
         assert sim is not None
@@ -184,7 +195,9 @@ def measure(seconds: float, ppo_steps: int) -> tuple[list[dict[str, str]], list[
     return rows, ppo_rows
 
 
-def page(rows: list[dict[str, str]], ppo_rows: list[dict[str, str]], ppo_steps: int, command: str) -> str:
+def page(
+    rows: list[dict[str, str]], ppo_rows: list[dict[str, str]], ppo_steps: int, command: str, out: Path | None = None
+) -> str:
     from neuroleg.agents.experiments import markdown_table
     from neuroleg.agents.provenance import results_page
 
@@ -201,7 +214,7 @@ updates), in simulated seconds per wall second:
 
 {markdown_table(ppo_rows)}
 """
-    return results_page("Speed", command, body)
+    return results_page("Speed", command, body, None if out is None else out.parent)
 
 
 def main() -> None:
@@ -214,7 +227,7 @@ def main() -> None:
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as the issue asks
     rows, ppo_rows = measure(args.seconds, args.ppo_steps)
     command = "python scripts/bench_env.py" + (f" --out {args.out}" if args.out else "")
-    text = page(rows, ppo_rows, args.ppo_steps, command)
+    text = page(rows, ppo_rows, args.ppo_steps, command, Path(args.out) if args.out else None)
     print(text)
     if args.out:
         from neuroleg.agents.runs import write_text_atomic

@@ -14,10 +14,13 @@ from typing import Any
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
-    keys = list(rows[0])
+    """Rows as a Markdown table; the columns are every row's keys in first-seen order (a row without
+    one leaves its cell empty)."""
+    keys = list(dict.fromkeys(k for r in rows for k in r))
     lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
     for r in rows:
-        lines.append("| " + " | ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in r.values()) + " |")
+        cells = (r.get(k, "") for k in keys)
+        lines.append("| " + " | ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in cells) + " |")
     return "\n".join(lines)
 
 
