@@ -20,6 +20,8 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +170,33 @@ def write_results(out: Path, axes: list[str]) -> list[dict[str, Any]]:
     return records
 
 
+@contextmanager
+def ray_cluster(address: str | None, num_cpus: int | None = None) -> Iterator[None]:
+    """Ray for the block: the cluster at `address` (or RAY_ADDRESS), else a local one on `num_cpus`
+    cores (default all of this machine's)."""
+    import ray
+
+    address = address or os.environ.get("RAY_ADDRESS")
+    ray.init(address=address, num_cpus=None if address else (num_cpus or os.cpu_count()), include_dashboard=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+@contextmanager
+def cancelled_on_interrupt(refs: Iterable[Any]) -> Iterator[None]:
+    """Ctrl-C in the block cancels the Ray tasks still in `refs` (their workers stop) and re-raises."""
+    import ray
+
+    try:
+        yield
+    except KeyboardInterrupt:
+        for ref in list(refs):
+            ray.cancel(ref, force=True)
+        raise
+
+
 def sweep(
     path: Path, out: Path, address: str | None = None, retry_failed: bool = False, num_cpus: int | None = None
 ) -> list[dict[str, Any]]:
@@ -189,24 +218,17 @@ def sweep(
     pending = [t for t in todo if t["id"] not in done or (retry_failed and done[t["id"]]["status"] == "failed")]
     if pending:
         cpus = spec.cpus_per_trial or load_config(base_path).n_envs
-        address = address or os.environ.get("RAY_ADDRESS")
-        ray.init(address=address, num_cpus=None if address else (num_cpus or os.cpu_count()), include_dashboard=False)
-        try:
+        with ray_cluster(address, num_cpus):
             task = ray.remote(num_cpus=cpus)(run_trial)
             refs = {task.remote(t, str(out / "runs")): t for t in pending}
-            while refs:
-                ready, _ = ray.wait(list(refs), num_returns=1)
-                for ref in ready:
-                    refs.pop(ref)
-                    record = ray.get(ref)
-                    write_json_atomic(records_dir / f"{record['trial']}.json", record)
-                    write_results(out, axes)
-        except KeyboardInterrupt:
-            for ref in refs:
-                ray.cancel(ref, force=True)
-            raise
-        finally:
-            ray.shutdown()
+            with cancelled_on_interrupt(refs):
+                while refs:
+                    ready, _ = ray.wait(list(refs), num_returns=1)
+                    for ref in ready:
+                        refs.pop(ref)
+                        record = ray.get(ref)
+                        write_json_atomic(records_dir / f"{record['trial']}.json", record)
+                        write_results(out, axes)
     records = write_results(out, axes)
     if threading.current_thread() is threading.main_thread():
         plot_sweep(records, axes, out / "sweep.png")

@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
@@ -204,16 +204,25 @@ def _load_checkpoint(cfg: RunConfig, run: RunDir) -> tuple[BaseAlgorithm, VecEnv
     return model, venv, model.num_timesteps
 
 
-def train(cfg: RunConfig, run: RunDir, resume: bool = False, progress: bool = True) -> BaseAlgorithm:
+def train(
+    cfg: RunConfig,
+    run: RunDir,
+    resume: bool = False,
+    progress: bool = True,
+    callbacks: Sequence[BaseCallback] = (),
+) -> BaseAlgorithm:
     """Train (or resume) into `run`, holding its lock. Ctrl-C / SIGTERM save a checkpoint and re-raise
     KeyboardInterrupt. The budget is rounded up to whole rollouts (`rollout_steps`), with or without
     interruptions. A resume refuses a config that differs from the checkpoint's except in
-    RESUMABLE_FIELDS, and records what it applied in resumes.json."""
+    RESUMABLE_FIELDS, and records what it applied in resumes.json. `callbacks` run beside the
+    trainer's own; one that stops training (returns False) ends it as a finished run."""
     with run.lock():
-        return _train_locked(cfg, run, resume, progress)
+        return _train_locked(cfg, run, resume, progress, callbacks)
 
 
-def _train_locked(cfg: RunConfig, run: RunDir, resume: bool, progress: bool) -> BaseAlgorithm:
+def _train_locked(
+    cfg: RunConfig, run: RunDir, resume: bool, progress: bool, extra: Sequence[BaseCallback]
+) -> BaseAlgorithm:
     torch.set_num_threads(1)  # 2 cores: one for torch, the rest for the envs (engineering notes)
     if resume:
         model, venv, start = _load_checkpoint(cfg, run)
@@ -225,7 +234,7 @@ def _train_locked(cfg: RunConfig, run: RunDir, resume: bool, progress: bool) -> 
     model.set_logger(training_logger(run.logs, start if resume else None))
     remaining = cfg.total_timesteps - model.num_timesteps
     metrics = EpisodeMetrics(cfg, _pairs(MUSCLE_NAMES, cfg.env.model_path))
-    callbacks: list[BaseCallback] = [metrics, Checkpoint(run, cfg)]
+    callbacks: list[BaseCallback] = [metrics, Checkpoint(run, cfg), *extra]
     if progress:
         callbacks.append(Progress(cfg.total_timesteps, metrics))
     signals = (signal.SIGINT, signal.SIGTERM) if _main_thread() else ()

@@ -133,10 +133,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     from neuroleg.agents.sweep import sweep
 
-    path = Path(args.sweep)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such sweep file")
-    out = Path(args.out) if args.out else Path("sweeps") / path.stem
+    path, out = _spec_and_out(args.sweep, "sweep", args.out, "sweeps")
     try:
         records = sweep(path, out, address=args.address, retry_failed=args.retry_failed)
     except RuntimeError as err:  # Ray not installed
@@ -147,6 +144,27 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     for r in failed:
         print(f"  failed {r['trial']} (seed {r['seed']}): {r['error']}")
     return 1 if failed else 0
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from neuroleg.agents.tune import tune
+
+    path, out = _spec_and_out(args.tune, "tune", args.out, "tunes")
+    try:
+        page = tune(path, out, storage=args.storage, address=args.address)
+    except RuntimeError as err:  # Optuna or Ray not installed
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"study: {page}")
+    return 0
+
+
+def _spec_and_out(spec: str, kind: str, out: str | None, default_root: str) -> tuple[Path, Path]:
+    """A sweep or tune file that must exist, and the output folder (default <root>/<file name>)."""
+    path = Path(spec)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such {kind} file")
+    return path, Path(out) if out else Path(default_root) / path.stem
 
 
 def cmd_learning(args: argparse.Namespace) -> int:
@@ -206,6 +224,12 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--address", help="a Ray cluster's address (default: RAY_ADDRESS, else a local Ray on this machine)")
     p.add_argument("--retry-failed", action="store_true", help="run failed trials again (finished ones are skipped)")
     p.set_defaults(func=cmd_sweep)
+    p = sub.add_parser("tune", help="hyperparameter search with Optuna (parallel trials on Ray, pruning, Pareto front)")
+    p.add_argument("tune", help="a tune file: base config, params (ranges or choices), trials, objective")
+    p.add_argument("--out", help="folder for the study journal, runs and tune.md (default: tunes/<file name>)")
+    p.add_argument("--storage", help="an Optuna database URL shared across machines (default: a journal file in --out)")
+    p.add_argument("--address", help="a Ray cluster's address (default: RAY_ADDRESS, else a local Ray)")
+    p.set_defaults(func=cmd_tune)
     p = sub.add_parser("learning", help="train each task's default config and tabulate it against baselines")
     p.add_argument("--runs-dir", default="runs/learning", help="folder for the training runs")
     p.add_argument("--tasks", nargs="+", default=list(TASK_CONFIG), choices=list(TASK_CONFIG), help="tasks to train")
