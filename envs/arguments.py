@@ -48,8 +48,12 @@ class BodyArgs(Arguments):
     metabolic_model: Literal[METABOLIC_MODELS] = Field(  # type: ignore[valid-type]
         "umberger2010", description="muscle energy model: Umberger 2010, Umberger 2003 or Bhargava 2004"
     )
-    motor_units: bool = Field(
-        True, description="drive each muscle through a motor-unit pool (False: the lumped drive, drive = excitation)"
+    motor_units: bool | Literal["discharge"] = Field(
+        True,
+        description=(
+            "True: motor-unit pools by recruitment and rate coding; 'discharge': every unit fires impulses "
+            "that add twitches (force fluctuates; compiled only); False: the lumped drive, drive = excitation"
+        ),
     )
     recruitment_limit: PerMuscle = Field(
         1.0, description="fraction of the pool's force that can be recruited (untrained ~0.85-0.9, trained 0.97-1)"
@@ -89,6 +93,13 @@ class BodyArgs(Arguments):
             raise ValueError(f"must lie in [{lo}, {hi}] (a number or a value per muscle)")
         if isinstance(value, dict) and set(value) != set(MUSCLE_NAMES):
             raise ValueError(f"a per-muscle mapping must name every muscle {list(MUSCLE_NAMES)}")
+        return value
+
+    @field_validator("compiled")
+    @classmethod
+    def _discharge_is_compiled(cls, value: bool, info: ValidationInfo) -> bool:
+        if info.data.get("motor_units") == "discharge" and not value:
+            raise ValueError("motor_units='discharge' runs in the compiled kernel only: it needs compiled=True")
         return value
 
     @field_validator("physics_dt")

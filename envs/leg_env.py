@@ -31,6 +31,7 @@ from .tasks.base import InitialPose, Snapshot, Task, argument_error
 MAX_JOINT_SPEED_RAD_S = 60.0
 MAX_PELVIS_SPEED_M_S = 20.0
 MAX_PENETRATION_M = 0.05
+DISCHARGE_SEED_LIMIT = 2**31 - 1  # seeds of the discharge kernel's generator (numba's: 32 bits)
 VERTICAL_TRAVEL_FLOOR_M = 0.01  # energy per metre of travel counts at least 1 cm (no division by ~0)
 
 
@@ -80,7 +81,9 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ## Arguments
     energy_weight (task default), metabolic_model ("umberger2010" | "umberger2003" |
-    "bhargava2004"), motor_units (True; False = lumped drive = excitation), recruitment_limit,
+    "bhargava2004"), motor_units (True: recruitment and rate coding; "discharge": every unit fires
+    impulses whose twitches sum to the activation, so force fluctuates; False = lumped drive =
+    excitation), recruitment_limit,
     rate_scale, synchronization (a float for all muscles or a {muscle: value} dict),
     drive_rise_s (0: the drive follows the action at once; > 0: it rises from 0 to 1 in no less than
     this, see DRIVE_RISE_MAX_S; info["drive"] is the drive applied), elastic_tendon (True),
@@ -101,7 +104,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         *,
         energy_weight: float | None = None,
         metabolic_model: str = "umberger2010",
-        motor_units: bool = True,
+        motor_units: bool | str = True,
         recruitment_limit: float | dict[str, float] = 1.0,
         rate_scale: float | dict[str, float] = 1.0,
         synchronization: float | dict[str, float] = 0.0,
@@ -232,7 +235,9 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         mus.recruit(drive)
         energy_before = mus.energy_j
         crank = self._crank_resistance if self.body.crank_id is not None else None
-        unstable, brake_work = mus.simulate(self.body, self.frame_skip, crank)
+        # discharge mode: this control step's discharges are drawn from the environment's generator
+        seed = int(self.np_random.integers(DISCHARGE_SEED_LIMIT)) if mus.discharge is not None else -1
+        unstable, brake_work = mus.simulate(self.body, self.frame_skip, crank, seed)
         self._external_work += brake_work
         self._t += CONTROL_DT_S
         self._steps += 1
@@ -392,6 +397,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
             "activation": mus.state.activation.copy(),
             "muscle_force_n": mus.force.copy(),
             "motor_units_recruited": rec.recruited_fraction.copy(),
+            "motor_units_discharging": mus.discharging_units(),
             "type2_share": rec.type2_share.copy(),
             "at_recruitment_limit": rec.at_limit.copy(),
             "unstable": self._unstable,

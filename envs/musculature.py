@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +21,9 @@ from .body.leg import (
 from .physiology import LumpedDrive, MetabolicModel, Metabolics, MotorUnitPool, MuscleGeometry, MuscleModel, MuscleState
 from .physiology.model import LegModel
 from .physiology.motor_units import Recruitment
+
+if TYPE_CHECKING:
+    from .physiology.discharge import DischargeUnits
 
 MAX_MUSCLE_FORCE_FMAX = 3.0  # eccentric forces reach ~1.5-2 F_max; 3 means the solver blew up
 ACCUMULATORS = ("am", "sl", "work_pos", "total", "force_impulse")  # order of fast_step's A_* rows
@@ -36,13 +39,21 @@ class Musculature:
         self.params = dataclasses.replace(model.muscles, f_max=model.muscles.f_max * legs)
         p = self.params
         self.pool: MotorUnitPool | LumpedDrive
+        self.discharge: DischargeUnits | None = None
         if args.motor_units:
             self.pool = MotorUnitPool.create(p, args.recruitment_limit, args.rate_scale, args.synchronization)
         else:
             self.pool = LumpedDrive.create(p, args.recruitment_limit, args.synchronization)
-        self.muscles = MuscleModel(
-            p, physics_dt, elastic_tendon=args.elastic_tendon, synchronization=self.pool.synchronization
-        )
+        # Discharging units make the activation themselves (their summed twitches) and synchronize
+        # their discharges: no activation dynamics, no assumed time-constant gain.
+        sync_tau = self.pool.synchronization
+        if args.motor_units == "discharge":
+            from .physiology.discharge import DischargeUnits  # numba: imported when discharge mode is asked
+
+            assert isinstance(self.pool, MotorUnitPool)
+            self.discharge = DischargeUnits.create(self.pool, physics_dt)
+            sync_tau = np.zeros(p.n)
+        self.muscles = MuscleModel(p, physics_dt, elastic_tendon=args.elastic_tendon, synchronization=sync_tau)
         self.geometry = MuscleGeometry.from_params(model.geometry, p)
         self.metabolics = Metabolics(p, metabolic_model)
         self.physics_dt = physics_dt
@@ -64,6 +75,11 @@ class Musculature:
                 HARD_STOP_DAMPING_NMS_PER_RAD,
                 legs,
             )
+            if self.discharge is not None:  # activation = the excitation row, which the discharges fill
+                from .fast_step import M_KACT, S_KDEACT
+
+                self.compiled.mp[M_KACT] = 1.0
+                self.compiled.sc[S_KDEACT] = 1.0
 
     def reset(self, q: np.ndarray) -> None:
         """Relaxed muscles in equilibrium with the tendons at posture q; the energy sums at zero."""
@@ -73,7 +89,10 @@ class Musculature:
         self.force = np.zeros(n)
         self.length_norm = self.state.fiber_length / self.params.l_opt
         self.velocity_norm = np.zeros(n)
-        self.recruitment = self.pool.recruit(np.zeros(n))
+        self._drive = np.zeros(n)
+        self.recruitment = self.pool.recruit(self._drive)
+        if self.discharge is not None:
+            self.discharge.reset()
         # One matrix, shared by the compiled and the reference path; the dict holds row views.
         self.acc_matrix = np.zeros((len(ACCUMULATORS), n))
         self.acc = dict(zip(ACCUMULATORS, self.acc_matrix, strict=True))
@@ -87,6 +106,10 @@ class Musculature:
     def recruit(self, drive: np.ndarray) -> Recruitment:
         """The pools' recruitment for this control step; compiled for motor-unit pools (same result, tested)."""
         pool = self.pool
+        self._drive = drive
+        if self.discharge is not None:
+            assert isinstance(pool, MotorUnitPool)
+            self.discharge.set_drive(pool, drive)
         if self.compiled is None or not isinstance(pool, MotorUnitPool):
             self.recruitment = pool.recruit(drive)
             return self.recruitment
@@ -110,13 +133,25 @@ class Musculature:
         )
         return self.recruitment
 
-    def simulate(self, body: LegBody, frame_skip: int, crank: Crank | None) -> tuple[bool, float]:
+    def discharging_units(self) -> np.ndarray:
+        """(muscles,) units firing: that discharged this control step (discharge mode) or recruited
+        at a rate (rate mode); 0 for the lumped drive."""
+        if self.discharge is not None:
+            return self.discharge.discharging()
+        if isinstance(self.pool, MotorUnitPool):
+            return self.pool.active_units(self._drive).sum(axis=1).astype(float)
+        return np.zeros(self.params.n)
+
+    def simulate(self, body: LegBody, frame_skip: int, crank: Crank | None, seed: int = -1) -> tuple[bool, float]:
         """`frame_skip` physics steps with muscles and metabolics at every step, at this step's
         recruitment; (whether the muscles went unstable, work done on the crank's brake in J). The
-        joints' effective inertia, which the limit damping needs, is read once per control step."""
+        joints' effective inertia, which the limit damping needs, is read once per control step.
+        `seed`: the discharges' random numbers this control step (discharge mode)."""
         inertia = body.effective_inertia()
         if self.compiled is not None:
             self.compiled.joints[5] = inertia
+            if self.discharge is not None:
+                return self._simulate_discharging(body, frame_skip, crank, seed)
             return self._simulate_compiled(body, frame_skip, crank)
         geo, muscles, metab, rec = self.geometry, self.muscles, self.metabolics, self.recruitment
         u = rec.force_fraction
@@ -170,6 +205,35 @@ class Musculature:
             for _ in range(frame_skip):
                 q, qd = read()
                 substep(q, qd, drive, state, mp, pp, sc, joints, out, acc, effort, tau)
+                crank_torque, work = crank()
+                ext_work += work
+                advance(tau, crank_torque)
+        new_state = MuscleState(state[0].copy(), state[1].copy())
+        return self._finish(new_state, out[O_FORCE].copy(), out[O_LNORM].copy(), out[O_VCE].copy()), ext_work
+
+    def _simulate_discharging(
+        self, body: LegBody, frame_skip: int, crank: Crank | None, seed: int
+    ) -> tuple[bool, float]:
+        from .fast_step import O_FORCE, O_LNORM, O_VCE, substep
+        from .physiology.discharge import discharge_step
+
+        cp, du = self.compiled, self.discharge
+        assert du is not None
+        drive = np.zeros((3, self.params.n))  # the discharges' force fraction, type I and II parts
+        state = np.vstack([self.state.activation, self.state.fiber_length])
+        out = np.zeros((5, self.params.n))
+        tau = np.zeros(3)
+        ext_work = 0.0
+        read, advance, acc, effort = body.read_joints, body.step, self.acc_matrix, self.effort
+        mp, pp, sc, joints = cp.mp, cp.pp, cp.sc, cp.joints
+        units, sync, dt = du.units, du.synchronization, du.dt
+        for k in range(frame_skip):
+            q, qd = read()
+            discharge_step(units, sync, drive, dt, seed if k == 0 else -1)
+            substep(q, qd, drive, state, mp, pp, sc, joints, out, acc, effort, tau)
+            if crank is None:
+                advance(tau)
+            else:
                 crank_torque, work = crank()
                 ext_work += work
                 advance(tau, crank_torque)

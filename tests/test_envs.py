@@ -182,9 +182,10 @@ def test_the_counterweight_stands_in_for_the_other_legs_weight() -> None:
     assert finals[0] != pytest.approx(finals[1], abs=1e-3)
 
 
+@pytest.mark.parametrize("motor_units", [True, "discharge"])
 @pytest.mark.parametrize("env_id", IDS)
-def test_fuzz_random_and_extreme_drives_never_nan(env_id: str) -> None:
-    env = gym.make(env_id)
+def test_fuzz_random_and_extreme_drives_never_nan(env_id: str, motor_units: bool | str) -> None:
+    env = gym.make(env_id, motor_units=motor_units)
     rng = np.random.default_rng(42)
     steps = 0
     episode = 0
@@ -210,12 +211,13 @@ def test_fuzz_random_and_extreme_drives_never_nan(env_id: str) -> None:
                 break
 
 
+@pytest.mark.parametrize("motor_units", [True, "discharge"])
 @pytest.mark.parametrize("env_id", IDS)
-def test_valid_on_off_drives_never_end_an_episode_as_unstable(env_id: str) -> None:
+def test_valid_on_off_drives_never_end_an_episode_as_unstable(env_id: str, motor_units: bool | str) -> None:
     """A drive inside the action space is something a nervous system can send: sparse and dense on/off
     patterns, switched every step or held for 100 ms (before the joint-limit damping was implicit, 13 of
     240 such Posture episodes were truncated as unstable, the ankle thrown out of its range)."""
-    env = gym.make(env_id)
+    env = gym.make(env_id, motor_units=motor_units)
     rng = np.random.default_rng(1)
     unstable = episodes = 0
     for p_on in (0.05, 0.2, 0.5):

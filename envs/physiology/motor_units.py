@@ -172,10 +172,13 @@ class MotorUnitPool:
         )
 
     @staticmethod
-    def _unit_force(rate: np.ndarray, contraction_time: np.ndarray, twitch: np.ndarray) -> np.ndarray:
-        x = contraction_time * rate
-        gain = np.where(x <= FF_LINEAR_LIMIT, FF_LINEAR_SLOPE * x, 1.0 - np.exp(-2.0 * x**3))
-        return twitch * gain
+    def force_frequency_gain(x: np.ndarray) -> np.ndarray:
+        """A unit's mean force over its tetanic force at x = contraction time x rate (Fuglevand 1993)."""
+        return np.where(x <= FF_LINEAR_LIMIT, FF_LINEAR_SLOPE * x, 1.0 - np.exp(-2.0 * x**3))
+
+    @classmethod
+    def _unit_force(cls, rate: np.ndarray, contraction_time: np.ndarray, twitch: np.ndarray) -> np.ndarray:
+        return twitch * cls.force_frequency_gain(contraction_time * rate)
 
     @property
     def n_units(self) -> int:
@@ -206,6 +209,18 @@ class MotorUnitPool:
             mean_rate_hz=mean_rate,
             at_limit=recruited >= allowed - 1e-9,
         )
+
+    def unit_rates(self, drive: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per unit at this drive: (rate in Hz, 0 where not recruited; the recruited share of the unit,
+        0..1; per muscle, the factor from summed unit force to the force fraction `recruit` gives)."""
+        d = _validate_drive(drive, len(self.names))
+        excitation = d[:, None] * self.max_excitation
+        above = excitation >= self.threshold
+        rate = np.minimum(EXCITATORY_GAIN * (excitation - self.threshold) + MIN_FIRING_RATE_HZ, self.peak_rate)
+        weight = above * self.availability
+        rate = np.where(weight > 0, rate, 0.0)
+        total = (self._unit_force(rate, self.contraction_time, self.twitch) * weight).sum(axis=1) / self.normaliser
+        return rate, weight, 1.0 / (self.normaliser * np.maximum(total, 1.0))
 
     def active_units(self, drive: np.ndarray) -> np.ndarray:
         """(muscles, units) bool: which units discharge at this drive (for analysis and plots)."""

@@ -1,0 +1,120 @@
+"""The classic bench experiment: one muscle held isometric at its optimal length, driven at a level.
+
+`isometric_contraction` is what the validation checks, the tests and users run to see what the
+motor-unit modes do to force: its mean, its fluctuation, its rise. The fiber is held at l_opt with
+no velocity (force-length and force-velocity factors 1, rigid tendon), so that force = activation x
+F_max: in the rate mode the activation follows the pool's force fraction through the activation
+dynamics; in discharge mode it is the units' summed twitches.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .discharge import U_FIRED, DischargeUnits
+from .model import MUSCLE_NAMES, load_model
+from .motor_units import N_UNITS_DEFAULT, LumpedDrive, MotorUnitPool
+from .muscle import MuscleModel
+
+CONTROL_PERIOD_S = 0.02  # the discharges' generator is reseeded this often, as in the environments
+MAX_DURATION_S = 600.0
+
+
+def isometric_contraction(
+    muscle: str,
+    drive: float | np.ndarray,
+    duration_s: float,
+    motor_units: bool | str = "discharge",
+    synchronization: float = 0.0,
+    seed: int = 0,
+    model_path: str | None = None,
+    n_units: int | None = None,
+    recruitment_limit: float = 1.0,
+    rate_scale: float = 1.0,
+    dt: float = 0.001,
+    discharge_times: bool = False,
+) -> dict[str, Any]:
+    """Force of `muscle` (one of MUSCLE_NAMES) held isometric at l_opt for `duration_s`.
+
+    drive: 0..1, a number (held from t = 0, a step) or one value per physics step (dt).
+    motor_units: "discharge" (units fire impulses), True (rate coding) or False (lumped drive).
+    n_units: units in the pool (default N_UNITS_DEFAULT); fewer units are larger units.
+    Returns time_s and force_n (N) at every physics step, the drive applied, and with
+    `discharge_times` (discharge mode) the discharge times of each unit of the pool, `units`.
+    The same seed gives the same discharges."""
+    if muscle not in MUSCLE_NAMES:
+        raise ValueError(f"muscle must be one of {list(MUSCLE_NAMES)}, got {muscle!r}")
+    if motor_units not in (True, False, "discharge") or (
+        isinstance(motor_units, int) and not isinstance(motor_units, bool)
+    ):
+        raise ValueError(f"motor_units must be 'discharge', True (rate coding) or False (lumped), got {motor_units!r}")
+    if isinstance(duration_s, bool) or not isinstance(duration_s, int | float) or not 0 < duration_s <= MAX_DURATION_S:
+        raise ValueError(f"duration_s must be a number in (0, {MAX_DURATION_S:g}] s, got {duration_s!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    if discharge_times and motor_units != "discharge":
+        raise ValueError("discharge_times needs motor_units='discharge' (the other modes have no discharges)")
+    steps = round(duration_s / dt)
+    drives = _drive_series(drive, steps)
+    model = load_model(model_path)
+    p = model.muscles
+    m = MUSCLE_NAMES.index(muscle)
+    count = N_UNITS_DEFAULT if n_units is None else n_units
+    pool: MotorUnitPool | LumpedDrive
+    if motor_units is False:
+        pool = LumpedDrive.create(p, recruitment_limit, synchronization)
+    else:
+        pool = MotorUnitPool.create(p, recruitment_limit, rate_scale, synchronization, n_units=count)
+    force = np.empty(steps)
+    full = np.zeros(p.n)
+    if motor_units == "discharge":
+        assert isinstance(pool, MotorUnitPool)
+        du = DischargeUnits.create(pool, dt)
+        rng = np.random.default_rng(seed)
+        per_seed = max(round(CONTROL_PERIOD_S / dt), 1)
+        times: list[list[float]] = [[] for _ in range(count)]
+        last = None
+        for k in range(steps):
+            if drives[k] != last:
+                full[m] = last = drives[k]
+                du.set_drive(pool, full)
+            fired_before = du.units[U_FIRED, m].copy() if discharge_times else None
+            out = du.step(int(rng.integers(2**31 - 1)) if k % per_seed == 0 else -1)
+            force[k] = out[0, m] * p.f_max[m]
+            if fired_before is not None:
+                for i in np.flatnonzero(du.units[U_FIRED, m] != fired_before):
+                    times[i].append((k + 1) * dt)
+        result: dict[str, Any] = {}
+        if discharge_times:
+            result["discharge_times_s"] = [np.array(t) for t in times]
+    else:
+        sync = np.zeros(p.n) if motor_units is False else pool.synchronization
+        mm = MuscleModel(p, dt, elastic_tendon=False, synchronization=sync)
+        a = np.zeros(p.n)
+        last = None
+        u = np.zeros(p.n)
+        for k in range(steps):
+            if drives[k] != last:
+                full[m] = last = drives[k]
+                u = pool.recruit(full).force_fraction
+            a = mm.activate(a, u)
+            force[k] = a[m] * p.f_max[m]
+        result = {}
+    time_s = np.arange(1, steps + 1) * dt
+    return {"time_s": time_s, "force_n": force, "drive": drives, "f_max_n": float(p.f_max[m]), **result}
+
+
+def _drive_series(drive: float | np.ndarray, steps: int) -> np.ndarray:
+    if isinstance(drive, bool):
+        raise ValueError(f"drive must be a number in [0, 1] or an array of them, got {drive!r}")
+    if isinstance(drive, int | float):
+        series = np.full(steps, float(drive))
+    else:
+        series = np.asarray(drive, dtype=float)
+        if series.shape != (steps,):
+            raise ValueError(f"a drive series needs one value per physics step: shape ({steps},), got {series.shape}")
+    if not np.all(np.isfinite(series)) or series.min() < 0.0 or series.max() > 1.0:
+        raise ValueError("drive must lie in [0, 1]")
+    return series

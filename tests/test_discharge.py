@@ -1,0 +1,178 @@
+"""Discharging motor units: twitches, force steadiness, synchronization, the bench experiment and the
+environments in discharge mode."""
+
+from __future__ import annotations
+
+import math
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from neuroleg.envs import ENV_IDS
+from neuroleg.envs.arguments import ArgumentError
+from neuroleg.envs.physiology import MotorUnitPool, isometric_contraction, load_model
+from neuroleg.envs.physiology.discharge import (
+    ISI_CV_AT_RECRUITMENT,
+    ISI_CV_FLOOR,
+    U_AMP,
+    U_NEXT,
+    U_RATE,
+    DischargeUnits,
+    isi_cv,
+)
+
+
+def steady(result: dict, skip_s: float = 1.0) -> np.ndarray:
+    return result["force_n"][result["time_s"] > skip_s]
+
+
+def cv(force: np.ndarray) -> float:
+    return float(force.std() / force.mean())
+
+
+def test_one_discharge_adds_fuglevands_twitch() -> None:
+    """A unit that fires once: its force is P (t/T) exp(1 - t/T) scaled, peaking at T."""
+    pool = MotorUnitPool.create(load_model().muscles)
+    du = DischargeUnits.create(pool, 0.001)
+    du.units[U_RATE, 0, 0] = 1.0  # one discharge, then the next a second later
+    du.units[U_AMP, 0, 0] = 1.0
+    du.units[U_NEXT, 0, 0] = 1e-9  # due now
+    force = np.array([du.step(0 if k == 0 else -1)[0, 0] for k in range(300)])
+    t = np.arange(300) * 0.001
+    t_c = pool.contraction_time[0]
+    expected = (t / t_c) * np.exp(-t / t_c)  # the second stage's response to a unit impulse
+    assert np.allclose(force, expected, atol=1e-12)
+    assert abs(t[np.argmax(force)] - t_c) <= 0.001
+
+
+@pytest.mark.parametrize("drive", [0.05, 0.3, 0.8])
+def test_mean_force_is_the_rate_modes(drive: float) -> None:
+    discharge = steady(isometric_contraction("VAS", drive, 6.0, seed=3))
+    rate = steady(isometric_contraction("VAS", drive, 6.0, motor_units=True))
+    assert rate.std() / rate.mean() < 1e-9  # the rate mode does not fluctuate
+    assert discharge.mean() == pytest.approx(rate.mean(), rel=0.02)
+
+
+def test_compiled_drive_setting_matches_its_numpy_statement() -> None:
+    pool = MotorUnitPool.create(load_model().muscles, recruitment_limit=0.9, rate_scale=1.6)
+    du = DischargeUnits.create(pool, 0.001)
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        drive = rng.random(9)
+        du.set_drive(pool, drive)
+        compiled = du.units[[U_RATE, U_AMP]].copy()
+        du.set_drive_reference(pool, drive)
+        assert np.allclose(compiled, du.units[[U_RATE, U_AMP]], rtol=1e-12, atol=1e-15)
+
+
+def test_force_steadiness_and_signal_dependent_noise() -> None:
+    """CV of force high at low forces and falling (Galganski 1993, Moritz 2005); SD rising with the
+    mean force (Jones, Hamilton & Wolpert 2002)."""
+    levels = [steady(isometric_contraction("VAS", d, 6.0, seed=1)) for d in (0.08, 0.3, 0.6)]
+    cvs = [cv(f) for f in levels]
+    sds = [f.std() for f in levels]
+    assert cvs[0] > cvs[1] > cvs[2] and 0.005 < cvs[2] < 0.025
+    assert sds[0] < sds[1] < sds[2]
+
+
+def test_fewer_larger_units_are_less_precise() -> None:
+    few, many = (cv(steady(isometric_contraction("VAS", 0.3, 5.0, seed=0, n_units=n))) for n in (30, 480))
+    assert few > 2.5 * many
+
+
+def test_synchronization_raises_fluctuation_not_the_mean() -> None:
+    base = [steady(isometric_contraction("VAS", 0.6, 5.0, seed=s)) for s in range(2)]
+    sync = [steady(isometric_contraction("VAS", 0.6, 5.0, seed=s, synchronization=1.0)) for s in range(2)]
+    assert np.mean([cv(f) for f in sync]) > 1.4 * np.mean([cv(f) for f in base])
+    assert np.mean([f.mean() for f in sync]) == pytest.approx(np.mean([f.mean() for f in base]), rel=0.01)
+
+
+def test_discharge_intervals_vary_as_the_source_describes() -> None:
+    result = isometric_contraction("TA", 0.3, 8.0, seed=2, discharge_times=True)
+    stats = []
+    for times in result["discharge_times_s"]:
+        isi = np.diff(times[times > 1.0])
+        if isi.size > 20:
+            stats.append((1.0 / isi.mean(), isi.std() / isi.mean()))
+    rates, cvs = np.array(stats).T
+    assert np.all((cvs > 0.05) & (cvs < 0.4))  # Moritz et al. 2005: 0.1-0.3
+    slow, fast = cvs[rates < np.percentile(rates, 25)].mean(), cvs[rates > np.percentile(rates, 75)].mean()
+    assert slow > fast  # highest just above recruitment
+    assert np.allclose(cvs, isi_cv(rates), atol=0.06)
+    assert isi_cv(8.0) == pytest.approx(ISI_CV_AT_RECRUITMENT) and isi_cv(60.0) == pytest.approx(ISI_CV_FLOOR, abs=1e-4)
+
+
+def test_the_same_seed_gives_the_same_discharges() -> None:
+    a, b = (isometric_contraction("SOL", 0.2, 1.0, seed=5)["force_n"] for _ in range(2))
+    c = isometric_contraction("SOL", 0.2, 1.0, seed=6)["force_n"]
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_bench_function_refuses_bad_input_by_name() -> None:
+    with pytest.raises(ValueError, match="muscle must be one of"):
+        isometric_contraction("quadriceps", 0.3, 1.0)
+    with pytest.raises(ValueError, match="motor_units must be"):
+        isometric_contraction("VAS", 0.3, 1.0, motor_units="spiking")
+    with pytest.raises(ValueError, match="motor_units must be"):
+        isometric_contraction("VAS", 0.3, 1.0, motor_units=1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="drive must lie in"):
+        isometric_contraction("VAS", 1.5, 1.0)
+    with pytest.raises(ValueError, match="one value per physics step"):
+        isometric_contraction("VAS", np.zeros(10), 1.0)
+    with pytest.raises(ValueError, match="duration_s"):
+        isometric_contraction("VAS", 0.3, "1")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="discharge_times needs"):
+        isometric_contraction("VAS", 0.3, 1.0, motor_units=True, discharge_times=True)
+
+
+def test_environments_in_discharge_mode() -> None:
+    from gymnasium.utils.env_checker import check_env
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    env = gym.make(ENV_IDS["Posture"], motor_units="discharge")
+    check_env(env.unwrapped, skip_render_check=True)
+    sb3_check_env(env.unwrapped)
+    action = np.full(9, -0.4, dtype=np.float32)
+
+    def forces(seed: int) -> np.ndarray:
+        env.reset(seed=seed)
+        out = []
+        for _ in range(60):
+            obs, _, _, _, info = env.step(action)
+            assert obs.dtype == np.float32 and env.observation_space.contains(obs)
+            out.append(info["muscle_force_n"].copy())
+        assert np.all(info["motor_units_discharging"] > 0) and info["motor_units_discharging"].max() <= 120
+        return np.array(out)
+
+    first, again, other = forces(4), forces(4), forces(5)
+    assert np.array_equal(first, again) and not np.array_equal(first, other)  # a reused env repeats itself
+    assert first[30:, 4].std() > 0.0  # the vasti's force fluctuates under a constant drive
+    env.close()
+    rate = gym.make(ENV_IDS["Posture"])
+    rate.reset(seed=4)
+    for _ in range(60):
+        _, _, _, _, info = rate.step(action)
+    assert math.isclose(info["muscle_force_n"][4], first[30:, 4].mean(), rel_tol=0.05)
+    assert np.all(info["motor_units_discharging"] > 0)
+    rate.close()
+
+
+def test_discharge_mode_needs_the_compiled_kernel() -> None:
+    with pytest.raises(ArgumentError, match=r"compiled: .*needs compiled=True"):
+        gym.make(ENV_IDS["Posture"], motor_units="discharge", compiled=False)
+    with pytest.raises(ArgumentError, match="motor_units"):
+        gym.make(ENV_IDS["Posture"], motor_units="spiking")
+
+
+@pytest.mark.parametrize("task", ["SquatJump", "Hop", "Pedal"])
+def test_contact_tasks_stay_stable_under_random_drive(task: str) -> None:
+    env = gym.make(ENV_IDS[task], motor_units="discharge")
+    env.action_space.seed(0)
+    env.reset(seed=0)
+    for _ in range(150):
+        obs, reward, term, trunc, info = env.step(env.action_space.sample())
+        assert np.all(np.isfinite(obs)) and math.isfinite(reward) and not info["unstable"]
+        if term or trunc:
+            env.reset()
+    env.close()
