@@ -19,7 +19,6 @@ import numpy as np
 from numba import njit
 
 from .physiology import metabolics as met
-from .physiology import motor_units as mu
 from .physiology import muscle as mus
 from .physiology.geometry import ARM_ANGLE_LIMIT_RAD, MuscleGeometry
 from .physiology.metabolics import MetabolicModel, Metabolics
@@ -58,22 +57,18 @@ _BHA_SH = met.BHA_SHORTENING_COEF
 _UMB_AM_FAST, _UMB_AM_BASE, _UMB_AM_EXP = met.UMB_AM_FAST_W_PER_KG, met.UMB_AM_BASE_W_PER_KG, met.UMB_AM_EXPONENT
 _UMB_LONG_BASE, _UMB_LONG_SLOPE = met.UMB_AM_LONG_BASE, met.UMB_AM_LONG_SLOPE
 _UMB_SLOW_CAP = met.UMB_SLOW_HEAT_CAP_W_PER_KG
-mus_ge = mu.EXCITATORY_GAIN
-mus_mfr = mu.MIN_FIRING_RATE_HZ
-mus_ffs = mu.FF_LINEAR_SLOPE
-mus_ffl = mu.FF_LINEAR_LIMIT
 
 # The kernels bake the constants above in at compile time, but numba's cache (cache=True) is keyed on
 # this file alone: an edited constant in physiology/ would leave a cached kernel running the old value.
 # This fingerprint ties them: a changed constant stops the import until the fingerprint here is
 # updated, and updating it changes this file, which invalidates the cache.
-BAKED_CONSTANTS_SHA256 = "e8e88c559d3dbb1ef78072e14d633724e438a5e2f08110596f4becf5ad2900b2"
+BAKED_CONSTANTS_SHA256 = "9ee7b243f112a5026f4d7c23a31ae91e82c723ac2c67af0e638207b9fc3e88f5"
 
 
 def baked_constants_sha256() -> str:
     baked = (
         (_FL_EXP, _W, _PEK, _PEE, _PEN, _N, _ECC, _VLIM, _REF, _AMIN, _LMIN, _LMAX, _TOLF, _TOLM),
-        (_MAXIT, _ARMLIM, _S, *_BHA_L, *_BHA_G, mus_ge, mus_mfr, mus_ffs, mus_ffl),
+        (_MAXIT, _ARMLIM, _S, *_BHA_L, *_BHA_G),
         (_BHA_AS, _BHA_AF, _BHA_MS, _BHA_MF, _BHA_SH, _UMB_AM_FAST, _UMB_AM_BASE, _UMB_AM_EXP),
         (_UMB_LONG_BASE, _UMB_LONG_SLOPE, _UMB_SLOW_CAP),
     )
@@ -362,49 +357,3 @@ class CompiledPhysiology:
             [joint_min, joint_max, np.full(nj, hard_margin), np.full(nj, hard_k), np.full(nj, hard_d), inertia]
         )
         return cls(mp, pp, sc, joints)
-
-
-# Rows of the recruitment output matrix (the fields of motor_units.Recruitment).
-R_FORCE, R_SLOW, R_FAST, R_RECRUITED, R_RATE, R_AT_LIMIT = range(6)
-
-
-@njit(cache=True)
-def recruit(
-    drive: np.ndarray,
-    threshold: np.ndarray,
-    twitch: np.ndarray,
-    contraction_time: np.ndarray,
-    peak_rate: np.ndarray,
-    availability: np.ndarray,
-    type1: np.ndarray,
-    max_excitation: float,
-    normaliser: np.ndarray,
-    out: np.ndarray,
-) -> None:  # pragma: no cover - compiled
-    """MotorUnitPool.recruit as one loop (drive already validated and clipped); writes `out` rows R_*."""
-    n, units = availability.shape
-    for m in range(n):
-        e = drive[m] * max_excitation
-        slow = fast = recruited = rate_sum = allowed = 0.0
-        for i in range(units):
-            allowed += availability[m, i]
-            if e < threshold[i]:
-                continue
-            w = availability[m, i]
-            rate = min(mus_ge * (e - threshold[i]) + mus_mfr, peak_rate[m, i])
-            x = contraction_time[i] * rate
-            gain = mus_ffs * x if x <= mus_ffl else 1.0 - math.exp(-2.0 * x * x * x)
-            f = twitch[i] * gain * w
-            slow += f * type1[m, i]
-            fast += f * (1.0 - type1[m, i])
-            recruited += w
-            rate_sum += rate * w
-        slow /= normaliser[m]
-        fast /= normaliser[m]
-        over = max(slow + fast, 1.0)
-        out[R_FORCE, m] = (slow + fast) / over
-        out[R_SLOW, m] = slow / over
-        out[R_FAST, m] = fast / over
-        out[R_RECRUITED, m] = recruited / units
-        out[R_RATE, m] = rate_sum / recruited if recruited > 0 else 0.0
-        out[R_AT_LIMIT, m] = 1.0 if recruited >= allowed - 1e-9 else 0.0

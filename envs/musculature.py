@@ -113,7 +113,7 @@ class Musculature:
         if self.compiled is None or not isinstance(pool, MotorUnitPool):
             self.recruitment = pool.recruit(drive)
             return self.recruitment
-        from .fast_step import R_AT_LIMIT, R_FAST, R_FORCE, R_RATE, R_RECRUITED, R_SLOW, recruit  # compiled
+        from .physiology.discharge import R_AT_LIMIT, R_FAST, R_FORCE, R_RATE, R_RECRUITED, R_SLOW, recruit
 
         out = np.empty((6, pool.recruitment_limit.size))
         recruit(
@@ -150,9 +150,7 @@ class Musculature:
         inertia = body.effective_inertia()
         if self.compiled is not None:
             self.compiled.joints[5] = inertia
-            if self.discharge is not None:
-                return self._simulate_discharging(body, frame_skip, crank, seed)
-            return self._simulate_compiled(body, frame_skip, crank)
+            return self._simulate_compiled(body, frame_skip, crank, seed)
         geo, muscles, metab, rec = self.geometry, self.muscles, self.metabolics, self.recruitment
         u = rec.force_fraction
         state = self.state
@@ -184,11 +182,12 @@ class Musculature:
         self.effort += (a2, a3)
         return self._finish(state, out.force, out.fiber_length_norm, out.fiber_velocity), ext_work
 
-    def _simulate_compiled(self, body: LegBody, frame_skip: int, crank: Crank | None) -> tuple[bool, float]:
+    def _simulate_compiled(self, body: LegBody, frame_skip: int, crank: Crank | None, seed: int) -> tuple[bool, float]:
         from .fast_step import O_FORCE, O_LNORM, O_VCE, substep  # compiled: imported once compiled is asked for
 
-        cp, rec = self.compiled, self.recruitment
-        drive = np.vstack([rec.force_fraction, rec.slow_force, rec.fast_force])
+        cp, rec, du = self.compiled, self.recruitment, self.discharge
+        # drive rows: excitation, type I and type II force; in discharge mode the discharges fill them
+        drive = np.vstack([rec.force_fraction, rec.slow_force, rec.fast_force]) if du is None else du.out
         state = np.vstack([self.state.activation, self.state.fiber_length])
         out = np.zeros((5, self.params.n))
         tau = np.zeros(3)
@@ -196,40 +195,14 @@ class Musculature:
         # locals: this loop runs 1000 times per simulated second, attribute lookups add up
         read, advance, acc, effort = body.read_joints, body.step, self.acc_matrix, self.effort
         mp, pp, sc, joints = cp.mp, cp.pp, cp.sc, cp.joints
-        if crank is None:
-            for _ in range(frame_skip):
-                q, qd = read()
-                substep(q, qd, drive, state, mp, pp, sc, joints, out, acc, effort, tau)
-                advance(tau)
-        else:
-            for _ in range(frame_skip):
-                q, qd = read()
-                substep(q, qd, drive, state, mp, pp, sc, joints, out, acc, effort, tau)
-                crank_torque, work = crank()
-                ext_work += work
-                advance(tau, crank_torque)
-        new_state = MuscleState(state[0].copy(), state[1].copy())
-        return self._finish(new_state, out[O_FORCE].copy(), out[O_LNORM].copy(), out[O_VCE].copy()), ext_work
+        if du is not None:
+            from .physiology.discharge import discharge_step
 
-    def _simulate_discharging(
-        self, body: LegBody, frame_skip: int, crank: Crank | None, seed: int
-    ) -> tuple[bool, float]:
-        from .fast_step import O_FORCE, O_LNORM, O_VCE, substep
-        from .physiology.discharge import discharge_step
-
-        cp, du = self.compiled, self.discharge
-        assert du is not None
-        drive = np.zeros((3, self.params.n))  # the discharges' force fraction, type I and II parts
-        state = np.vstack([self.state.activation, self.state.fiber_length])
-        out = np.zeros((5, self.params.n))
-        tau = np.zeros(3)
-        ext_work = 0.0
-        read, advance, acc, effort = body.read_joints, body.step, self.acc_matrix, self.effort
-        mp, pp, sc, joints = cp.mp, cp.pp, cp.sc, cp.joints
-        units, sync, dt = du.units, du.synchronization, du.dt
+            units, sync, dt = du.units, du.synchronization, du.dt
         for k in range(frame_skip):
             q, qd = read()
-            discharge_step(units, sync, drive, dt, seed if k == 0 else -1)
+            if du is not None:
+                discharge_step(units, sync, drive, dt, seed if k == 0 else -1)
             substep(q, qd, drive, state, mp, pp, sc, joints, out, acc, effort, tau)
             if crank is None:
                 advance(tau)

@@ -176,3 +176,18 @@ def test_contact_tasks_stay_stable_under_random_drive(task: str) -> None:
         if term or trunc:
             env.reset()
     env.close()
+
+
+def test_a_changed_motor_unit_constant_stops_the_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    """numba caches the pool kernels by discharge.py alone: a constant of motor_units they bake in
+    must not be edited under a cached kernel."""
+    import importlib
+
+    from neuroleg.envs.physiology import discharge, motor_units
+
+    monkeypatch.setattr(motor_units, "MIN_FIRING_RATE_HZ", 6.0)
+    with pytest.raises(ImportError, match="BAKED_CONSTANTS_SHA256"):
+        importlib.reload(discharge)
+    monkeypatch.undo()
+    importlib.reload(discharge)
+    assert discharge.baked_constants_sha256() == discharge.BAKED_CONSTANTS_SHA256

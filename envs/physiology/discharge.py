@@ -1,4 +1,7 @@
 """Discharging motor units: every unit of a pool fires impulses, and each impulse adds its twitch.
+This module also holds the compiled rate-mode recruitment (`recruit`), which shares the units' rate
+coding (`unit_rate_and_gain`): numba caches a kernel by its own file, so the kernels that call each
+other live in one.
 
 The rate mode (`motor_units.MotorUnitPool.recruit`) maps drive to the mean force of the recruited
 units. In discharge mode each recruited unit fires at the same mean rate, with intervals that vary
@@ -23,6 +26,7 @@ discharges, also in a reused environment.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 
@@ -132,6 +136,22 @@ _CV0, _CVF, _CVD = ISI_CV_AT_RECRUITMENT, ISI_CV_FLOOR, ISI_CV_DECAY_HZ
 _REFR, _SYNCW, _SYNCN = ISI_REFRACTORY_S, SYNC_WINDOW_S, SYNC_NEIGHBOURS_FRACTION
 _RELAXED = 1e-12  # a twitch stage below this is zero: a silent unit costs no arithmetic
 
+# The kernels bake in motor_units' constants, but numba's cache is keyed on this file alone: a changed
+# constant there stops the import until this fingerprint is updated (which makes numba recompile).
+BAKED_CONSTANTS_SHA256 = "56cb052f6e106219eb4ca93a2d9bde788829d429f469eb6036739c2ed33c6474"
+
+
+def baked_constants_sha256() -> str:
+    text = repr(tuple(float(x) for x in (_MFR, _GE, _FFL, _FFS)))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+if baked_constants_sha256() != BAKED_CONSTANTS_SHA256:
+    raise ImportError(
+        f"a motor-unit constant the compiled pools bake in has changed: set BAKED_CONSTANTS_SHA256 = "
+        f"{baked_constants_sha256()!r} in {__file__} (editing this file makes numba recompile)"
+    )
+
 
 @njit(cache=True)
 def _interval(rate: float) -> float:  # pragma: no cover - compiled
@@ -205,6 +225,17 @@ def discharge_step(u: np.ndarray, sync: np.ndarray, out: np.ndarray, dt: float, 
 
 
 @njit(cache=True)
+def unit_rate_and_gain(
+    excitation: float, threshold: float, peak_rate: float, contraction_time: float
+) -> tuple[float, float]:  # pragma: no cover - compiled
+    """A recruited unit's rate (Hz) and force-frequency gain at an excitation (Fuglevand 1993; the
+    compiled statement of MotorUnitPool's rate coding, shared by both compiled pools)."""
+    rate = min(_GE * (excitation - threshold) + _MFR, peak_rate)
+    x = contraction_time * rate
+    return rate, (_FFS * x if x <= _FFL else 1.0 - math.exp(-2.0 * x * x * x))
+
+
+@njit(cache=True)
 def set_drive_kernel(
     drive: np.ndarray,
     threshold: np.ndarray,
@@ -229,9 +260,7 @@ def set_drive_kernel(
                 u[U_RATE, m, i] = 0.0
                 u[U_AMP, m, i] = 0.0
                 continue
-            rate = min(_GE * (e - threshold[i]) + _MFR, peak_rate[m, i])
-            x = contraction_time[i] * rate
-            gain = _FFS * x if x <= _FFL else 1.0 - math.exp(-2.0 * x * x * x)
+            rate, gain = unit_rate_and_gain(e, threshold[i], peak_rate[m, i], contraction_time[i])
             total += twitch[i] * gain * w
             q = u[U_DECAY, m, i]
             area = dt * u[U_STEP, m, i] * q / ((1.0 - q) * (1.0 - q))
@@ -240,3 +269,47 @@ def set_drive_kernel(
         scale = 1.0 / (normaliser[m] * max(total / normaliser[m], 1.0))
         for i in range(units):
             u[U_AMP, m, i] *= scale
+
+
+# Rows of the recruitment output matrix (the fields of motor_units.Recruitment).
+R_FORCE, R_SLOW, R_FAST, R_RECRUITED, R_RATE, R_AT_LIMIT = range(6)
+
+
+@njit(cache=True)
+def recruit(
+    drive: np.ndarray,
+    threshold: np.ndarray,
+    twitch: np.ndarray,
+    contraction_time: np.ndarray,
+    peak_rate: np.ndarray,
+    availability: np.ndarray,
+    type1: np.ndarray,
+    max_excitation: float,
+    normaliser: np.ndarray,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """MotorUnitPool.recruit (the rate mode) as one loop, the drive validated and clipped; writes rows R_*."""
+    n, units = availability.shape
+    for m in range(n):
+        e = drive[m] * max_excitation
+        slow = fast = recruited = rate_sum = allowed = 0.0
+        for i in range(units):
+            allowed += availability[m, i]
+            if e < threshold[i]:
+                continue
+            w = availability[m, i]
+            rate, gain = unit_rate_and_gain(e, threshold[i], peak_rate[m, i], contraction_time[i])
+            f = twitch[i] * gain * w
+            slow += f * type1[m, i]
+            fast += f * (1.0 - type1[m, i])
+            recruited += w
+            rate_sum += rate * w
+        slow /= normaliser[m]
+        fast /= normaliser[m]
+        over = max(slow + fast, 1.0)
+        out[R_FORCE, m] = (slow + fast) / over
+        out[R_SLOW, m] = slow / over
+        out[R_FAST, m] = fast / over
+        out[R_RECRUITED, m] = recruited / units
+        out[R_RATE, m] = rate_sum / recruited if recruited > 0 else 0.0
+        out[R_AT_LIMIT, m] = 1.0 if recruited >= allowed - 1e-9 else 0.0
