@@ -5,8 +5,9 @@ second; the same for PyBullet's physics alone replaying the joint torques the en
 (the same 1 ms substeps, motion and contacts: the floor this design can reach); and Hopper-v5
 (MuJoCo), which users would pick instead. Only time inside step() counts (resets excluded). Then
 PPO's training throughput (rollouts and updates, stable-baselines3 defaults but for the rollout
-length) on each task and on Hopper-v5, in simulated seconds per wall second. Targets: env cost at
-most 1.3x its bare physics; at least as many simulated seconds per wall second as Hopper-v5.
+length) on each task and on Hopper-v5, in simulated seconds per wall second; and each task in
+discharge mode against rate mode. Targets: env cost at most 1.3x its bare physics; at least as many
+simulated seconds per wall second as Hopper-v5; discharge mode at most 1.5x rate mode.
 `--out PAGE` writes the results page (docs/results/speed.md).
 """
 
@@ -28,6 +29,7 @@ from neuroleg.envs.leg_env import CONTROL_DT_S
 from neuroleg.envs.physiology import MUSCLE_NAMES
 
 TARGET_ENV_OVER_PHYSICS = 1.3
+TARGET_DISCHARGE_OVER_RATE = 1.5
 PPO_ROLLOUT_STEPS = 1024  # short enough that a few rollouts fit the budget; updates as in SB3's defaults
 
 
@@ -52,8 +54,8 @@ def random_drive(seed: int = 0) -> Callable[[], np.ndarray]:
     return lambda: drive_to_action(rng.random(len(MUSCLE_NAMES)).astype(np.float32) * 0.3)
 
 
-def bench_env(env_id: str, seconds: float) -> tuple[int, float]:
-    env = gym.make(env_id)
+def bench_env(env_id: str, seconds: float, **kwargs: Any) -> tuple[int, float]:
+    env = gym.make(env_id, **kwargs)
     try:
         return time_env(env, random_drive(), seconds)
     finally:
@@ -149,8 +151,8 @@ def bench_ppo(env_id: str, steps: int) -> float | None:
     return model.num_timesteps * dt / wall
 
 
-def measure(seconds: float, ppo_steps: int) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    """(environment rows, PPO rows) of the results page, printed as they are measured."""
+def measure(seconds: float, ppo_steps: int) -> tuple[list[dict[str, str]], ...]:
+    """(environment rows, discharge-mode rows, PPO rows) of the results page, printed as measured."""
     hopper = bench_hopper(seconds)
     rows = []
     if hopper:
@@ -180,6 +182,19 @@ def measure(seconds: float, ppo_steps: int) -> tuple[list[dict[str, str]], list[
             }
         )
         print(rows[-1], flush=True)
+    discharge_rows = []
+    for task, env_id in ENV_IDS.items():
+        rate = bench_env(env_id, seconds)
+        spiking = bench_env(env_id, seconds, motor_units="discharge")
+        discharge_rows.append(
+            {
+                "environment": task,
+                "rate mode, steps/s": f"{rate[0] / rate[1]:.0f}",
+                "discharge mode, steps/s": f"{spiking[0] / spiking[1]:.0f}",
+                "discharge / rate cost": f"{(spiking[1] / spiking[0]) / (rate[1] / rate[0]):.2f}x",
+            }
+        )
+        print(discharge_rows[-1], flush=True)
     ppo_rows = []
     hopper_ppo = bench_ppo("Hopper-v5", ppo_steps) if hopper else None
     if hopper_ppo:
@@ -192,11 +207,16 @@ def measure(seconds: float, ppo_steps: int) -> tuple[list[dict[str, str]], list[
         vs = f"{sim / hopper_ppo:.2f}x" if hopper_ppo else "n/a"
         ppo_rows.append({"environment": task, "training, sim s/s": f"{sim:.1f}", "vs Hopper-v5": vs})
         print(ppo_rows[-1], flush=True)
-    return rows, ppo_rows
+    return rows, discharge_rows, ppo_rows
 
 
 def page(
-    rows: list[dict[str, str]], ppo_rows: list[dict[str, str]], ppo_steps: int, command: str, out: Path | None = None
+    rows: list[dict[str, str]],
+    discharge_rows: list[dict[str, str]],
+    ppo_rows: list[dict[str, str]],
+    ppo_steps: int,
+    command: str,
+    out: Path | None = None,
 ) -> str:
     from neuroleg.agents.experiments import markdown_table
     from neuroleg.agents.provenance import results_page
@@ -207,6 +227,11 @@ benchmark checks that the replay reproduces the joint angles exactly). Targets: 
 most {TARGET_ENV_OVER_PHYSICS}x; at least Hopper-v5's simulated seconds per wall second.
 
 {markdown_table(rows)}
+
+Discharge mode (`motor_units="discharge"`: every motor unit fires impulses) against the default rate
+mode, the same random drive, side by side (target: at most {TARGET_DISCHARGE_OVER_RATE}x):
+
+{markdown_table(discharge_rows)}
 
 PPO training throughput: stable-baselines3's `PPO("MlpPolicy", env)` with its defaults but
 `n_steps={PPO_ROLLOUT_STEPS}`, one environment, torch on one thread, {ppo_steps} steps (rollouts and
@@ -225,9 +250,9 @@ def main() -> None:
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as the issue asks
-    rows, ppo_rows = measure(args.seconds, args.ppo_steps)
+    rows, discharge_rows, ppo_rows = measure(args.seconds, args.ppo_steps)
     command = "python scripts/bench_env.py" + (f" --out {args.out}" if args.out else "")
-    text = page(rows, ppo_rows, args.ppo_steps, command, Path(args.out) if args.out else None)
+    text = page(rows, discharge_rows, ppo_rows, args.ppo_steps, command, Path(args.out) if args.out else None)
     print(text)
     if args.out:
         from neuroleg.agents.runs import write_text_atomic

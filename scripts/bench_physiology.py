@@ -94,6 +94,15 @@ def main() -> None:
     print("compiled fused substep (what LegEnv runs; geometry + muscles + torques + limits + metabolics):")
     for label, us in compiled:
         print(f"  {label:<40}{us:>8.2f} us  ({us / TARGET_US:.2f}x the target)")
+    from neuroleg.envs.physiology.discharge import DischargeUnits  # numba: compiled on first use
+
+    pool = MotorUnitPool.create(p)
+    units = DischargeUnits.create(pool, 0.001)
+    units.set_drive(pool, np.full(p.n, 0.4))
+    for _ in range(200):  # past the first discharges
+        units.step(-1)
+    us = per_call_us(lambda: units.step(-1), args.repeats)
+    print(f"discharge mode, per substep ({p.n} x {pool.n_units} units, drive 0.4): {us:.2f} us (added to the above)")
 
 
 def compiled_rows(repeats: int) -> list[tuple[str, float]]:

@@ -191,3 +191,12 @@ def test_a_changed_motor_unit_constant_stops_the_import(monkeypatch: pytest.Monk
     monkeypatch.undo()
     importlib.reload(discharge)
     assert discharge.baked_constants_sha256() == discharge.BAKED_CONSTANTS_SHA256
+
+
+def test_validation_checks_of_the_discharging_units_pass() -> None:
+    from neuroleg.agents.validation import motor_unit_checks
+
+    checks = motor_unit_checks()
+    assert len(checks) == 6
+    failed = [(c.quantity, c.simulated, c.note) for c in checks if c.status != "pass"]
+    assert not failed, failed

@@ -25,6 +25,7 @@ ALLOWED_ADVICE = (
     "symmetric and normalized Box action space",
 )
 STABLE_INFO_KEYS = (
+    "motor_units_discharging",
     "metabolic_energy_j",
     "muscle_energy_j",
     "mechanical_work_j",

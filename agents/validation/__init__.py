@@ -63,6 +63,7 @@ from .torques import (
     riener_edrich_knee_nm,
     torque_checks,
 )
+from .units import motor_unit_checks
 
 __all__ = [
     "COUNTERMOVEMENT_GAIN_M",
@@ -89,6 +90,7 @@ __all__ = [
     "knee_extension_fit_error",
     "knee_torque_figure",
     "metabolic_checks",
+    "motor_unit_checks",
     "passive_fit_error",
     "passive_moment_checks",
     "passive_work_check",
@@ -120,6 +122,7 @@ def validate(out: Path, model_path: str | None = None, ceilings: Path | None = N
         + torque_checks(model)
         + passive_moment_checks(model)
         + metabolic_checks(model)
+        + motor_unit_checks(model_path)
         + umberger_figure1_checks()
         + [passive_work_check(model), passive_work_check(model, elastic_tendon=False)]
         + [squat_jump_check(source), ceiling_check(source), countermovement_check(source)]
