@@ -247,7 +247,10 @@ def test_every_experiment_runs_from_its_command_at_a_small_budget(
         "cocontraction": (["--run", str(run.path)], None, "cocontraction"),
         "energy-weight": (["--task", "Posture", "--timesteps", "128"], None, "energy_weight_posture"),
         "countermovement": (["--rises", "0", "--generations", "1"], 1, "countermovement"),
+        "unit-size": ([], None, "unit_size"),
+        "synchronization": ([], None, "synchronization"),
     }
+    assert set(commands) == set(experiments.EXPERIMENTS)  # a new experiment is run here too
     for name, (args, n_rows, stem) in commands.items():
         out = tmp_path / name
         assert cli_main(["experiment", name, *args, "--out", str(out)]) == 0, name
@@ -260,3 +263,22 @@ def test_every_experiment_runs_from_its_command_at_a_small_budget(
         written = (out / f"{stem}.md").read_text().splitlines()
         assert all(line in written for line in table), name  # the page holds what was printed
         assert (out / f"{stem}.png").stat().st_size > 1000, name
+
+
+def test_fewer_larger_motor_units_hold_a_force_less_steadily(tmp_path: Path) -> None:
+    from neuroleg.agents.experiments.unit_size import FORCE_LEVELS, UNIT_COUNTS, unit_size_experiment
+
+    rows = unit_size_experiment(tmp_path, seeds=(0, 1))
+    for level in FORCE_LEVELS:
+        cvs = [float(r["force CV (%)"].split(" +- ")[0]) for r in rows if r["force (of max)"] == level]
+        assert len(cvs) == len(UNIT_COUNTS) and all(a > b for a, b in zip(cvs, cvs[1:], strict=False))
+    assert (tmp_path / "unit_size.png").stat().st_size > 1000
+
+
+def test_synchronization_speeds_the_early_rise_of_force(tmp_path: Path) -> None:
+    from neuroleg.agents.experiments.synchronization import synchronization_experiment
+
+    rows = synchronization_experiment(tmp_path, seeds=(0, 1))
+    early = {(r["drive"], r["synchronization"]): float(r["RFD 0-50 ms (N/s)"].split(" +- ")[0]) for r in rows}
+    for drive in (0.7, 1.0):
+        assert early[(drive, 0.5)] > 1.15 * early[(drive, 0.0)]

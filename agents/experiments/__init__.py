@@ -7,13 +7,23 @@ plot. One module per experiment, each with NAME, HELP, `add_arguments` (its comm
 - cocontraction: energy per unit of a trained policy with added antagonist co-activation
 - energy-weight: task score against energy per unit as the reward's energy weight varies
 - countermovement: countermovement minus squat jump as the drive's rise slows (Bobbert & Casius 2005)
+- unit-size: force steadiness by motor-unit size and force level (discharge mode)
+- synchronization: the rate of force development against synchronization (discharge mode)
 """
 
 from __future__ import annotations
 
 from types import ModuleType
 
-from . import cocontraction, countermovement, energy_weight, rate_coding, recruitment
+from . import (
+    cocontraction,
+    countermovement,
+    energy_weight,
+    rate_coding,
+    recruitment,
+    synchronization,
+    unit_size,
+)
 from .cocontraction import cocontraction_experiment
 from .common import markdown_table
 from .countermovement import DRIVE_RISES_S, countermovement_experiment
@@ -22,7 +32,16 @@ from .rate_coding import rate_coding_experiment
 from .recruitment import RECRUITMENT_LIMITS, recruitment_limit_experiment
 
 EXPERIMENTS: dict[str, ModuleType] = {
-    module.NAME: module for module in (recruitment, rate_coding, cocontraction, energy_weight, countermovement)
+    module.NAME: module
+    for module in (
+        recruitment,
+        rate_coding,
+        cocontraction,
+        energy_weight,
+        countermovement,
+        unit_size,
+        synchronization,
+    )
 }
 
 __all__ = [

@@ -9,8 +9,11 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from multiprocessing import get_context
+from pathlib import Path
 from types import FrameType
 from typing import Any
+
+import numpy as np
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
@@ -22,6 +25,31 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
         cells = (r.get(k, "") for k in keys)
         lines.append("| " + " | ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in cells) + " |")
     return "\n".join(lines)
+
+
+def mean_sd(values: list[float], scale: float = 1.0, digits: int = 3) -> str:
+    """'mean +- SD' (SD over the values, ddof 1) of values times `scale`."""
+    a = np.asarray(values, dtype=float) * scale
+    return f"{a.mean():.{digits}g} +- {a.std(ddof=1):.2g}"
+
+
+def write_experiment(
+    out: Path, stem: str, title: str, name: str, intro: str, rows: list[dict[str, Any]], plot: Callable[[Any], None]
+) -> None:
+    """An experiment's outputs in `out`: <stem>.json (its rows), <stem>.md (stamped page: intro and
+    table) and <stem>.png (one panel drawn by `plot`)."""
+    from ..provenance import results_page  # deferred: matplotlib and the stamp only when writing
+    from ..report import pyplot, save_figure
+    from ..runs import write_json_atomic, write_text_atomic
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out / f"{stem}.json", rows)
+    body = f"{intro}\n\n{markdown_table(rows)}\n"
+    write_text_atomic(out / f"{stem}.md", results_page(title, f"neuroleg experiment {name}", body, out))
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    plot(ax)
+    save_figure(fig, out / f"{stem}.png")
 
 
 def check_workers(workers: int) -> None:
