@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -271,7 +272,7 @@ def test_fewer_larger_motor_units_hold_a_force_less_steadily(tmp_path: Path) -> 
     rows = unit_size_experiment(tmp_path, seeds=(0, 1))
     for level in FORCE_LEVELS:
         cvs = [float(r["force CV (%)"].split(" +- ")[0]) for r in rows if r["force (of max)"] == level]
-        assert len(cvs) == len(UNIT_COUNTS) and all(a > b for a, b in zip(cvs, cvs[1:], strict=False))
+        assert len(cvs) == len(UNIT_COUNTS) and all(a > b for a, b in itertools.pairwise(cvs))
     assert (tmp_path / "unit_size.png").stat().st_size > 1000
 
 
