@@ -71,6 +71,7 @@ def model_fingerprint(model_path: str | None = None) -> tuple[str, int, str]:
 CEILING_BODY_ARGUMENTS = (
     "recruitment_limit",
     "rate_scale",
+    "motor_unit_count",
     "synchronization",
     "drive_rise_s",
     "elastic_tendon",

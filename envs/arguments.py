@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from .physiology.model import MUSCLE_NAMES
-from .physiology.motor_units import DRIVE_RISE_MAX_S
+from .physiology.motor_units import DRIVE_RISE_MAX_S, UNIT_COUNT_RANGE
 from .tasks.base import ArgumentError, Arguments, argument_error
 
 # The control step every environment takes decisions at (s): 50 Hz, see leg_env.
@@ -34,6 +34,7 @@ METABOLIC_MODELS = ("umberger2010", "umberger2003", "bhargava2004")
 # Allowed values of the per-muscle motor-unit settings (a number for every muscle, or one per muscle).
 PER_MUSCLE_RANGES = {"recruitment_limit": (0.5, 1.0), "rate_scale": (0.5, 2.0), "synchronization": (0.0, 1.0)}
 PerMuscle = float | dict[Literal[MUSCLE_NAMES], float]  # type: ignore[valid-type]
+PerMuscleCount = int | dict[Literal[MUSCLE_NAMES], int]  # type: ignore[valid-type]
 
 
 class BodyArgs(Arguments):
@@ -59,6 +60,13 @@ class BodyArgs(Arguments):
         1.0, description="fraction of the pool's force that can be recruited (untrained ~0.85-0.9, trained 0.97-1)"
     )
     rate_scale: PerMuscle = Field(1.0, description="multiplies every motor unit's peak discharge rate")
+    motor_unit_count: PerMuscleCount | None = Field(
+        None,
+        description=(
+            "units in each motor-unit pool, the same maximal force (fewer: larger units); "
+            "None: the model file's counts (120 where it names none)"
+        ),
+    )
     synchronization: PerMuscle = Field(
         0.0, description="motor-unit synchronization: shortens the activation time constant (size assumed)"
     )
@@ -91,6 +99,19 @@ class BodyArgs(Arguments):
         values = value.values() if isinstance(value, dict) else [value]
         if any(not (lo <= v <= hi) for v in values):
             raise ValueError(f"must lie in [{lo}, {hi}] (a number or a value per muscle)")
+        if isinstance(value, dict) and set(value) != set(MUSCLE_NAMES):
+            raise ValueError(f"a per-muscle mapping must name every muscle {list(MUSCLE_NAMES)}")
+        return value
+
+    @field_validator("motor_unit_count")
+    @classmethod
+    def _unit_counts(cls, value: int | dict[str, int] | None) -> int | dict[str, int] | None:
+        if value is None:
+            return None
+        lo, hi = UNIT_COUNT_RANGE
+        values = value.values() if isinstance(value, dict) else [value]
+        if any(not (lo <= v <= hi) for v in values):
+            raise ValueError(f"must lie in [{lo}, {hi}] (a whole number or one per muscle)")
         if isinstance(value, dict) and set(value) != set(MUSCLE_NAMES):
             raise ValueError(f"a per-muscle mapping must name every muscle {list(MUSCLE_NAMES)}")
         return value
@@ -138,6 +159,9 @@ def reference_rows(args: type[BaseModel]) -> list[tuple[str, str, str, str, str]
             a, b = PER_MUSCLE_RANGES[name]
             allowed = f"{a} to {b}, or a mapping naming all nine muscles"
             kind = "float | dict[muscle, float]"
+        if name == "motor_unit_count":
+            allowed = f"{UNIT_COUNT_RANGE[0]} to {UNIT_COUNT_RANGE[1]}, or a mapping naming all nine muscles"
+            kind = "int | dict[muscle, int] | None"
         if kind.startswith("Literal["):
             allowed, kind = kind[len("Literal[") : -1], "str"
         value = None if field.is_required() else field.get_default(call_default_factory=True)

@@ -83,8 +83,8 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
     energy_weight (task default), metabolic_model ("umberger2010" | "umberger2003" |
     "bhargava2004"), motor_units (True: recruitment and rate coding; "discharge": every unit fires
     impulses whose twitches sum to the activation, so force fluctuates; False = lumped drive =
-    excitation), recruitment_limit,
-    rate_scale, synchronization (a float for all muscles or a {muscle: value} dict),
+    excitation), recruitment_limit, rate_scale, motor_unit_count (units per pool, None: the model
+    file's), synchronization (a float for all muscles or a {muscle: value} dict),
     drive_rise_s (0: the drive follows the action at once; > 0: it rises from 0 to 1 in no less than
     this, see DRIVE_RISE_MAX_S; info["drive"] is the drive applied), elastic_tendon (True),
     model_path (None = packaged leg9), compiled (True: the numba-compiled substep of `fast_step`;
@@ -107,6 +107,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         motor_units: bool | str = True,
         recruitment_limit: float | dict[str, float] = 1.0,
         rate_scale: float | dict[str, float] = 1.0,
+        motor_unit_count: int | dict[str, int] | None = None,
         synchronization: float | dict[str, float] = 0.0,
         drive_rise_s: float = 0.0,
         elastic_tendon: bool = True,
@@ -127,6 +128,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
             "motor_units": motor_units,
             "recruitment_limit": recruitment_limit,
             "rate_scale": rate_scale,
+            "motor_unit_count": motor_unit_count,
             "synchronization": synchronization,
             "drive_rise_s": drive_rise_s,
             "elastic_tendon": elastic_tendon,

@@ -41,7 +41,9 @@ class Musculature:
         self.pool: MotorUnitPool | LumpedDrive
         self.discharge: DischargeUnits | None = None
         if args.motor_units:
-            self.pool = MotorUnitPool.create(p, args.recruitment_limit, args.rate_scale, args.synchronization)
+            self.pool = MotorUnitPool.create(
+                p, args.recruitment_limit, args.rate_scale, args.synchronization, n_units=args.motor_unit_count
+            )
         else:
             self.pool = LumpedDrive.create(p, args.recruitment_limit, args.synchronization)
         # Discharging units make the activation themselves (their summed twitches) and synchronize
@@ -126,6 +128,7 @@ class Musculature:
             pool.type1,
             pool.max_excitation,
             pool.normaliser,
+            pool.counts,
             out,
         )
         self.recruitment = Recruitment(
@@ -198,11 +201,11 @@ class Musculature:
         if du is not None:
             from .physiology.discharge import discharge_step
 
-            units, sync, dt = du.units, du.synchronization, du.dt
+            units, sync, counts, dt = du.units, du.synchronization, du.counts, du.dt
         for k in range(frame_skip):
             q, qd = read()
             if du is not None:
-                discharge_step(units, sync, drive, dt, seed if k == 0 else -1)
+                discharge_step(units, sync, counts, drive, dt, seed if k == 0 else -1)
             substep(q, qd, drive, state, mp, pp, sc, joints, out, acc, effort, tau)
             if crank is None:
                 advance(tau)

@@ -40,7 +40,7 @@ def test_one_discharge_adds_fuglevands_twitch() -> None:
     du.units[U_NEXT, 0, 0] = 1e-9  # due now
     force = np.array([du.step(0 if k == 0 else -1)[0, 0] for k in range(300)])
     t = np.arange(300) * 0.001
-    t_c = pool.contraction_time[0]
+    t_c = pool.contraction_time[0, 0]
     expected = (t / t_c) * np.exp(-t / t_c)  # the second stage's response to a unit impulse
     assert np.allclose(force, expected, atol=1e-12)
     assert abs(t[np.argmax(force)] - t_c) <= 0.001
@@ -200,3 +200,58 @@ def test_validation_checks_of_the_discharging_units_pass() -> None:
     assert len(checks) == 6
     failed = [(c.quantity, c.simulated, c.note) for c in checks if c.status != "pass"]
     assert not failed, failed
+
+
+def _model_with_counts(tmp_path, counts: dict[str, int], cite: bool = True):
+    from importlib import resources
+
+    import yaml
+
+    data = yaml.safe_load(resources.files("neuroleg.envs").joinpath("models/leg9.yaml").read_text())
+    data["sources"]["Feinstein1955"] = (
+        "Feinstein B et al. (1955) Acta Anat 23:127-142, as tabulated by Enoka & Fuglevand 2001"
+    )
+    for name, n in counts.items():
+        data["muscles"][name]["motor_units"] = n
+        if cite:
+            data["muscles"][name]["motor_units_source"] = "Feinstein1955"
+    path = tmp_path / "pools.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def test_pools_of_their_own_size_from_the_model_file(tmp_path) -> None:
+    from neuroleg.envs.physiology import ModelFileError
+
+    path = _model_with_counts(tmp_path, {"TA": 445, "GAS": 579})
+    model = load_model(str(path))
+    assert model.muscles.motor_unit_count.tolist() == [120, 120, 120, 120, 120, 120, 579, 120, 445]
+    pool = MotorUnitPool.create(model.muscles)
+    assert pool.counts.tolist() == model.muscles.motor_unit_count.tolist() and pool.n_units == 579
+    full = pool.recruit(np.ones(9))
+    assert np.allclose(full.force_fraction, 1.0) and np.allclose(full.recruited_fraction, 1.0)
+    # the environment runs them, in both modes, and its compiled recruitment is the pool's
+    for mode in (True, "discharge"):
+        env = gym.make(ENV_IDS["Posture"], model_path=str(path), motor_units=mode).unwrapped
+        env.reset(seed=0)
+        for drive in np.random.default_rng(1).random((10, 9)):
+            fast, ref = env.musculature.recruit(drive), env.musculature.pool.recruit(drive)
+            assert np.allclose(fast.force_fraction, ref.force_fraction, rtol=1e-12)
+            assert np.allclose(fast.recruited_fraction, ref.recruited_fraction, rtol=1e-12)
+        env.step(np.zeros(9, dtype=np.float32))
+        assert env.musculature.discharging_units()[8] <= 445
+        env.close()
+    # a count cites its source, as every value of the file does
+    with pytest.raises(ModelFileError, match="motor_units_source"):
+        load_model(str(_model_with_counts(tmp_path, {"TA": 445}, cite=False)))
+
+
+def test_motor_unit_count_is_an_environment_argument() -> None:
+    counts = {m: 60 for m in ("HFL", "GLU", "HAM", "RF", "VAS", "BFSH", "GAS", "SOL")} | {"TA": 445}
+    env = gym.make(ENV_IDS["Posture"], motor_unit_count=counts).unwrapped
+    assert env.musculature.pool.counts.tolist() == [60] * 8 + [445]
+    env.close()
+    assert gym.make(ENV_IDS["Posture"], motor_unit_count=300).unwrapped.musculature.pool.n_units == 300
+    for bad in (5, 100.0, "120", {"TA": 445}):
+        with pytest.raises(ArgumentError, match="motor_unit_count"):
+            gym.make(ENV_IDS["Posture"], motor_unit_count=bad)

@@ -62,6 +62,7 @@ class DischargeUnits:
 
     units: np.ndarray  # (N_UNIT_ROWS, muscles, units)
     synchronization: np.ndarray  # (muscles,)
+    counts: np.ndarray  # (muscles,) units in each pool
     out: np.ndarray  # (3, muscles)
     dt: float
 
@@ -69,12 +70,12 @@ class DischargeUnits:
     def create(cls, pool: MotorUnitPool, dt: float) -> DischargeUnits:
         n, count = pool.peak_rate.shape
         units = np.zeros((N_UNIT_ROWS, n, count))
-        t = np.broadcast_to(pool.contraction_time, (n, count))
+        t = pool.contraction_time
         units[U_DECAY] = np.exp(-dt / t)  # one physics step of each twitch stage
         units[U_STEP] = dt / t
         units[U_TYPE1] = pool.type1
         units[U_NEXT] = np.inf
-        return cls(units, pool.synchronization.astype(float).copy(), np.zeros((3, n)), dt)
+        return cls(units, pool.synchronization.astype(float).copy(), pool.counts.copy(), np.zeros((3, n)), dt)
 
     def reset(self) -> None:
         for row in (U_RATE, U_AMP, U_X1, U_X2, U_FIRED):
@@ -119,7 +120,7 @@ class DischargeUnits:
     def step(self, seed: int) -> np.ndarray:
         """One physics step; `seed` >= 0 reseeds the kernel's generator (first step of a control step).
         Returns `out`."""
-        discharge_step(self.units, self.synchronization, self.out, self.dt, seed)
+        discharge_step(self.units, self.synchronization, self.counts, self.out, self.dt, seed)
         return self.out
 
 
@@ -160,14 +161,15 @@ def _interval(rate: float) -> float:  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def discharge_step(u: np.ndarray, sync: np.ndarray, out: np.ndarray, dt: float, seed: int) -> None:  # pragma: no cover
+def discharge_step(
+    u: np.ndarray, sync: np.ndarray, counts: np.ndarray, out: np.ndarray, dt: float, seed: int
+) -> None:  # pragma: no cover - compiled
     """One physics step of every unit (rows U_* of `u`): twitch stages, discharges, synchronization;
     the muscles' summed force fractions into `out`. Numba's generator (np.random inside the kernel)
     is reseeded from `seed` when it is >= 0."""
     if seed >= 0:
         np.random.seed(seed)  # noqa: NPY002 - numba's kernels have only the legacy generator
     n, units = u.shape[1], u.shape[2]
-    reach = max(int(_SYNCN * units), 1)
     spike = np.zeros(units, dtype=np.bool_)
     tried = np.zeros(units, dtype=np.bool_)
     for m in range(n):
@@ -182,6 +184,7 @@ def discharge_step(u: np.ndarray, sync: np.ndarray, out: np.ndarray, dt: float, 
             u[U_NEXT, m, i] -= dt
             spike[i] = u[U_NEXT, m, i] <= 0.0
         s = sync[m]
+        reach = max(int(_SYNCN * counts[m]), 1)
         if s > 0.0:
             # A unit due within the window fires with a neighbour that fires now, with probability s:
             # one draw per unit and step, neighbours pulled in count too (a forward, then a backward
@@ -256,16 +259,16 @@ def set_drive_kernel(
         for i in range(units):
             u[U_FIRED, m, i] = 0.0
             w = availability[m, i]
-            if e < threshold[i] or w <= 0.0:
+            if e < threshold[m, i] or w <= 0.0:
                 u[U_RATE, m, i] = 0.0
                 u[U_AMP, m, i] = 0.0
                 continue
-            rate, gain = unit_rate_and_gain(e, threshold[i], peak_rate[m, i], contraction_time[i])
-            total += twitch[i] * gain * w
+            rate, gain = unit_rate_and_gain(e, threshold[m, i], peak_rate[m, i], contraction_time[m, i])
+            total += twitch[m, i] * gain * w
             q = u[U_DECAY, m, i]
             area = dt * u[U_STEP, m, i] * q / ((1.0 - q) * (1.0 - q))
             u[U_RATE, m, i] = rate
-            u[U_AMP, m, i] = twitch[i] * gain * w / (rate * area)
+            u[U_AMP, m, i] = twitch[m, i] * gain * w / (rate * area)
         scale = 1.0 / (normaliser[m] * max(total / normaliser[m], 1.0))
         for i in range(units):
             u[U_AMP, m, i] *= scale
@@ -286,6 +289,7 @@ def recruit(
     type1: np.ndarray,
     max_excitation: float,
     normaliser: np.ndarray,
+    counts: np.ndarray,
     out: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
     """MotorUnitPool.recruit (the rate mode) as one loop, the drive validated and clipped; writes rows R_*."""
@@ -295,11 +299,11 @@ def recruit(
         slow = fast = recruited = rate_sum = allowed = 0.0
         for i in range(units):
             allowed += availability[m, i]
-            if e < threshold[i]:
+            if e < threshold[m, i]:
                 continue
             w = availability[m, i]
-            rate, gain = unit_rate_and_gain(e, threshold[i], peak_rate[m, i], contraction_time[i])
-            f = twitch[i] * gain * w
+            rate, gain = unit_rate_and_gain(e, threshold[m, i], peak_rate[m, i], contraction_time[m, i])
+            f = twitch[m, i] * gain * w
             slow += f * type1[m, i]
             fast += f * (1.0 - type1[m, i])
             recruited += w
@@ -310,6 +314,6 @@ def recruit(
         out[R_FORCE, m] = (slow + fast) / over
         out[R_SLOW, m] = slow / over
         out[R_FAST, m] = fast / over
-        out[R_RECRUITED, m] = recruited / units
+        out[R_RECRUITED, m] = recruited / counts[m]
         out[R_RATE, m] = rate_sum / recruited if recruited > 0 else 0.0
         out[R_AT_LIMIT, m] = 1.0 if recruited >= allowed - 1e-9 else 0.0

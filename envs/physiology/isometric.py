@@ -15,7 +15,7 @@ import numpy as np
 
 from .discharge import U_FIRED, DischargeUnits
 from .model import MUSCLE_NAMES, load_model
-from .motor_units import N_UNITS_DEFAULT, LumpedDrive, MotorUnitPool
+from .motor_units import LumpedDrive, MotorUnitPool
 from .muscle import MuscleModel
 
 CONTROL_PERIOD_S = 0.02  # the discharges' generator is reseeded this often, as in the environments
@@ -40,7 +40,8 @@ def isometric_contraction(
 
     drive: 0..1, a number (held from t = 0, a step) or one value per physics step (dt).
     motor_units: "discharge" (units fire impulses), True (rate coding) or False (lumped drive).
-    n_units: units in the pool (default N_UNITS_DEFAULT); fewer units are larger units.
+    n_units: units in the pool (default: the model file's count for the muscle, else N_UNITS_DEFAULT);
+    fewer units are larger units, the same maximal force.
     Returns time_s and force_n (N) at every physics step, the drive applied, and with
     `discharge_times` (discharge mode) the discharge times of each unit of the pool, `units`.
     The same seed gives the same discharges."""
@@ -61,12 +62,11 @@ def isometric_contraction(
     model = load_model(model_path)
     p = model.muscles
     m = MUSCLE_NAMES.index(muscle)
-    count = N_UNITS_DEFAULT if n_units is None else n_units
     pool: MotorUnitPool | LumpedDrive
     if motor_units is False:
         pool = LumpedDrive.create(p, recruitment_limit, synchronization)
     else:
-        pool = MotorUnitPool.create(p, recruitment_limit, rate_scale, synchronization, n_units=count)
+        pool = MotorUnitPool.create(p, recruitment_limit, rate_scale, synchronization, n_units=n_units)
     force = np.empty(steps)
     full = np.zeros(p.n)
     if motor_units == "discharge":
@@ -74,7 +74,7 @@ def isometric_contraction(
         du = DischargeUnits.create(pool, dt)
         rng = np.random.default_rng(seed)
         per_seed = max(round(CONTROL_PERIOD_S / dt), 1)
-        times: list[list[float]] = [[] for _ in range(count)]
+        times: list[list[float]] = [[] for _ in range(int(pool.counts[m]))]
         last = None
         for k in range(steps):
             if drives[k] != last:

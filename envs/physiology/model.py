@@ -35,6 +35,8 @@ DEFAULT_MODEL = "leg9"
 # Shape factor K of the force-velocity curve (Geyer & Herr 2010), where a muscle's file gives no
 # curvature: K = 1 / (a/F0), Hill's curvature a/F0 = 0.2.
 GEYER_HERR_FV_K = 5.0
+# Units per motor-unit pool when the model file names none: Fuglevand, Winter & Patla 1993's pool.
+MOTOR_UNITS_DEFAULT = 120
 
 
 class ModelFileError(ValueError):
@@ -82,6 +84,9 @@ class _Muscle(_Strict):
     # Herr's 0.2. Umberger et al. 2003 make it 0.1 + 0.4 x the fast-twitch fraction.
     fv_curvature: float | None = Field(default=None, ge=0.05, le=1)
     fv_curvature_source: str | None = None
+    # Motor units in the muscle's pool; none: motor_units.N_UNITS_DEFAULT (Fuglevand 1993's 120).
+    motor_units: int | None = Field(default=None, ge=10, le=1000)
+    motor_units_source: str | None = None
     joints: dict[Literal["hip", "knee", "ankle"], _JointAttachment] = Field(min_length=1)
     geometry_source: str = Field(min_length=1)
 
@@ -89,6 +94,8 @@ class _Muscle(_Strict):
     def _curvature_sourced(self) -> _Muscle:
         if (self.fv_curvature is None) != (self.fv_curvature_source is None):
             raise ValueError("fv_curvature and fv_curvature_source go together (every value cites its source)")
+        if (self.motor_units is None) != (self.motor_units_source is None):
+            raise ValueError("motor_units and motor_units_source go together (every value cites its source)")
         return self
 
 
@@ -159,7 +166,14 @@ class _ModelFile(_Strict):
             problems.append(f"muscles must be exactly {list(MUSCLE_NAMES)}, got {sorted(self.muscles)}")
         known = set(self.sources)
         for name, m in self.muscles.items():
-            keys = ("source", "f_max_source", "l_opt_source", "slow_twitch_source", "fv_curvature_source")
+            keys = (
+                "source",
+                "f_max_source",
+                "l_opt_source",
+                "slow_twitch_source",
+                "fv_curvature_source",
+                "motor_units_source",
+            )
             for key in (*keys, "geometry_source"):
                 ref = getattr(m, key)
                 if ref is not None and ref not in known:
@@ -192,6 +206,12 @@ class MuscleParams:
     slow_twitch_fraction: np.ndarray  # 0..1, by cross-sectional area
     fv_k: np.ndarray  # force-velocity shape factor K = 1 / (Hill's a/F0)
     sources: dict[str, str] = field(default_factory=dict)
+    # units in each muscle's motor-unit pool (int); None: MOTOR_UNITS_DEFAULT for every muscle
+    motor_unit_count: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.motor_unit_count is None:
+            object.__setattr__(self, "motor_unit_count", np.full(len(self.names), MOTOR_UNITS_DEFAULT, dtype=int))
 
     @property
     def n(self) -> int:
@@ -284,6 +304,7 @@ def model_from_dict(data: object, origin: str = "<dict>") -> LegModel:
         slow_twitch_fraction=np.array([m.slow_twitch_fraction for m in ms]),
         fv_k=np.array([GEYER_HERR_FV_K if m.fv_curvature is None else 1.0 / m.fv_curvature for m in ms]),
         sources={n: spec.muscles[n].source for n in MUSCLE_NAMES},
+        motor_unit_count=np.array([m.motor_units or MOTOR_UNITS_DEFAULT for m in ms], dtype=int),
     )
     pairs = [
         (i, JOINT_NAMES.index(jn), jn, att)

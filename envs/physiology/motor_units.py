@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .metabolics import bhargava_slow_fast
-from .model import MuscleParams
+from .model import MOTOR_UNITS_DEFAULT, MuscleParams
 
 # A finite rate of rise of the neural drive (Bobbert & Casius 2005, MSSE 37:440: after switching on,
 # stimulation rises to its maximum at a fixed dSTIM/dt; their countermovement jump's advantage over
@@ -36,7 +36,8 @@ from .model import MuscleParams
 DRIVE_RISE_MAX_S = 1.0
 
 # --- Fuglevand, Winter & Patla 1993 ---
-N_UNITS_DEFAULT = 120  # units per pool (their hand-muscle pool; 120-300 cover limb muscles)
+N_UNITS_DEFAULT = MOTOR_UNITS_DEFAULT  # units per pool when the model file names none (Fuglevand's)
+UNIT_COUNT_RANGE = (10, 1000)
 RECRUITMENT_RANGE = 30.0  # RR, largest / smallest recruitment threshold
 TWITCH_FORCE_RANGE = 100.0  # RP, largest / smallest twitch force
 CONTRACTION_TIME_LONGEST_S = 0.090  # T_L
@@ -94,6 +95,21 @@ def _per_muscle(
     return arr
 
 
+def _unit_counts(value: int | Mapping[str, int], names: tuple[str, ...]) -> np.ndarray:
+    """Units per pool: one whole number for every muscle or one per muscle, each in UNIT_COUNT_RANGE."""
+    if isinstance(value, Mapping):
+        if set(value) != set(names):
+            raise ValueError(f"n_units: a per-muscle mapping must name every muscle {list(names)}")
+        counts = [value[n] for n in names]
+    else:
+        counts = [value] * len(names)
+    lo, hi = UNIT_COUNT_RANGE
+    for n in counts:
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or not lo <= n <= hi:
+            raise ValueError(f"n_units must be whole numbers in [{lo}, {hi}], got {value!r}")
+    return np.array(counts, dtype=int)
+
+
 def _validate_drive(drive: np.ndarray, n: int) -> np.ndarray:
     d = np.asarray(drive, dtype=float)
     if d.shape != (n,):
@@ -105,17 +121,21 @@ def _validate_drive(drive: np.ndarray, n: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class MotorUnitPool:
-    """Fuglevand pools for every muscle. Build with `MotorUnitPool.create`."""
+    """Fuglevand pools for every muscle, each of its own size. Build with `MotorUnitPool.create`.
+
+    Arrays are (muscles, units) with `units` the largest pool's size: a smaller pool's extra columns are
+    padding that is never recruited (threshold infinite, availability 0, no twitch)."""
 
     names: tuple[str, ...]
-    threshold: np.ndarray  # (units,) recruitment threshold excitation
-    twitch: np.ndarray  # (units,) twitch force, arbitrary units
-    contraction_time: np.ndarray  # (units,) s
+    threshold: np.ndarray  # (muscles, units) recruitment threshold excitation
+    twitch: np.ndarray  # (muscles, units) twitch force, arbitrary units
+    contraction_time: np.ndarray  # (muscles, units) s
     peak_rate: np.ndarray  # (muscles, units) Hz, after rate_scale
     availability: np.ndarray  # (muscles, units) 0..1, fraction of the unit inside the limit
     type1: np.ndarray  # (muscles, units) 0..1, fraction of the unit that is type I
     max_excitation: float  # excitation at drive 1
     normaliser: np.ndarray  # (muscles,) force at full drive, full pool, rate_scale 1
+    counts: np.ndarray  # (muscles,) units in each pool
     recruitment_limit: np.ndarray
     rate_scale: np.ndarray
     synchronization: np.ndarray
@@ -127,45 +147,54 @@ class MotorUnitPool:
         recruitment_limit: float | Mapping[str, float] = 1.0,
         rate_scale: float | Mapping[str, float] = 1.0,
         synchronization: float | Mapping[str, float] = 0.0,
-        n_units: int = N_UNITS_DEFAULT,
+        n_units: int | Mapping[str, int] | None = None,
     ) -> MotorUnitPool:
-        if not (10 <= n_units <= 1000):
-            raise ValueError(f"n_units must be in [10, 1000], got {n_units}")
+        """n_units: units per pool, one number or one per muscle; None: the model file's counts."""
         names = muscles.names
         limit = _per_muscle(recruitment_limit, names, "recruitment_limit", RECRUITMENT_LIMIT_RANGE)
         scale = _per_muscle(rate_scale, names, "rate_scale", RATE_SCALE_RANGE)
         sync = _per_muscle(synchronization, names, "synchronization", SYNCHRONIZATION_RANGE)
-
-        i = np.arange(1, n_units + 1)
-        threshold = np.exp(i * math.log(RECRUITMENT_RANGE) / n_units)
-        twitch = np.exp(i * math.log(TWITCH_FORCE_RANGE) / n_units)
+        counts = muscles.motor_unit_count if n_units is None else _unit_counts(n_units, names)
+        assert counts is not None  # MuscleParams fills it
+        width = int(counts.max())
+        shape = (len(names), width)
+        threshold, twitch = np.full(shape, np.inf), np.zeros(shape)
+        contraction_time, base_peak = np.ones(shape), np.full(shape, MIN_FIRING_RATE_HZ)
+        availability, type1, normaliser = np.zeros(shape), np.zeros(shape), np.zeros(len(names))
         c = math.log(TWITCH_FORCE_RANGE) / math.log(CONTRACTION_TIME_RANGE)
-        contraction_time = CONTRACTION_TIME_LONGEST_S * (1.0 / twitch) ** (1.0 / c)
-        base_peak = PEAK_FIRING_RATE_FIRST_HZ - PEAK_FIRING_RATE_DROP_HZ * threshold / threshold[-1]
-        # The last unit reaches its (unscaled) peak rate exactly at drive 1.
-        max_excitation = float(threshold[-1] + (base_peak[-1] - MIN_FIRING_RATE_HZ) / EXCITATORY_GAIN)
-
-        # Share of the pool's maximal force held by units 1..i at their peak rates, so that the
-        # recruitment limit equals voluntary activation as the interpolated twitch measures it (a
-        # force fraction) and the type I share of maximal force equals the slow-twitch fraction.
-        unscaled = cls._unit_force(base_peak, contraction_time, twitch)
-        cum = np.concatenate(([0.0], np.cumsum(unscaled))) / unscaled.sum()
-        lower, upper = cum[:-1], cum[1:]
-
-        def _fraction_below(boundary: np.ndarray) -> np.ndarray:
-            # Fraction of each unit below the boundary; the unit straddling it counts in part.
-            return np.clip((boundary[:, None] - lower) / (upper - lower), 0.0, 1.0)
-
+        for m, n in enumerate(counts):
+            i = np.arange(1, n + 1)
+            threshold[m, :n] = np.exp(i * math.log(RECRUITMENT_RANGE) / n)
+            twitch[m, :n] = np.exp(i * math.log(TWITCH_FORCE_RANGE) / n)
+            contraction_time[m, :n] = CONTRACTION_TIME_LONGEST_S * (1.0 / twitch[m, :n]) ** (1.0 / c)
+            base_peak[m, :n] = (
+                PEAK_FIRING_RATE_FIRST_HZ - PEAK_FIRING_RATE_DROP_HZ * threshold[m, :n] / threshold[m, n - 1]
+            )
+            # Share of the pool's maximal force held by units 1..i at their peak rates, so that the
+            # recruitment limit equals voluntary activation as the interpolated twitch measures it (a
+            # force fraction) and the type I share of maximal force equals the slow-twitch fraction.
+            unscaled = cls._unit_force(base_peak[m, :n], contraction_time[m, :n], twitch[m, :n])
+            cum = np.concatenate(([0.0], np.cumsum(unscaled))) / unscaled.sum()
+            lower, upper = cum[:-1], cum[1:]
+            # Fraction of each unit below a boundary; the unit straddling it counts in part.
+            availability[m, :n] = np.clip((limit[m] - lower) / (upper - lower), 0.0, 1.0)
+            type1[m, :n] = np.clip((muscles.slow_twitch_fraction[m] - lower) / (upper - lower), 0.0, 1.0)
+            normaliser[m] = unscaled.sum()
+        # The last unit reaches its (unscaled) peak rate exactly at drive 1; RR and PFR are common to
+        # every pool, so that excitation (RR + PFR_1 - PFRD - MFR, up to rounding) is the same for all.
+        last = counts[0] - 1
+        max_excitation = float(threshold[0, last] + (base_peak[0, last] - MIN_FIRING_RATE_HZ) / EXCITATORY_GAIN)
         return cls(
             names=names,
             threshold=threshold,
             twitch=twitch,
             contraction_time=contraction_time,
-            peak_rate=base_peak[None, :] * scale[:, None],
-            availability=_fraction_below(limit),
-            type1=_fraction_below(muscles.slow_twitch_fraction),
+            peak_rate=base_peak * scale[:, None],
+            availability=availability,
+            type1=type1,
             max_excitation=max_excitation,
-            normaliser=np.full(len(names), unscaled.sum()),
+            normaliser=normaliser,
+            counts=counts.astype(float),
             recruitment_limit=limit,
             rate_scale=scale,
             synchronization=sync,
@@ -182,14 +211,17 @@ class MotorUnitPool:
 
     @property
     def n_units(self) -> int:
-        return self.threshold.size
+        """The largest pool's size (the arrays' width)."""
+        return self.threshold.shape[1]
 
     def recruit(self, drive: np.ndarray) -> Recruitment:
         """Map neural drive (muscles,) in [0, 1] to force and recruitment. NaN raises ValueError."""
         d = _validate_drive(drive, len(self.names))
         excitation = d[:, None] * self.max_excitation
-        above = excitation >= self.threshold  # (muscles, units)
-        rate = np.minimum(EXCITATORY_GAIN * (excitation - self.threshold) + MIN_FIRING_RATE_HZ, self.peak_rate)
+        above = excitation >= self.threshold  # (muscles, units); padding never is (threshold infinite)
+        rate = np.where(
+            above, np.minimum(EXCITATORY_GAIN * (excitation - self.threshold) + MIN_FIRING_RATE_HZ, self.peak_rate), 0.0
+        )
         weight = above * self.availability  # recruited share of each unit
         force = self._unit_force(rate, self.contraction_time, self.twitch) * weight
         fraction_of = 1.0 / self.normaliser
@@ -205,7 +237,7 @@ class MotorUnitPool:
             force_fraction=total / over,
             slow_force=slow / over,
             fast_force=fast / over,
-            recruited_fraction=recruited / self.n_units,
+            recruited_fraction=recruited / self.counts,
             mean_rate_hz=mean_rate,
             at_limit=recruited >= allowed - 1e-9,
         )
@@ -216,9 +248,12 @@ class MotorUnitPool:
         d = _validate_drive(drive, len(self.names))
         excitation = d[:, None] * self.max_excitation
         above = excitation >= self.threshold
-        rate = np.minimum(EXCITATORY_GAIN * (excitation - self.threshold) + MIN_FIRING_RATE_HZ, self.peak_rate)
         weight = above * self.availability
-        rate = np.where(weight > 0, rate, 0.0)
+        rate = np.where(
+            weight > 0,
+            np.minimum(EXCITATORY_GAIN * (excitation - self.threshold) + MIN_FIRING_RATE_HZ, self.peak_rate),
+            0.0,
+        )
         total = (self._unit_force(rate, self.contraction_time, self.twitch) * weight).sum(axis=1) / self.normaliser
         return rate, weight, 1.0 / (self.normaliser * np.maximum(total, 1.0))
 
