@@ -1,19 +1,68 @@
-"""The learning table (docs/results/learning.md): each task's default config trained with its default budget,
-evaluated against the zero and random baselines and, where one is stored, the task's ceiling.
-Rerun with `neuroleg learning`."""
+"""The learning table (docs/results/learning.md): each task's default config trained with its default
+budget over seeds, evaluated against the zero and random baselines and, where one is stored, the
+task's ceiling. The trials run on the sweep machinery (Ray tasks, one record per trial, a restart runs
+only what has no record). Rerun with `neuroleg learning --seeds N --out docs/results/learning.md`."""
 
 from __future__ import annotations
 
-import time
+import math
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
 
 from .config import TASK_CONFIG, load_config, resolve_config
-from .evaluate import evaluate_run
 from .provenance import results_page
-from .runs import RunDir, write_text_atomic
-from .train import train
+from .runs import write_text_atomic
+from .sweep import run_trials, trial_id
 
 DEFAULT_ALGO = "ppo"
+BASELINES = ("zero", "random")  # evaluated once per task, beside its first seed: they do not learn
+CONFIDENCE = 0.95
+
+
+def learning_trials(
+    tasks: list[str], seeds: list[int], overrides: list[str], ceilings: Path | None
+) -> list[dict[str, Any]]:
+    """One trial per task and seed, each config validated before any trains. A trial's id names its
+    config, overrides and seed, so that a rerun with another budget does not reuse old records."""
+    out = []
+    for task in tasks:
+        name = f"{TASK_CONFIG[task]}_{DEFAULT_ALGO}"
+        for seed in seeds:
+            cfg = load_config(resolve_config(name), [*overrides, f"seed={seed}"])
+            tag = trial_id({"config": name, "overrides": sorted(overrides)}, seed)[:8]
+            out.append(
+                {
+                    "id": f"{name}_seed{seed}_{tag}",
+                    "point": {"task": task},
+                    "seed": seed,
+                    "config": cfg.model_dump(mode="json"),
+                    "baselines": list(BASELINES) if seed == seeds[0] else [],
+                    "ceilings": str(ceilings) if ceilings else None,
+                }
+            )
+    return out
+
+
+def mean_ci(values: list[float]) -> tuple[float, float]:
+    """Mean and the half-width of its 95 % confidence interval (Student's t; nan for one value)."""
+    a = np.asarray(values, dtype=float)
+    if a.size < 2:
+        return float(a.mean()), math.nan
+    half = stats.t.ppf(0.5 + CONFIDENCE / 2, a.size - 1) * a.std(ddof=1) / math.sqrt(a.size)
+    return float(a.mean()), float(half)
+
+
+def _fmt(values: list[float], spec: str, percent: bool = False) -> str:
+    if not values:
+        return "-"
+    mean, half = mean_ci(values)
+    scale = 100.0 if percent else 1.0
+    unit = " %" if percent else ""
+    text = f"{mean * scale:{spec}}"
+    return text + unit if math.isnan(half) else f"{text} +- {half * scale:{spec}}{unit}"
 
 
 def learning_table(
@@ -22,34 +71,59 @@ def learning_table(
     out: Path | None = None,
     overrides: list[str] | None = None,
     ceilings: Path | None = None,
+    seeds: int = 1,
+    address: str | None = None,
 ) -> str:
-    """Train and evaluate each task's default config, with `overrides` (e.g. `env.model_path=FILE`,
-    `total_timesteps=N`) applied to every one; `ceilings`: a folder of that body's ceilings (`optimize
-    --model`), the packaged ones otherwise. A task without a ceiling for the run's body shows "-"."""
-    cfgs = {t: load_config(resolve_config(f"{TASK_CONFIG[t]}_{DEFAULT_ALGO}"), overrides or []) for t in tasks}
-    rows = [
-        "| task | steps | train time | score: policy | of ceiling | zero | random | "
-        "energy per unit (J): policy | zero | random |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for task, cfg in cfgs.items():  # every config is checked before the first one trains
-        run = RunDir.create(cfg, runs_root, f"{TASK_CONFIG[task]}_{DEFAULT_ALGO}_{time.strftime('%Y%m%d_%H%M%S')}")
-        start = time.perf_counter()
-        train(cfg, run, progress=False)
-        minutes = (time.perf_counter() - start) / 60
-        res = evaluate_run(run, baselines=("zero", "random"), ceilings=ceilings)
-        p, z, r = res["policy"], res["baselines"]["zero"], res["baselines"]["random"]
-        fraction = f"{p['fraction_of_ceiling']:.0%}" if "fraction_of_ceiling" in p else "-"
+    """Train and evaluate each task's default config with seeds 0..seeds-1, `overrides` (e.g.
+    `env.model_path=FILE`, `total_timesteps=N`) applied to every one; `ceilings`: a folder of that
+    body's ceilings (`optimize --model`), the packaged ones otherwise. Records and runs go to
+    `runs_root`; the table (mean and 95 % confidence interval over seeds) is returned and written to
+    `out` when given. A task without a ceiling for the run's body shows "-"."""
+    overrides = overrides or []
+    todo = learning_trials(tasks, list(range(seeds)), overrides, ceilings)
+    cpus = max(t["config"]["n_envs"] for t in todo)
+    records = run_trials(todo, runs_root, ["task"], cpus, address)
+    wanted = {t["id"] for t in todo}
+    rows = []
+    for task in tasks:
+        mine = [r for r in records if r["trial"] in wanted and r["task"] == task]
+        ok = [r for r in mine if r["status"] == "ok"]
+        base = next((r for r in ok if "zero_task_score" in r), {})
+
+        def col(key: str, rs: list[dict[str, Any]] = ok) -> list[float]:
+            return [float(r[key]) for r in rs if r.get(key, "") != ""]
+
+        steps = next(t["config"]["total_timesteps"] for t in todo if t["point"]["task"] == task)
         rows.append(
-            f"| {task} | {cfg.total_timesteps} | {minutes:.0f} min | {p['task_score']['mean']:.3f} | {fraction} | "
-            f"{z['task_score']['mean']:.3f} | {r['task_score']['mean']:.3f} | {p['energy_per_unit_j']['mean']:.0f} | "
-            f"{z['energy_per_unit_j']['mean']:.0f} | {r['energy_per_unit_j']['mean']:.0f} |"
+            {
+                "task": task,
+                "seeds (ok of run)": f"{len(ok)} of {len(mine)}",
+                "steps": steps,
+                "train time (min)": _fmt([v / 60 for v in col("train_time_s")], ".0f"),
+                "score: policy": _fmt(col("task_score"), ".3f"),
+                "of ceiling": _fmt(col("fraction_of_ceiling"), ".0f", percent=True),
+                "energy per unit (J)": _fmt(col("energy_per_unit_j"), ".0f"),
+                "energy / ceiling's": _fmt(col("energy_to_ceiling"), ".2f"),
+                "score: zero": f"{base['zero_task_score']:.3f}" if base else "-",
+                "score: random": f"{base['random_task_score']:.3f}" if base else "-",
+                "energy: zero (J)": f"{base['zero_energy_per_unit_j']:.0f}" if base else "-",
+                "energy: random (J)": f"{base['random_energy_per_unit_j']:.0f}" if base else "-",
+            }
         )
-    table = "\n".join(rows)
+    from .experiments import markdown_table  # the experiments' table format
+
+    table = markdown_table(rows)
+    failed = [r for r in records if r["trial"] in wanted and r["status"] != "ok"]
+    notes = "".join(f"\n\nFailed: {r['trial']}: {r['error']}" for r in failed)
     if out is not None:
-        given = dict(o.split("=", 1) for o in overrides or [])  # the options the command line turned into these
-        command = f"neuroleg learning --tasks {' '.join(tasks)}"
+        given = dict(o.split("=", 1) for o in overrides)  # the options the command line turned into these
+        command = f"neuroleg learning --seeds {seeds} --tasks {' '.join(tasks)}"
         command += f" --model {given['env.model_path']}" if "env.model_path" in given else ""
         command += f" --timesteps {given['total_timesteps']}" if "total_timesteps" in given else ""
-        write_text_atomic(out, results_page("Learning: each task's default PPO config", command, table, out.parent))
-    return table
+        body = (
+            f"Mean +- half-width of the {CONFIDENCE:.0%} confidence interval over seeds (Student's t); "
+            f"baselines from the first seed's evaluation. Train times on this machine, trials "
+            f"{'side by side' if seeds > 1 else 'one at a time'}.\n\n{table}{notes}"
+        )
+        write_text_atomic(out, results_page("Learning: each task's default PPO config", command, body, out.parent))
+    return table + notes

@@ -46,6 +46,8 @@ COLUMNS = (
     "oxygen_per_unit_ml_per_kg",
     "muscle_efficiency",
     "mean_cci",
+    "energy_to_ceiling",
+    "train_time_s",
     "wall_time_s",
     "run",
 )
@@ -138,9 +140,16 @@ def run_trial(trial: dict[str, Any], runs_root: str) -> dict[str, Any]:
         # a run folder without a record is what an interrupted attempt left: it starts again
         shutil.rmtree(Path(runs_root) / trial["id"], ignore_errors=True)
         run = RunDir.create(cfg, Path(runs_root), trial["id"])
+        train_start = time.perf_counter()
         train(cfg, run, progress=False)
-        result = evaluate_run(run, baselines=())
+        record["train_time_s"] = round(time.perf_counter() - train_start, 1)
+        ceilings = Path(trial["ceilings"]) if trial.get("ceilings") else None
+        result = evaluate_run(run, baselines=tuple(trial.get("baselines", ())), ceilings=ceilings)
         p = result["policy"]
+        ceiling = result.get("ceiling")
+        for name, b in result["baselines"].items():
+            record[f"{name}_task_score"] = b["task_score"]["mean"]
+            record[f"{name}_energy_per_unit_j"] = b["energy_per_unit_j"]["mean"]
         record.update(
             status="ok",
             error="",
@@ -151,6 +160,7 @@ def run_trial(trial: dict[str, Any], runs_root: str) -> dict[str, Any]:
             oxygen_per_unit_ml_per_kg=p["oxygen_per_unit_ml_per_kg"]["mean"],
             muscle_efficiency=p["muscle_efficiency"]["mean"],
             mean_cci=float(np.mean(list(p["cci"].values()))) if p["cci"] else "",
+            energy_to_ceiling=p["energy_per_unit_j"]["mean"] / ceiling["energy_per_unit_j"] if ceiling else "",
             run=str(run.path),
         )
     except Exception as err:
@@ -203,7 +213,7 @@ def sweep(
     """Run the sweep file's trials on Ray (a local cluster of this machine's cores, or `address`);
     returns the records of every trial, finished before or now."""
     try:
-        import ray  # the [distributed] extra
+        import ray  # noqa: F401 - the [distributed] extra
     except ImportError:
         raise RuntimeError("neuroleg sweep runs on Ray: pip install 'neuroleg[distributed]'") from None
     spec = load_sweep(path)
@@ -212,12 +222,46 @@ def sweep(
     base_path = resolve_config(str(path.parent / spec.base) if is_path else spec.base)
     todo = trials(spec, base_path)
     axes = sorted({k for t in todo for k in t["point"]})
+    cpus = spec.cpus_per_trial or load_config(base_path).n_envs
+    records = run_trials(todo, out, axes, cpus, address, retry_failed, num_cpus)
+    if threading.current_thread() is threading.main_thread():
+        plot_sweep(records, axes, out / "sweep.png")
+    return records
+
+
+def run_trials(
+    todo: list[dict[str, Any]],
+    out: Path,
+    axes: list[str],
+    cpus: int,
+    address: str | None = None,
+    retry_failed: bool = False,
+    num_cpus: int | None = None,
+) -> list[dict[str, Any]]:
+    """Run the trials that have no record in out/trials (and failed ones with `retry_failed`) as Ray
+    tasks of `cpus` CPUs each, recording each as it finishes; results.csv is rewritten after each.
+    Without Ray installed and no cluster named, they run one after another in this process.
+    Returns every trial's record."""
     records_dir = out / RECORDS
     records_dir.mkdir(parents=True, exist_ok=True)
     done = {p.stem: json.loads(p.read_text()) for p in records_dir.glob("*.json")}
     pending = [t for t in todo if t["id"] not in done or (retry_failed and done[t["id"]]["status"] == "failed")]
+
+    def keep(record: dict[str, Any]) -> None:
+        write_json_atomic(records_dir / f"{record['trial']}.json", record)
+        write_results(out, axes)
+
+    try:
+        import ray
+    except ImportError:
+        if address or os.environ.get("RAY_ADDRESS"):
+            raise RuntimeError(
+                "a Ray cluster was named but Ray is not installed: pip install 'neuroleg[distributed]'"
+            ) from None
+        for t in pending:
+            keep(run_trial(t, str(out / "runs")))
+        return write_results(out, axes)
     if pending:
-        cpus = spec.cpus_per_trial or load_config(base_path).n_envs
         with ray_cluster(address, num_cpus):
             task = ray.remote(num_cpus=cpus)(run_trial)
             refs = {task.remote(t, str(out / "runs")): t for t in pending}
@@ -226,13 +270,8 @@ def sweep(
                     ready, _ = ray.wait(list(refs), num_returns=1)
                     for ref in ready:
                         refs.pop(ref)
-                        record = ray.get(ref)
-                        write_json_atomic(records_dir / f"{record['trial']}.json", record)
-                        write_results(out, axes)
-    records = write_results(out, axes)
-    if threading.current_thread() is threading.main_thread():
-        plot_sweep(records, axes, out / "sweep.png")
-    return records
+                        keep(ray.get(ref))
+    return write_results(out, axes)
 
 
 def plot_sweep(records: list[dict[str, Any]], axes: list[str], path: Path) -> None:

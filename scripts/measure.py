@@ -174,8 +174,14 @@ def cmd_learning(args: argparse.Namespace) -> int:
     if args.timesteps is not None:
         overrides.append(f"total_timesteps={args.timesteps}")
     ceilings = existing_folder("--ceilings", args.ceilings)  # before hours of training, not after
-    print(learning_table(Path(args.runs_dir), args.tasks, Path(args.out) if args.out else None, overrides, ceilings))
-    return 0
+    out = Path(args.out) if args.out else None
+    try:
+        table = learning_table(Path(args.runs_dir), args.tasks, out, overrides, ceilings, args.seeds, args.address)
+    except RuntimeError as err:  # a cluster named without Ray installed
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(table)
+    return 1 if "\n\nFailed: " in table else 0
 
 
 def add_commands(sub: Any) -> None:
@@ -231,12 +237,14 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--address", help="a Ray cluster's address (default: RAY_ADDRESS, else a local Ray)")
     p.set_defaults(func=cmd_tune)
     p = sub.add_parser("learning", help="train each task's default config and tabulate it against baselines")
-    p.add_argument("--runs-dir", default="runs/learning", help="folder for the training runs")
+    p.add_argument("--runs-dir", default="runs/learning", help="folder for the trial records, results.csv and runs")
     p.add_argument("--tasks", nargs="+", default=list(TASK_CONFIG), choices=list(TASK_CONFIG), help="tasks to train")
     p.add_argument("--out", help="also write the Markdown table here")
     p.add_argument("--model", help="a model file of one's own (default: the packaged leg9.yaml)")
     p.add_argument("--ceilings", help="folder of that model's ceilings (`neuroleg optimize --model` writes ceilings/)")
     p.add_argument("--timesteps", type=int, help="training steps per task (default: each config's own budget)")
+    p.add_argument("--seeds", type=positive_int, default=1, help="training seeds per task (0, 1, ...), as Ray tasks")
+    p.add_argument("--address", help="a Ray cluster's address (default: RAY_ADDRESS, else a local Ray)")
     p.set_defaults(func=cmd_learning)
     p = sub.add_parser("convergence", help="every task's figures at several physics steps and solver iterations")
     p.add_argument("--steps-ms", nargs="+", type=float, default=list(DEFAULT_STEPS_MS), help="physics steps (ms)")

@@ -484,9 +484,36 @@ def test_learning_table_trains_on_a_model_file_and_scores_against_its_ceiling(
     assert cli_main([*args, "--model", str(stronger_model), "--ceilings", str(folder), "--out", str(out)]) == 0
     (row,) = [line for line in out.read_text().splitlines() if line.startswith("| SquatJump")]
     cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[1] == "128"
-    (run,) = list((tmp_path / "r").iterdir())
+    assert cells[1] == "1 of 1" and cells[2] == "128"
+    (run,) = list((tmp_path / "r" / "runs").iterdir())
     result = json.loads((run / "evaluation.json").read_text())
     assert (run / "model.yaml").read_text() == stronger_model.read_text()  # trained on that body
     assert result["ceiling"]["score"] == own.score
-    assert cells[4] == f"{result['policy']['task_score']['mean'] / own.score:.0%}"
+    assert cells[5] == f"{100 * result['policy']['task_score']['mean'] / own.score:.0f} %"
+    assert cells[8] != "-" and cells[9] != "-"  # the baselines, evaluated beside the first seed
+
+
+@pytest.mark.slow
+def test_learning_over_seeds_runs_on_the_sweep_machinery(tmp_path: Path) -> None:
+    pytest.importorskip("ray", reason="the [distributed] extra")
+    from neuroleg.agents.learning import mean_ci
+
+    args = ["learning", "--tasks", "Posture", "--timesteps", "128", "--seeds", "2", "--runs-dir", str(tmp_path / "r")]
+    out = tmp_path / "learning.md"
+    assert cli_main([*args, "--out", str(out)]) == 0
+    records = sorted((tmp_path / "r" / "trials").glob("*.json"))
+    assert len(records) == 2
+    data = [json.loads(p.read_text()) for p in records]
+    assert sorted(r["seed"] for r in data) == [0, 1] and all(r["status"] == "ok" for r in data)
+    (row,) = [line for line in out.read_text().splitlines() if line.startswith("| Posture")]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    mean, half = mean_ci([r["task_score"] for r in data])
+    assert cells[1] == "2 of 2" and cells[4] == f"{mean:.3f} +- {half:.3f}"
+    assert "*Measured by `neuroleg learning --seeds 2 --tasks Posture --timesteps 128`" in out.read_text()
+    # started again it trains nothing: every trial has its record
+    before = [p.read_text() for p in records]
+    assert cli_main(args) == 0
+    assert [p.read_text() for p in records] == before
+    # another budget is another trial
+    assert cli_main(["learning", "--tasks", "Posture", "--timesteps", "256", "--runs-dir", str(tmp_path / "r")]) == 0
+    assert len(list((tmp_path / "r" / "trials").glob("*.json"))) == 3
