@@ -103,6 +103,15 @@ class BodyArgs(Arguments):
             raise ValueError(f"a per-muscle mapping must name every muscle {list(MUSCLE_NAMES)}")
         return value
 
+    @field_validator("motor_units", mode="before")
+    @classmethod
+    def _motor_unit_mode(cls, value: object) -> object:
+        if not (isinstance(value, bool) or value == "discharge"):
+            raise ValueError(
+                f"must be True (rate coding), 'discharge' (units that fire) or False (lumped drive), got {value!r}"
+            )
+        return value
+
     @field_validator("motor_unit_count")
     @classmethod
     def _unit_counts(cls, value: int | dict[str, int] | None) -> int | dict[str, int] | None:

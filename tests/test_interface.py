@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
     "kwargs,named",
     [
         ({"elastic_tendon": "false"}, "elastic_tendon: Input should be a valid boolean"),
-        ({"motor_units": "no"}, "motor_units: Input should be a valid boolean"),
+        ({"motor_units": "no"}, r"motor_units: .*must be True \(rate coding\), 'discharge'"),
         ({"rate_scale": "x"}, "rate_scale"),
         ({"recruitment_limit": float("nan")}, "recruitment_limit"),
         ({"drive_rise_s": 2.0}, "drive_rise_s: Input should be less than or equal to 1"),
