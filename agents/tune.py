@@ -165,7 +165,20 @@ def storage_for(out: Path, url: str | None) -> Any:
     return JournalStorage(JournalFileBackend(str(out / "study.journal")))
 
 
-def run_worker(path: str, out: str, storage_url: str | None, study_name: str) -> int:
+def study_options(spec: TuneFile, worker: int = 0) -> dict[str, Any]:
+    """The sampler (TPE for the score, NSGA-II for the Pareto front; seeded per worker, so that workers
+    do not propose the same points) and the pruner (median of the trials so far at the same step)."""
+    import optuna
+
+    seed = spec.seed + worker
+    sampler = (
+        optuna.samplers.TPESampler(seed=seed) if spec.objective == "score" else optuna.samplers.NSGAIISampler(seed=seed)
+    )
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=2) if spec.prune else optuna.pruners.NopPruner()
+    return {"sampler": sampler, "pruner": pruner}
+
+
+def run_worker(path: str, out: str, storage_url: str | None, study_name: str, worker: int = 0) -> int:
     """Run trials of the study until it has its number of finished ones (in a Ray task or here)."""
     import optuna
     from optuna.study import MaxTrialsCallback
@@ -173,7 +186,8 @@ def run_worker(path: str, out: str, storage_url: str | None, study_name: str) ->
 
     spec = load_tune(Path(path))
     _, base = base_data(Path(path), spec)
-    study = optuna.load_study(study_name=study_name, storage=storage_for(Path(out), storage_url))
+    storage = storage_for(Path(out), storage_url)
+    study = optuna.load_study(study_name=study_name, storage=storage, **study_options(spec, worker))
     finished = (TrialState.COMPLETE, TrialState.PRUNED)
     left = spec.trials - len(study.get_trials(deepcopy=False, states=finished))
     if left > 0:
@@ -196,20 +210,19 @@ def tune(path: Path, out: Path, storage: str | None = None, address: str | None 
     check_params(spec, base, str(path))
     name = path.stem
     directions = ["maximize"] if spec.objective == "score" else ["maximize", "minimize"]
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=2) if spec.prune else optuna.pruners.NopPruner()
-    sampler = (
-        optuna.samplers.TPESampler(seed=spec.seed)
-        if spec.objective == "score"
-        else optuna.samplers.NSGAIISampler(seed=spec.seed)
+    study = optuna.create_study(
+        study_name=name, storage=storage_for(out, storage), directions=directions, load_if_exists=True
     )
-    optuna.create_study(
-        study_name=name,
-        storage=storage_for(out, storage),
-        directions=directions,
-        pruner=pruner,
-        sampler=sampler,
-        load_if_exists=True,
-    )
+    if len(study.directions) != len(directions):
+        raise ValueError(
+            f"the study {name!r} in {out} was started with another objective; give another --out for objective "
+            f"{spec.objective!r}"
+        )
+    if spec.workers > 1 or address is not None:
+        try:
+            import ray  # noqa: F401 - the [distributed] extra
+        except ImportError:
+            raise RuntimeError("parallel trials run on Ray: pip install 'neuroleg[distributed]'") from None
     if spec.workers == 1 and address is None:
         run_worker(str(path), str(out), storage, name)
     else:
@@ -227,7 +240,7 @@ def _on_ray(
 
     with ray_cluster(address):
         task = ray.remote(num_cpus=load_config(base_path).n_envs)(run_worker)
-        refs = [task.remote(str(path.resolve()), str(out.resolve()), storage, name) for _ in range(spec.workers)]
+        refs = [task.remote(str(path.resolve()), str(out.resolve()), storage, name, w) for w in range(spec.workers)]
         with cancelled_on_interrupt(refs):
             ray.get(refs)
 

@@ -68,7 +68,11 @@ class BodyArgs(Arguments):
         ),
     )
     synchronization: PerMuscle = Field(
-        0.0, description="motor-unit synchronization: shortens the activation time constant (size assumed)"
+        0.0,
+        description=(
+            "motor-unit synchronization: with 'discharge', the share of discharges made coincident with "
+            "those of units of similar threshold; otherwise it shortens the activation time constant (size assumed)"
+        ),
     )
     drive_rise_s: float = Field(
         0.0,
@@ -107,9 +111,8 @@ class BodyArgs(Arguments):
     @classmethod
     def _motor_unit_mode(cls, value: object) -> object:
         if not (isinstance(value, bool) or value == "discharge"):
-            raise ValueError(
-                f"must be True (rate coding), 'discharge' (units that fire) or False (lumped drive), got {value!r}"
-            )
+            # the error message adds the value given
+            raise ValueError("must be True (rate coding), 'discharge' (units that fire) or False (lumped drive)")
         return value
 
     @field_validator("motor_unit_count")

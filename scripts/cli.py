@@ -146,6 +146,17 @@ def learning_span(run: RunDir, window: int = 5) -> tuple[float, float]:
     return float(scores[:window].mean()), float(scores[-window:].mean())
 
 
+def cmd_reference(args: argparse.Namespace) -> int:
+    """A packaged reference policy, copied into a run folder of one's own."""
+    from neuroleg.agents.reference import card_text, reference_run
+
+    out = Path(args.out) if args.out else Path("runs") / f"reference_{args.task.lower()}"
+    path = reference_run(args.task, out)
+    print(card_text(args.task))
+    print(f"run folder: {path}\n  neuroleg evaluate {path}\n  neuroleg render {path} --out {args.task.lower()}.gif")
+    return 0
+
+
 def cmd_curves(args: argparse.Namespace) -> int:
     from neuroleg.agents.report import plot_physiology_curves
 
@@ -201,6 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs-dir", default="runs", help="folder the demo's run folder is created in")
     p.add_argument("--timesteps", type=positive_int, default=DEMO_TIMESTEPS, help="training steps")
     p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("reference", help="copy a task's packaged reference policy into a run folder")
+    p.add_argument("task", choices=list(TASK_CONFIG), help="the task whose reference policy to copy")
+    p.add_argument("--out", help="a new folder (default runs/reference_<task>)")
+    p.set_defaults(func=cmd_reference)
     p = sub.add_parser("curves", help="plot the muscle and motor-unit curves of the model")
     p.add_argument("--out", default="physiology_curves.png", help="PNG file to write")
     p.add_argument("--model", help="a model file of one's own (default: the packaged leg9.yaml)")

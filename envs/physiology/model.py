@@ -84,7 +84,7 @@ class _Muscle(_Strict):
     # Herr's 0.2. Umberger et al. 2003 make it 0.1 + 0.4 x the fast-twitch fraction.
     fv_curvature: float | None = Field(default=None, ge=0.05, le=1)
     fv_curvature_source: str | None = None
-    # Motor units in the muscle's pool; none: motor_units.N_UNITS_DEFAULT (Fuglevand 1993's 120).
+    # Motor units in the muscle's pool; none: MOTOR_UNITS_DEFAULT (Fuglevand 1993's 120).
     motor_units: int | None = Field(default=None, ge=10, le=1000)
     motor_units_source: str | None = None
     joints: dict[Literal["hip", "knee", "ankle"], _JointAttachment] = Field(min_length=1)

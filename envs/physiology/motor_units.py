@@ -12,8 +12,12 @@ Three user parameters per muscle (or for the whole body):
   (interpolated-twitch voluntary activation: untrained ~0.85-0.9, trained ~0.97-1.0; Kooistra 2007).
   The highest-threshold (type II) units past the limit are never recruited.
 - rate_scale: multiplies every unit's peak discharge rate (training raises peak rates).
-- synchronization: 0..1; shortens the activation time constant (raises the rate of force
-  development). Semmler 2002 reports the effect but not its size: SYNC_TAU_GAIN is an assumption.
+- synchronization: 0..1; in the rate mode it shortens the activation time constant (raises the rate
+  of force development; Semmler 2002 reports the effect but not its size: SYNC_TAU_GAIN is an
+  assumption). Discharging units (`discharge`) synchronize their discharges instead.
+
+Each muscle's pool has its own size (the model file's count, else N_UNITS_DEFAULT); the arrays are
+padded to the largest.
 """
 
 from __future__ import annotations
