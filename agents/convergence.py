@@ -235,5 +235,5 @@ def page(result: Study, command: str, written: Path | None = None) -> str:
 
 def write_page(result: Study, out: Path, command: str) -> Path:
     """The results page written to `out` (atomically), stamped with `command`."""
-    write_text_atomic(out, page(result, command or "neuroleg convergence", out.parent))
+    write_text_atomic(out, page(result, command, out.parent))
     return out

@@ -114,9 +114,17 @@ def cmd_convergence(args: argparse.Namespace) -> int:
     from neuroleg.agents.convergence import study, write_page
 
     result = study(args.steps_ms, args.iterations, args.tolerance)
-    page = write_page(result, Path(args.out), " ".join(["neuroleg", *sys.argv[1:]]) if args.out else "")
+    command = "neuroleg convergence"  # the options given, for the page's stamp
+    if list(args.steps_ms) != list(DEFAULT_STEPS_MS):
+        command += " --steps-ms " + " ".join(f"{x:g}" for x in args.steps_ms)
+    if list(args.iterations) != list(DEFAULT_ITERATIONS):
+        command += " --iterations " + " ".join(str(x) for x in args.iterations)
+    if args.tolerance != DEFAULT_TOLERANCE:
+        command += f" --tolerance {args.tolerance:g}"
+    page = write_page(result, Path(args.out), f"{command} --out {args.out}")
     dt, iterations = result.chosen()
-    print(f"cheapest setting within {100 * args.tolerance:g} % of the reference: {dt:g} ms, {iterations} iterations")
+    within = f"{100 * args.tolerance:g} %"
+    print(f"chosen, the cheapest within {within} of the reference: {dt:g} ms, {iterations} iterations")
     print(f"page: {page}")
     return 0
 
