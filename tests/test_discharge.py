@@ -122,6 +122,10 @@ def test_bench_function_refuses_bad_input_by_name() -> None:
         isometric_contraction("VAS", np.zeros(10), 1.0)
     with pytest.raises(ValueError, match="duration_s"):
         isometric_contraction("VAS", 0.3, "1")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="motor_units must be"):
+        isometric_contraction("VAS", 0.3, 1.0, motor_units=1.0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="dt must be"):
+        isometric_contraction("VAS", 0.3, 1.0, dt=0.01)
     with pytest.raises(ValueError, match="discharge_times needs"):
         isometric_contraction("VAS", 0.3, 1.0, motor_units=True, discharge_times=True)
 

@@ -20,6 +20,7 @@ from .muscle import MuscleModel
 
 CONTROL_PERIOD_S = 0.02  # the discharges' generator is reseeded this often, as in the environments
 MAX_DURATION_S = 600.0
+MAX_DT_S = 0.005  # the muscle model's stable step
 
 
 def isometric_contraction(
@@ -42,19 +43,20 @@ def isometric_contraction(
     motor_units: "discharge" (units fire impulses), True (rate coding) or False (lumped drive).
     n_units: units in the pool (default: the model file's count for the muscle, else N_UNITS_DEFAULT);
     fewer units are larger units, the same maximal force.
-    Returns time_s and force_n (N) at every physics step, the drive applied, and with
-    `discharge_times` (discharge mode) the discharge times of each unit of the pool, `units`.
-    The same seed gives the same discharges."""
+    Returns time_s and force_n (N) at every physics step, the drive applied and f_max_n, and with
+    `discharge_times` (discharge mode) discharge_times_s, one array of times (s) per unit of the pool,
+    smallest unit first. The same seed gives the same discharges. Unlike the environments, no
+    activation floor is applied (they keep activation at 1 % or more for the fiber-tendon solve)."""
     if muscle not in MUSCLE_NAMES:
         raise ValueError(f"muscle must be one of {list(MUSCLE_NAMES)}, got {muscle!r}")
-    if motor_units not in (True, False, "discharge") or (
-        isinstance(motor_units, int) and not isinstance(motor_units, bool)
-    ):
+    if not (isinstance(motor_units, bool) or motor_units == "discharge"):
         raise ValueError(f"motor_units must be 'discharge', True (rate coding) or False (lumped), got {motor_units!r}")
     if isinstance(duration_s, bool) or not isinstance(duration_s, int | float) or not 0 < duration_s <= MAX_DURATION_S:
         raise ValueError(f"duration_s must be a number in (0, {MAX_DURATION_S:g}] s, got {duration_s!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    if isinstance(dt, bool) or not isinstance(dt, float) or not 0.0 < dt <= MAX_DT_S:
+        raise ValueError(f"dt must be a number of seconds in (0, {MAX_DT_S:g}], got {dt!r}")
     if discharge_times and motor_units != "discharge":
         raise ValueError("discharge_times needs motor_units='discharge' (the other modes have no discharges)")
     steps = round(duration_s / dt)
