@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from neuroleg import __version__
 from neuroleg.envs import ENV_VERSION
 
-from .config import TASK_CONFIG
+from .config import TASK_CONFIG, RunConfig, load_config, packaged_configs, resolve_config
 from .normalization import STATS_FILE
 from .provenance import git_commit
 from .runs import RunDir, write_json_atomic
@@ -86,6 +86,15 @@ def evaluation_figures(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def config_name(cfg: RunConfig) -> str:
+    """The packaged config the run's config is (its run name aside), else "custom" (config.yaml has it)."""
+    mine = cfg.model_dump(exclude={"name"})
+    for name in packaged_configs():
+        if load_config(resolve_config(name)).model_dump(exclude={"name"}) == mine:
+            return name
+    return "custom"
+
+
 def package_reference(run_path: Path, dest_root: Path, train_seconds: float | None = None) -> Path:
     """Make the reference of the run's task in dest_root/<task>/ from a trained run: its config, final
     model and statistics, and a card with its evaluation (done on the packaged copy)."""
@@ -116,7 +125,7 @@ def package_reference(run_path: Path, dest_root: Path, train_seconds: float | No
         dest / CARD,
         {
             "task": cfg.env.task,
-            "config": f"{TASK_CONFIG[cfg.env.task]}_{cfg.algo.name}",
+            "config": config_name(cfg),
             "algorithm": cfg.algo.name,
             "total_timesteps": cfg.total_timesteps,
             "seed": cfg.seed,
