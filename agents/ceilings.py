@@ -74,6 +74,7 @@ CEILING_BODY_ARGUMENTS = (
     "motor_unit_count",
     "synchronization",
     "drive_rise_s",
+    "fatigue",
     "elastic_tendon",
     "motor_units",
     "physics_dt",

@@ -80,6 +80,13 @@ class BodyArgs(Arguments):
         le=DRIVE_RISE_MAX_S,
         description="shortest time (s) the drive may take to rise from 0 to 1; 0: a step",
     )
+    fatigue: bool = Field(
+        False,
+        description=(
+            "motor units tire with their own activity and recover at rest (type II fastest); needs motor-unit "
+            "pools (motor_units True or 'discharge')"
+        ),
+    )
     elastic_tendon: bool = Field(True, description="elastic tendon with the fiber-tendon balance solved each step")
     model_path: str | Path | None = Field(None, description="a model file of one's own; None: the packaged leg9.yaml")
     compiled: bool = Field(True, description="the numba-compiled substep (False: the numpy reference, same equations)")
@@ -126,6 +133,13 @@ class BodyArgs(Arguments):
             raise ValueError(f"must lie in [{lo}, {hi}] (a whole number or one per muscle)")
         if isinstance(value, dict) and set(value) != set(MUSCLE_NAMES):
             raise ValueError(f"a per-muscle mapping must name every muscle {list(MUSCLE_NAMES)}")
+        return value
+
+    @field_validator("fatigue")
+    @classmethod
+    def _fatigue_needs_units(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("motor_units") is False:
+            raise ValueError("fatigue lives in the motor units: it needs motor_units=True or 'discharge'")
         return value
 
     @field_validator("compiled")

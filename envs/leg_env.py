@@ -86,7 +86,8 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
     excitation), recruitment_limit, rate_scale, motor_unit_count (units per pool, None: the model
     file's), synchronization (a float for all muscles or a {muscle: value} dict),
     drive_rise_s (0: the drive follows the action at once; > 0: it rises from 0 to 1 in no less than
-    this, see DRIVE_RISE_MAX_S; info["drive"] is the drive applied), elastic_tendon (True),
+    this, see DRIVE_RISE_MAX_S; info["drive"] is the drive applied), fatigue (False: motor units tire
+    with their own activity, fatigue.py; info["fatigue_capacity_type1/2"]), elastic_tendon (True),
     model_path (None = packaged leg9), compiled (True: the numba-compiled substep of `fast_step`;
     False: the numpy reference of `physiology`, same equations), physics_dt (s, dividing the 20 ms
     control step) and solver_iterations (PyBullet's), whose defaults the convergence study chose, plus
@@ -110,6 +111,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         motor_unit_count: int | dict[str, int] | None = None,
         synchronization: float | dict[str, float] = 0.0,
         drive_rise_s: float = 0.0,
+        fatigue: bool = False,
         elastic_tendon: bool = True,
         model_path: str | None = None,
         compiled: bool = True,
@@ -131,6 +133,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
             "motor_unit_count": motor_unit_count,
             "synchronization": synchronization,
             "drive_rise_s": drive_rise_s,
+            "fatigue": fatigue,
             "elastic_tendon": elastic_tendon,
             "model_path": model_path,
             "compiled": compiled,
@@ -380,6 +383,7 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         per_unit = gross / max(units, 1.0)
         oxygen_per_unit = float(energy_to_oxygen_ml(per_unit))
         rec = mus.recruitment
+        capacity = mus.capacity_left()
         info: dict[str, Any] = {
             "metabolic_energy_j": gross,
             "muscle_energy_j": muscle_energy,
@@ -400,6 +404,8 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
             "muscle_force_n": mus.force.copy(),
             "motor_units_recruited": rec.recruited_fraction.copy(),
             "motor_units_discharging": mus.discharging_units(),
+            "fatigue_capacity_type1": capacity[0],
+            "fatigue_capacity_type2": capacity[1],
             "type2_share": rec.type2_share.copy(),
             "at_recruitment_limit": rec.at_limit.copy(),
             "unstable": self._unstable,

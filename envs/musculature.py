@@ -19,6 +19,7 @@ from .body.leg import (
     LegBody,
 )
 from .physiology import LumpedDrive, MetabolicModel, Metabolics, MotorUnitPool, MuscleGeometry, MuscleModel, MuscleState
+from .physiology.fatigue import UnitFatigue
 from .physiology.model import LegModel
 from .physiology.motor_units import Recruitment
 
@@ -56,6 +57,14 @@ class Musculature:
             self.discharge = DischargeUnits.create(self.pool, physics_dt)
             sync_tau = np.zeros(p.n)
         self.muscles = MuscleModel(p, physics_dt, elastic_tendon=args.elastic_tendon, synchronization=sync_tau)
+        self.fatigue: UnitFatigue | None = None
+        if args.fatigue:
+            assert isinstance(self.pool, MotorUnitPool)
+            self.fatigue = UnitFatigue.create(self.pool)
+        # every unit's force capacity (fresh: 1), what the force sums multiply each unit's force by
+        self.capacity = self.fatigue.capacity if self.fatigue is not None else None
+        if isinstance(self.pool, MotorUnitPool) and self.capacity is None:
+            self.capacity = np.ones(self.pool.threshold.shape)
         self.geometry = MuscleGeometry.from_params(model.geometry, p)
         self.metabolics = Metabolics(p, metabolic_model)
         self.physics_dt = physics_dt
@@ -95,6 +104,8 @@ class Musculature:
         self.recruitment = self.pool.recruit(self._drive)
         if self.discharge is not None:
             self.discharge.reset()
+        if self.fatigue is not None:
+            self.fatigue.reset()
         # One matrix, shared by the compiled and the reference path; the dict holds row views.
         self.acc_matrix = np.zeros((len(ACCUMULATORS), n))
         self.acc = dict(zip(ACCUMULATORS, self.acc_matrix, strict=True))
@@ -111,30 +122,25 @@ class Musculature:
         self._drive = drive
         if self.discharge is not None:
             assert isinstance(pool, MotorUnitPool)
-            self.discharge.set_drive(pool, drive)
+            self.discharge.set_drive(pool, drive, self.capacity)
         if self.compiled is None or not isinstance(pool, MotorUnitPool):
-            self.recruitment = pool.recruit(drive)
+            capacity = self.fatigue.capacity if self.fatigue is not None else None
+            self.recruitment = pool.recruit(drive) if capacity is None else pool.recruit(drive, capacity)
             return self.recruitment
-        from .physiology.discharge import R_AT_LIMIT, R_FAST, R_FORCE, R_RATE, R_RECRUITED, R_SLOW, recruit
+        from .physiology.discharge import R_AT_LIMIT, R_FAST, R_FORCE, R_RATE, R_RECRUITED, R_SLOW, recruit_pool
 
-        out = np.empty((6, pool.recruitment_limit.size))
-        recruit(
-            drive,
-            pool.threshold,
-            pool.twitch,
-            pool.contraction_time,
-            pool.peak_rate,
-            pool.availability,
-            pool.type1,
-            pool.max_excitation,
-            pool.normaliser,
-            pool.counts,
-            out,
-        )
+        assert self.capacity is not None
+        out = recruit_pool(pool, drive, self.capacity, np.empty((6, pool.recruitment_limit.size)))
         self.recruitment = Recruitment(
             out[R_FORCE], out[R_SLOW], out[R_FAST], out[R_RECRUITED], out[R_RATE], out[R_AT_LIMIT] > 0.5
         )
         return self.recruitment
+
+    def capacity_left(self) -> tuple[np.ndarray, np.ndarray]:
+        """(type I, type II) force capacity left per muscle, 0..1 (1 without fatigue)."""
+        if self.fatigue is None:
+            return np.ones(self.params.n), np.ones(self.params.n)
+        return self.fatigue.left()
 
     def discharging_units(self) -> np.ndarray:
         """(muscles,) units firing: that discharged this control step (discharge mode) or recruited
@@ -150,6 +156,9 @@ class Musculature:
         recruitment; (whether the muscles went unstable, work done on the crank's brake in J). The
         joints' effective inertia, which the limit damping needs, is read once per control step.
         `seed`: the discharges' random numbers this control step (discharge mode)."""
+        if self.fatigue is not None:  # the units tire over this step at its drive (their state: the next step's)
+            assert isinstance(self.pool, MotorUnitPool)
+            self.fatigue.update(self.pool, self._drive, frame_skip * self.physics_dt)
         inertia = body.effective_inertia()
         if self.compiled is not None:
             self.compiled.joints[5] = inertia

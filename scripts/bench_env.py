@@ -6,8 +6,9 @@ second; the same for PyBullet's physics alone replaying the joint torques the en
 (MuJoCo), which users would pick instead. Only time inside step() counts (resets excluded). Then
 PPO's training throughput (rollouts and updates, stable-baselines3 defaults but for the rollout
 length) on each task and on Hopper-v5, in simulated seconds per wall second; and each task in
-discharge mode against rate mode. Targets: env cost at most 1.3x its bare physics; at least as many
-simulated seconds per wall second as Hopper-v5; discharge mode at most 1.5x rate mode.
+discharge mode and with fatigue against rate mode. Targets: env cost at most 1.3x its bare physics;
+at least as many simulated seconds per wall second as Hopper-v5; discharge mode at most 1.5x rate
+mode; fatigue at most 1.2x.
 `--out PAGE` writes the results page (docs/results/speed.md).
 """
 
@@ -30,6 +31,7 @@ from neuroleg.envs.physiology import MUSCLE_NAMES
 
 TARGET_ENV_OVER_PHYSICS = 1.3
 TARGET_DISCHARGE_OVER_RATE = 1.5
+TARGET_FATIGUE_OVER_NONE = 1.2
 PPO_ROLLOUT_STEPS = 1024  # short enough that a few rollouts fit the budget; updates as in SB3's defaults
 
 
@@ -186,12 +188,15 @@ def measure(seconds: float, ppo_steps: int) -> tuple[list[dict[str, str]], ...]:
     for task, env_id in ENV_IDS.items():
         rate = bench_env(env_id, seconds)
         spiking = bench_env(env_id, seconds, motor_units="discharge")
+        tiring = bench_env(env_id, seconds, fatigue=True)
         discharge_rows.append(
             {
                 "environment": task,
                 "rate mode, steps/s": f"{rate[0] / rate[1]:.0f}",
                 "discharge mode, steps/s": f"{spiking[0] / spiking[1]:.0f}",
                 "discharge / rate cost": f"{(spiking[1] / spiking[0]) / (rate[1] / rate[0]):.2f}x",
+                "with fatigue, steps/s": f"{tiring[0] / tiring[1]:.0f}",
+                "fatigue / none cost": f"{(tiring[1] / tiring[0]) / (rate[1] / rate[0]):.2f}x",
             }
         )
         print(discharge_rows[-1], flush=True)
@@ -228,8 +233,9 @@ most {TARGET_ENV_OVER_PHYSICS}x; at least Hopper-v5's simulated seconds per wall
 
 {markdown_table(rows)}
 
-Discharge mode (`motor_units="discharge"`: every motor unit fires impulses) against the default rate
-mode, the same random drive, side by side (target: at most {TARGET_DISCHARGE_OVER_RATE}x):
+Discharge mode (`motor_units="discharge"`: every motor unit fires impulses) and fatigue
+(`fatigue=True`, rate mode) against the default rate mode without fatigue, the same random drive,
+side by side (targets: at most {TARGET_DISCHARGE_OVER_RATE}x and {TARGET_FATIGUE_OVER_NONE}x):
 
 {markdown_table(discharge_rows)}
 

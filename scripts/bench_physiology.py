@@ -98,7 +98,7 @@ def main() -> None:
 
     pool = MotorUnitPool.create(p)
     units = DischargeUnits.create(pool, 0.001)
-    units.set_drive(pool, np.full(p.n, 0.4))
+    units.set_drive(pool, np.full(p.n, 0.4), np.ones(pool.threshold.shape))
     for _ in range(200):  # past the first discharges
         units.step(-1)
     us = per_call_us(lambda: units.step(-1), args.repeats)

@@ -60,9 +60,10 @@ def test_compiled_drive_setting_matches_its_numpy_statement() -> None:
     rng = np.random.default_rng(0)
     for _ in range(10):
         drive = rng.random(9)
-        du.set_drive(pool, drive)
+        capacity = rng.uniform(0.2, 1.0, pool.threshold.shape)  # tired units, as fatigue leaves them
+        du.set_drive(pool, drive, capacity)
         compiled = du.units[[U_RATE, U_AMP]].copy()
-        du.set_drive_reference(pool, drive)
+        du.set_drive_reference(pool, drive, capacity)
         assert np.allclose(compiled, du.units[[U_RATE, U_AMP]], rtol=1e-12, atol=1e-15)
 
 

@@ -183,10 +183,12 @@ def test_the_counterweight_stands_in_for_the_other_legs_weight() -> None:
     assert finals[0] != pytest.approx(finals[1], abs=1e-3)
 
 
-@pytest.mark.parametrize("motor_units", [True, "discharge"])
+@pytest.mark.parametrize(
+    "body", [{}, {"motor_units": "discharge"}, {"fatigue": True}], ids=["rate", "discharge", "fatigue"]
+)
 @pytest.mark.parametrize("env_id", IDS)
-def test_fuzz_random_and_extreme_drives_never_nan(env_id: str, motor_units: bool | str) -> None:
-    env = gym.make(env_id, motor_units=motor_units)
+def test_fuzz_random_and_extreme_drives_never_nan(env_id: str, body: dict) -> None:
+    env = gym.make(env_id, **body)
     rng = np.random.default_rng(42)
     steps = 0
     episode = 0

@@ -38,6 +38,7 @@ from .common import (
     ModelSource,
     isometric_torque,
 )
+from .fatigue import fatigue_checks, fit_fatigue_rate
 from .muscles import (
     EFFICIENCY_SPEEDS,
     curve_checks,
@@ -82,6 +83,8 @@ __all__ = [
     "countermovement_check",
     "countermovement_depth",
     "curve_checks",
+    "fatigue_checks",
+    "fit_fatigue_rate",
     "fit_hip_extensor_references",
     "fit_vasti_strength",
     "hip_pair",
@@ -123,6 +126,7 @@ def validate(out: Path, model_path: str | None = None, ceilings: Path | None = N
         + passive_moment_checks(model)
         + metabolic_checks(model)
         + motor_unit_checks(model_path)
+        + fatigue_checks()
         + umberger_figure1_checks()
         + [passive_work_check(model), passive_work_check(model, elastic_tendon=False)]
         + [squat_jump_check(source), ceiling_check(source), countermovement_check(source)]

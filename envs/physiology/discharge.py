@@ -83,9 +83,10 @@ class DischargeUnits:
         self.units[U_NEXT] = np.inf
         self.out[...] = 0.0
 
-    def set_drive(self, pool: MotorUnitPool, drive: np.ndarray) -> None:
-        """Each unit's rate and twitch amplitude at this drive (compiled; `set_drive_reference` is the
-        numpy statement of the same), so that the mean force is the rate mode's."""
+    def set_drive(self, pool: MotorUnitPool, drive: np.ndarray, capacity: np.ndarray) -> None:
+        """Each unit's rate and twitch amplitude at this drive and force capacity (compiled;
+        `set_drive_reference` is the numpy statement of the same), so that the mean force is the rate
+        mode's."""
         d = np.clip(np.asarray(drive, dtype=float), 0.0, 1.0)
         set_drive_kernel(
             d,
@@ -94,21 +95,23 @@ class DischargeUnits:
             pool.contraction_time,
             pool.peak_rate,
             pool.availability,
+            capacity,
             pool.max_excitation,
             pool.normaliser,
             self.units,
             self.dt,
         )
 
-    def set_drive_reference(self, pool: MotorUnitPool, drive: np.ndarray) -> None:
-        """amplitude = P h(T r) w / (r S) / (normaliser max(total, 1)), with S = dt sum_k x2_k, one
-        twitch's discrete area, w the recruited share of the unit and total the rate mode's force."""
-        rate, weight, scale = pool.unit_rates(drive)
+    def set_drive_reference(self, pool: MotorUnitPool, drive: np.ndarray, capacity: np.ndarray) -> None:
+        """amplitude = P h(T r) w c / (r S) / (normaliser max(total, 1)), with S = dt sum_k x2_k, one
+        twitch's discrete area, w the recruited share of the unit, c its force capacity and total the
+        rate mode's force."""
+        rate, weight, scale = pool.unit_rates(drive, capacity)
         gain = pool.force_frequency_gain(pool.contraction_time * rate)
         q = self.units[U_DECAY]
         area = self.dt * self.units[U_STEP] * q / (1.0 - q) ** 2
         with np.errstate(divide="ignore", invalid="ignore"):
-            amp = np.where(rate > 0.0, pool.twitch * gain * weight / (rate * area), 0.0)
+            amp = np.where(rate > 0.0, pool.twitch * gain * weight * capacity / (rate * area), 0.0)
         self.units[U_AMP] = amp * scale[:, None]
         self.units[U_RATE] = rate
         self.units[U_FIRED] = 0.0
@@ -246,6 +249,7 @@ def set_drive_kernel(
     contraction_time: np.ndarray,
     peak_rate: np.ndarray,
     availability: np.ndarray,
+    capacity: np.ndarray,
     max_excitation: float,
     normaliser: np.ndarray,
     u: np.ndarray,
@@ -264,14 +268,34 @@ def set_drive_kernel(
                 u[U_AMP, m, i] = 0.0
                 continue
             rate, gain = unit_rate_and_gain(e, threshold[m, i], peak_rate[m, i], contraction_time[m, i])
-            total += twitch[m, i] * gain * w
+            f = twitch[m, i] * gain * w * capacity[m, i]
+            total += f
             q = u[U_DECAY, m, i]
             area = dt * u[U_STEP, m, i] * q / ((1.0 - q) * (1.0 - q))
             u[U_RATE, m, i] = rate
-            u[U_AMP, m, i] = twitch[m, i] * gain * w / (rate * area)
+            u[U_AMP, m, i] = f / (rate * area)
         scale = 1.0 / (normaliser[m] * max(total / normaliser[m], 1.0))
         for i in range(units):
             u[U_AMP, m, i] *= scale
+
+
+def recruit_pool(pool: MotorUnitPool, drive: np.ndarray, capacity: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """The compiled `recruit` of a pool at a validated drive and each unit's force capacity; `out`'s rows R_*."""
+    recruit(
+        drive,
+        pool.threshold,
+        pool.twitch,
+        pool.contraction_time,
+        pool.peak_rate,
+        pool.availability,
+        pool.type1,
+        capacity,
+        pool.max_excitation,
+        pool.normaliser,
+        pool.counts,
+        out,
+    )
+    return out
 
 
 # Rows of the recruitment output matrix (the fields of motor_units.Recruitment).
@@ -287,6 +311,7 @@ def recruit(
     peak_rate: np.ndarray,
     availability: np.ndarray,
     type1: np.ndarray,
+    capacity: np.ndarray,
     max_excitation: float,
     normaliser: np.ndarray,
     counts: np.ndarray,
@@ -303,7 +328,7 @@ def recruit(
                 continue
             w = availability[m, i]
             rate, gain = unit_rate_and_gain(e, threshold[m, i], peak_rate[m, i], contraction_time[m, i])
-            f = twitch[m, i] * gain * w
+            f = twitch[m, i] * gain * w * capacity[m, i]
             slow += f * type1[m, i]
             fast += f * (1.0 - type1[m, i])
             recruited += w
@@ -317,3 +342,32 @@ def recruit(
         out[R_RECRUITED, m] = recruited / counts[m]
         out[R_RATE, m] = rate_sum / recruited if recruited > 0 else 0.0
         out[R_AT_LIMIT, m] = 1.0 if recruited >= allowed - 1e-9 else 0.0
+
+
+@njit(cache=True)
+def fatigue_step(
+    drive: np.ndarray,
+    threshold: np.ndarray,
+    peak_rate: np.ndarray,
+    contraction_time: np.ndarray,
+    availability: np.ndarray,
+    max_excitation: float,
+    fatigability: np.ndarray,
+    capacity: np.ndarray,
+    fatigue_rate: float,
+    recovery_rate: float,
+    capacity_min: float,
+    dt: float,
+) -> None:  # pragma: no cover - compiled
+    """fatigue.UnitFatigue.update as one loop: every unit's capacity over `dt` at `drive`, in place."""
+    n, units = availability.shape
+    for m in range(n):
+        e = drive[m] * max_excitation
+        for i in range(units):
+            c = capacity[m, i]
+            if e >= threshold[m, i] and availability[m, i] > 0.0:
+                _, activity = unit_rate_and_gain(e, threshold[m, i], peak_rate[m, i], contraction_time[m, i])
+                dc = -fatigue_rate * fatigability[m, i] * activity * c
+            else:
+                dc = recovery_rate * (1.0 - c)
+            capacity[m, i] = min(max(c + dc * dt, capacity_min), 1.0)

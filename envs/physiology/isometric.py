@@ -81,7 +81,7 @@ def isometric_contraction(
         for k in range(steps):
             if drives[k] != last:
                 full[m] = last = drives[k]
-                du.set_drive(pool, full)
+                du.set_drive(pool, full, np.ones(pool.threshold.shape))
             fired_before = du.units[U_FIRED, m].copy() if discharge_times else None
             out = du.step(int(rng.integers(2**31 - 1)) if k % per_seed == 0 else -1)
             force[k] = out[0, m] * p.f_max[m]

@@ -218,8 +218,9 @@ class MotorUnitPool:
         """The largest pool's size (the arrays' width)."""
         return self.threshold.shape[1]
 
-    def recruit(self, drive: np.ndarray) -> Recruitment:
-        """Map neural drive (muscles,) in [0, 1] to force and recruitment. NaN raises ValueError."""
+    def recruit(self, drive: np.ndarray, capacity: np.ndarray | None = None) -> Recruitment:
+        """Map neural drive (muscles,) in [0, 1] to force and recruitment. NaN raises ValueError.
+        `capacity`: each unit's force capacity left (muscles, units; `fatigue`), 1 when None."""
         d = _validate_drive(drive, len(self.names))
         excitation = d[:, None] * self.max_excitation
         above = excitation >= self.threshold  # (muscles, units); padding never is (threshold infinite)
@@ -228,6 +229,8 @@ class MotorUnitPool:
         )
         weight = above * self.availability  # recruited share of each unit
         force = self._unit_force(rate, self.contraction_time, self.twitch) * weight
+        if capacity is not None:
+            force = force * capacity
         fraction_of = 1.0 / self.normaliser
         slow = (force * self.type1).sum(axis=1) * fraction_of
         fast = (force * (1.0 - self.type1)).sum(axis=1) * fraction_of
@@ -246,7 +249,9 @@ class MotorUnitPool:
             at_limit=recruited >= allowed - 1e-9,
         )
 
-    def unit_rates(self, drive: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def unit_rates(
+        self, drive: np.ndarray, capacity: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per unit at this drive: (rate in Hz, 0 where not recruited; the recruited share of the unit,
         0..1; per muscle, the factor from summed unit force to the force fraction `recruit` gives)."""
         d = _validate_drive(drive, len(self.names))
@@ -258,7 +263,10 @@ class MotorUnitPool:
             np.minimum(EXCITATORY_GAIN * (excitation - self.threshold) + MIN_FIRING_RATE_HZ, self.peak_rate),
             0.0,
         )
-        total = (self._unit_force(rate, self.contraction_time, self.twitch) * weight).sum(axis=1) / self.normaliser
+        force = self._unit_force(rate, self.contraction_time, self.twitch) * weight
+        if capacity is not None:
+            force = force * capacity
+        total = force.sum(axis=1) / self.normaliser
         return rate, weight, 1.0 / (self.normaliser * np.maximum(total, 1.0))
 
     def active_units(self, drive: np.ndarray) -> np.ndarray:

@@ -1,0 +1,102 @@
+"""Motor-unit fatigue: each unit's force capacity falls with its own activity and recovers at rest.
+
+After Potvin & Fuglevand 2017 (PLoS Comput Biol 13:e1005581): fatigue lives in the motor units, and
+their fatigability is spread across the pool, exponentially from the smallest (type I, most resistant)
+to the largest (type II) unit over FATIGABILITY_RANGE (their 180-fold). Here, per unit and per control
+step,
+
+    dc/dt = -FATIGUE_RATE_PER_S * phi * a * c + RECOVERY_RATE_PER_S * [a = 0] * (1 - c)
+
+with c its force capacity (1 fresh), phi its fatigability (1 for the largest unit), and a its activity:
+its mean force at its current rate over its tetanic force (Fuglevand's force-frequency gain), 0 when
+not recruited. A unit recovers only while it is not recruited (an assumption: a contracting muscle
+restricts its own blood flow). A unit's force is its fresh force times c, in the rate and the discharge
+modes alike.
+Because the drive that held a force no longer does, holding it takes more drive: more units, larger
+ones, which tire faster. FATIGUE_RATE_PER_S is fitted to one published endurance time (Frey-Law &
+Avin 2010, knee, 50 % of maximal force: 71 s); the other endurance times and the decline of a
+sustained maximal contraction are checks (`neuroleg validate`). Not modelled: the lengthening of
+contraction times and the fall of discharge rates with fatigue that Potvin & Fuglevand also describe,
+and central (neural) fatigue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .motor_units import MotorUnitPool
+
+FATIGABILITY_RANGE = 180.0  # largest / smallest unit's fatigue rate (Potvin & Fuglevand 2017)
+# Fitted (agents/validation/fatigue.py, fit_fatigue_rate) so that a sustained knee-extensor contraction
+# at 50 % of maximal force, held by raising the drive, ends at Frey-Law & Avin 2010's 71 s.
+FATIGUE_RATE_PER_S = 0.05638  # 1/s, for the largest unit at full activity
+# Estimate: Sih, Ng & Stuhmiller 2012 (Int J Sports Med 33:376) fitted 0.3 % per s of recovery to
+# quadriceps contractions with a whole-muscle model; here every resting unit recovers at that rate.
+RECOVERY_RATE_PER_S = 0.003
+CAPACITY_MIN = 0.01  # a unit never reaches zero force in the model (keeps ratios finite)
+
+
+@dataclass
+class UnitFatigue:
+    """Force capacity per unit (muscles, units) and what the type I and type II parts have left."""
+
+    capacity: np.ndarray
+    fatigability: np.ndarray
+    fresh_force: np.ndarray  # each unit's tetanic force share at full capacity (its weight in the sums)
+    type1: np.ndarray
+    fatigue_rate: float = FATIGUE_RATE_PER_S
+    recovery_rate: float = RECOVERY_RATE_PER_S
+
+    @classmethod
+    def create(
+        cls, pool: MotorUnitPool, fatigue_rate: float = FATIGUE_RATE_PER_S, recovery_rate: float = RECOVERY_RATE_PER_S
+    ) -> UnitFatigue:
+        n, width = pool.threshold.shape
+        phi = np.zeros((n, width))
+        for m, count in enumerate(pool.counts.astype(int)):
+            i = np.arange(count)
+            phi[m, :count] = FATIGABILITY_RANGE ** (i / max(count - 1, 1)) / FATIGABILITY_RANGE
+        fresh = pool.twitch * pool.force_frequency_gain(pool.contraction_time * pool.peak_rate) * pool.availability
+        return cls(np.ones((n, width)), phi, fresh, pool.type1, fatigue_rate, recovery_rate)
+
+    def reset(self) -> None:
+        self.capacity[...] = 1.0
+
+    def update(self, pool: MotorUnitPool, drive: np.ndarray, dt: float) -> None:
+        """`dt` seconds at `drive`: every unit's capacity falls with its activity and recovers
+        (compiled; `update_reference` is the numpy statement of the same)."""
+        from .discharge import fatigue_step  # numba: loaded when fatigue is asked for
+
+        fatigue_step(
+            np.clip(np.asarray(drive, dtype=float), 0.0, 1.0),
+            pool.threshold,
+            pool.peak_rate,
+            pool.contraction_time,
+            pool.availability,
+            pool.max_excitation,
+            self.fatigability,
+            self.capacity,
+            self.fatigue_rate,
+            self.recovery_rate,
+            CAPACITY_MIN,
+            dt,
+        )
+
+    def update_reference(self, pool: MotorUnitPool, drive: np.ndarray, dt: float) -> None:
+        rate, weight, _ = pool.unit_rates(drive)
+        activity = np.where(weight > 0.0, pool.force_frequency_gain(pool.contraction_time * rate), 0.0)
+        c = self.capacity
+        resting = activity <= 0.0
+        dc = -self.fatigue_rate * self.fatigability * activity * c + self.recovery_rate * resting * (1.0 - c)
+        np.clip(c + dc * dt, CAPACITY_MIN, 1.0, out=c)
+
+    def left(self) -> tuple[np.ndarray, np.ndarray]:
+        """(type I, type II) force capacity left per muscle, 0..1, weighted by each unit's fresh force."""
+        f1 = self.fresh_force * self.type1
+        f2 = self.fresh_force - f1
+        total1, total2 = f1.sum(axis=1), f2.sum(axis=1)
+        t1 = (self.capacity * f1).sum(axis=1) / np.where(total1 > 0, total1, 1.0)
+        t2 = (self.capacity * f2).sum(axis=1) / np.where(total2 > 0, total2, 1.0)
+        return np.where(total1 > 0, t1, 1.0), np.where(total2 > 0, t2, 1.0)
