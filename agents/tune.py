@@ -139,8 +139,10 @@ def objective_fn(spec: TuneFile, base: dict[str, Any], runs: Path) -> Any:
         shutil.rmtree(runs / name, ignore_errors=True)  # what an interrupted attempt of this trial left
         run = RunDir.create(cfg, runs, name)
         trial.set_user_attr("run", str(run.path))
-        reporter = ReportScore(trial, cfg.total_timesteps, spec.reports) if spec.objective == "score" else None
-        train(cfg, run, progress=False, callbacks=[reporter] if reporter and spec.prune else [])
+        # Optuna prunes single-objective studies only
+        pruning = spec.prune and spec.objective == "score"
+        reporter = ReportScore(trial, cfg.total_timesteps, spec.reports) if pruning else None
+        train(cfg, run, progress=False, callbacks=[reporter] if reporter is not None else [])
         if reporter is not None and reporter.pruned:
             raise optuna.TrialPruned(f"pruned at step {reporter.num_timesteps}")
         p = evaluate_run(run, baselines=())["policy"]

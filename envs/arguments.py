@@ -32,7 +32,12 @@ __all__ = ["ArgumentError", "Arguments", "BodyArgs", "argument_error", "referenc
 
 METABOLIC_MODELS = ("umberger2010", "umberger2003", "bhargava2004")
 # Allowed values of the per-muscle motor-unit settings (a number for every muscle, or one per muscle).
-PER_MUSCLE_RANGES = {"recruitment_limit": (0.5, 1.0), "rate_scale": (0.5, 2.0), "synchronization": (0.0, 1.0)}
+PER_MUSCLE_RANGES = {
+    "recruitment_limit": (0.5, 1.0),
+    "rate_scale": (0.5, 2.0),
+    "synchronization": (0.0, 1.0),
+    "motor_unit_count": UNIT_COUNT_RANGE,
+}
 PerMuscle = float | dict[Literal[MUSCLE_NAMES], float]  # type: ignore[valid-type]
 PerMuscleCount = int | dict[Literal[MUSCLE_NAMES], int]  # type: ignore[valid-type]
 
@@ -103,9 +108,11 @@ class BodyArgs(Arguments):
         description="PyBullet's constraint-solver iterations per physics step (docs: convergence)",
     )
 
-    @field_validator("recruitment_limit", "rate_scale", "synchronization")
+    @field_validator("recruitment_limit", "rate_scale", "synchronization", "motor_unit_count")
     @classmethod
-    def _per_muscle_range(cls, value: float | dict[str, float], info: ValidationInfo) -> float | dict[str, float]:
+    def _per_muscle_range(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:  # motor_unit_count: the model file's
+            return None
         lo, hi = PER_MUSCLE_RANGES[info.field_name or ""]
         values = value.values() if isinstance(value, dict) else [value]
         if any(not (lo <= v <= hi) for v in values):
@@ -120,19 +127,6 @@ class BodyArgs(Arguments):
         if not (isinstance(value, bool) or value == "discharge"):
             # the error message adds the value given
             raise ValueError("must be True (rate coding), 'discharge' (units that fire) or False (lumped drive)")
-        return value
-
-    @field_validator("motor_unit_count")
-    @classmethod
-    def _unit_counts(cls, value: int | dict[str, int] | None) -> int | dict[str, int] | None:
-        if value is None:
-            return None
-        lo, hi = UNIT_COUNT_RANGE
-        values = value.values() if isinstance(value, dict) else [value]
-        if any(not (lo <= v <= hi) for v in values):
-            raise ValueError(f"must lie in [{lo}, {hi}] (a whole number or one per muscle)")
-        if isinstance(value, dict) and set(value) != set(MUSCLE_NAMES):
-            raise ValueError(f"a per-muscle mapping must name every muscle {list(MUSCLE_NAMES)}")
         return value
 
     @field_validator("fatigue")
@@ -184,10 +178,7 @@ def reference_rows(args: type[BaseModel]) -> list[tuple[str, str, str, str, str]
         if name in PER_MUSCLE_RANGES:
             a, b = PER_MUSCLE_RANGES[name]
             allowed = f"{a} to {b}, or a mapping naming all nine muscles"
-            kind = "float | dict[muscle, float]"
-        if name == "motor_unit_count":
-            allowed = f"{UNIT_COUNT_RANGE[0]} to {UNIT_COUNT_RANGE[1]}, or a mapping naming all nine muscles"
-            kind = "int | dict[muscle, int] | None"
+            kind = "int | dict[muscle, int] | None" if name == "motor_unit_count" else "float | dict[muscle, float]"
         if kind.startswith("Literal["):
             allowed, kind = kind[len("Literal[") : -1], "str"
         value = None if field.is_required() else field.get_default(call_default_factory=True)

@@ -11,7 +11,6 @@ with their number).
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 
@@ -20,6 +19,7 @@ from numba import njit
 
 from .physiology import metabolics as met
 from .physiology import muscle as mus
+from .physiology.baking import fingerprint, require_baked
 from .physiology.geometry import ARM_ANGLE_LIMIT_RAD, MuscleGeometry
 from .physiology.metabolics import MetabolicModel, Metabolics
 from .physiology.muscle import MuscleModel
@@ -58,10 +58,7 @@ _UMB_AM_FAST, _UMB_AM_BASE, _UMB_AM_EXP = met.UMB_AM_FAST_W_PER_KG, met.UMB_AM_B
 _UMB_LONG_BASE, _UMB_LONG_SLOPE = met.UMB_AM_LONG_BASE, met.UMB_AM_LONG_SLOPE
 _UMB_SLOW_CAP = met.UMB_SLOW_HEAT_CAP_W_PER_KG
 
-# The kernels bake the constants above in at compile time, but numba's cache (cache=True) is keyed on
-# this file alone: an edited constant in physiology/ would leave a cached kernel running the old value.
-# This fingerprint ties them: a changed constant stops the import until the fingerprint here is
-# updated, and updating it changes this file, which invalidates the cache.
+# The fingerprint of the constants above, which the kernels bake in (physiology.baking says why).
 BAKED_CONSTANTS_SHA256 = "9ee7b243f112a5026f4d7c23a31ae91e82c723ac2c67af0e638207b9fc3e88f5"
 
 
@@ -72,15 +69,10 @@ def baked_constants_sha256() -> str:
         (_BHA_AS, _BHA_AF, _BHA_MS, _BHA_MF, _BHA_SH, _UMB_AM_FAST, _UMB_AM_BASE, _UMB_AM_EXP),
         (_UMB_LONG_BASE, _UMB_LONG_SLOPE, _UMB_SLOW_CAP),
     )
-    text = repr(tuple(tuple(float(x) for x in group) for group in baked))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return fingerprint(tuple(tuple(float(x) for x in group) for group in baked))
 
 
-if baked_constants_sha256() != BAKED_CONSTANTS_SHA256:
-    raise ImportError(
-        f"a physiology constant the compiled kernels bake in has changed: set BAKED_CONSTANTS_SHA256 = "
-        f"{baked_constants_sha256()!r} in {__file__} (editing this file makes numba recompile)"
-    )
+require_baked(baked_constants_sha256(), BAKED_CONSTANTS_SHA256, __file__, "a physiology constant")
 
 
 @njit(cache=True)

@@ -22,6 +22,7 @@ from .physiology import (
     load_model,
 )
 from .physiology.model import MUSCLE_NAMES, LegModel
+from .physiology.motor_units import DISCHARGE_SEED_LIMIT
 from .tasks.base import InitialPose, Snapshot, Task, argument_error
 
 # Control at 50 Hz (CONTROL_DT_S): neural drive changes no faster than the 15/50 ms
@@ -31,7 +32,6 @@ from .tasks.base import InitialPose, Snapshot, Task, argument_error
 MAX_JOINT_SPEED_RAD_S = 60.0
 MAX_PELVIS_SPEED_M_S = 20.0
 MAX_PENETRATION_M = 0.05
-DISCHARGE_SEED_LIMIT = 2**31 - 1  # seeds of the discharge kernel's generator (numba's: 32 bits)
 VERTICAL_TRAVEL_FLOOR_M = 0.01  # energy per metre of travel counts at least 1 cm (no division by ~0)
 
 

@@ -100,12 +100,11 @@ class Musculature:
         self.force = np.zeros(n)
         self.length_norm = self.state.fiber_length / self.params.l_opt
         self.velocity_norm = np.zeros(n)
-        self._drive = np.zeros(n)
-        self.recruitment = self.pool.recruit(self._drive)
         if self.discharge is not None:
             self.discharge.reset()
         if self.fatigue is not None:
             self.fatigue.reset()
+        self.recruit(np.zeros(n))
         # One matrix, shared by the compiled and the reference path; the dict holds row views.
         self.acc_matrix = np.zeros((len(ACCUMULATORS), n))
         self.acc = dict(zip(ACCUMULATORS, self.acc_matrix, strict=True))
@@ -120,20 +119,29 @@ class Musculature:
         """The pools' recruitment for this control step; compiled for motor-unit pools (same result, tested)."""
         pool = self.pool
         self._drive = drive
-        if self.discharge is not None:
-            assert isinstance(pool, MotorUnitPool)
-            self.discharge.set_drive(pool, drive, self.capacity)
-        if self.compiled is None or not isinstance(pool, MotorUnitPool):
-            capacity = self.fatigue.capacity if self.fatigue is not None else None
-            self.recruitment = pool.recruit(drive) if capacity is None else pool.recruit(drive, capacity)
+        if not isinstance(pool, MotorUnitPool):
+            self.recruitment = pool.recruit(drive)
+            self._active = np.zeros(self.params.n)
             return self.recruitment
-        from .physiology.discharge import R_AT_LIMIT, R_FAST, R_FORCE, R_RATE, R_RECRUITED, R_SLOW, recruit_pool
+        assert self.capacity is not None  # every motor-unit pool has one (fresh: ones)
+        if self.discharge is not None:
+            self.discharge.set_drive(pool, drive, self.capacity)
+        if self.compiled is None:
+            self.recruitment = pool.recruit(drive, self.capacity)
+            self._active = pool.active_units(drive).sum(axis=1).astype(float)
+            return self.recruitment
+        from .physiology import discharge as kernels
 
-        assert self.capacity is not None
-        out = recruit_pool(pool, drive, self.capacity, np.empty((6, pool.recruitment_limit.size)))
+        out = kernels.recruit_pool(pool, drive, self.capacity, np.empty((kernels.N_RECRUIT_ROWS, self.params.n)))
         self.recruitment = Recruitment(
-            out[R_FORCE], out[R_SLOW], out[R_FAST], out[R_RECRUITED], out[R_RATE], out[R_AT_LIMIT] > 0.5
+            out[kernels.R_FORCE],
+            out[kernels.R_SLOW],
+            out[kernels.R_FAST],
+            out[kernels.R_RECRUITED],
+            out[kernels.R_RATE],
+            out[kernels.R_AT_LIMIT] > 0.5,
         )
+        self._active = out[kernels.R_ACTIVE]
         return self.recruitment
 
     def capacity_left(self) -> tuple[np.ndarray, np.ndarray]:
@@ -145,11 +153,7 @@ class Musculature:
     def discharging_units(self) -> np.ndarray:
         """(muscles,) units firing: that discharged this control step (discharge mode) or recruited
         at a rate (rate mode); 0 for the lumped drive."""
-        if self.discharge is not None:
-            return self.discharge.discharging()
-        if isinstance(self.pool, MotorUnitPool):
-            return self.pool.active_units(self._drive).sum(axis=1).astype(float)
-        return np.zeros(self.params.n)
+        return self.discharge.discharging() if self.discharge is not None else self._active.copy()
 
     def simulate(self, body: LegBody, frame_skip: int, crank: Crank | None, seed: int = -1) -> tuple[bool, float]:
         """`frame_skip` physics steps with muscles and metabolics at every step, at this step's

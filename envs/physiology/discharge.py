@@ -26,7 +26,6 @@ discharges, also in a reused environment.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 
@@ -34,6 +33,7 @@ import numpy as np
 from numba import njit
 
 from . import motor_units as mu
+from .baking import fingerprint, require_baked
 from .motor_units import MotorUnitPool
 
 # Moritz et al. 2005 (J Neurophysiol 93:2449): the interval CV of human units is 0.1-0.3, highest
@@ -140,21 +140,15 @@ _CV0, _CVF, _CVD = ISI_CV_AT_RECRUITMENT, ISI_CV_FLOOR, ISI_CV_DECAY_HZ
 _REFR, _SYNCW, _SYNCN = ISI_REFRACTORY_S, SYNC_WINDOW_S, SYNC_NEIGHBOURS_FRACTION
 _RELAXED = 1e-12  # a twitch stage below this is zero: a silent unit costs no arithmetic
 
-# The kernels bake in motor_units' constants, but numba's cache is keyed on this file alone: a changed
-# constant there stops the import until this fingerprint is updated (which makes numba recompile).
+# The fingerprint of motor_units' constants the kernels bake in (baking says why).
 BAKED_CONSTANTS_SHA256 = "56cb052f6e106219eb4ca93a2d9bde788829d429f469eb6036739c2ed33c6474"
 
 
 def baked_constants_sha256() -> str:
-    text = repr(tuple(float(x) for x in (_MFR, _GE, _FFL, _FFS)))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return fingerprint(tuple(float(x) for x in (_MFR, _GE, _FFL, _FFS)))
 
 
-if baked_constants_sha256() != BAKED_CONSTANTS_SHA256:
-    raise ImportError(
-        f"a motor-unit constant the compiled pools bake in has changed: set BAKED_CONSTANTS_SHA256 = "
-        f"{baked_constants_sha256()!r} in {__file__} (editing this file makes numba recompile)"
-    )
+require_baked(baked_constants_sha256(), BAKED_CONSTANTS_SHA256, __file__, "a motor-unit constant")
 
 
 @njit(cache=True)
@@ -299,7 +293,9 @@ def recruit_pool(pool: MotorUnitPool, drive: np.ndarray, capacity: np.ndarray, o
 
 
 # Rows of the recruitment output matrix (the fields of motor_units.Recruitment).
-R_FORCE, R_SLOW, R_FAST, R_RECRUITED, R_RATE, R_AT_LIMIT = range(6)
+# R_ACTIVE: units recruited (any share of them), what info reports as discharging in the rate mode.
+R_FORCE, R_SLOW, R_FAST, R_RECRUITED, R_RATE, R_AT_LIMIT, R_ACTIVE = range(7)
+N_RECRUIT_ROWS = 7
 
 
 @njit(cache=True)
@@ -321,7 +317,7 @@ def recruit(
     n, units = availability.shape
     for m in range(n):
         e = drive[m] * max_excitation
-        slow = fast = recruited = rate_sum = allowed = 0.0
+        slow = fast = recruited = rate_sum = allowed = active = 0.0
         for i in range(units):
             allowed += availability[m, i]
             if e < threshold[m, i]:
@@ -332,6 +328,7 @@ def recruit(
             slow += f * type1[m, i]
             fast += f * (1.0 - type1[m, i])
             recruited += w
+            active += 1.0 if w > 0.0 else 0.0
             rate_sum += rate * w
         slow /= normaliser[m]
         fast /= normaliser[m]
@@ -342,6 +339,7 @@ def recruit(
         out[R_RECRUITED, m] = recruited / counts[m]
         out[R_RATE, m] = rate_sum / recruited if recruited > 0 else 0.0
         out[R_AT_LIMIT, m] = 1.0 if recruited >= allowed - 1e-9 else 0.0
+        out[R_ACTIVE, m] = active
 
 
 @njit(cache=True)

@@ -13,12 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from .discharge import R_FORCE, R_SLOW, recruit_pool
+from .discharge import N_RECRUIT_ROWS, R_FORCE, R_SLOW, recruit_pool
 from .fatigue import FATIGUE_RATE_PER_S, RECOVERY_RATE_PER_S, UnitFatigue
 from .model import MUSCLE_NAMES, load_model
-from .motor_units import MotorUnitPool
+from .motor_units import BENCH_CONTROL_PERIOD_S, MotorUnitPool
 
-CONTROL_PERIOD_S = 0.02  # the drive is adjusted, and the units tire, at the environments' control step
 DRIVE_TOLERANCE = 1e-5  # bisection on the drive that holds the target
 
 
@@ -46,7 +45,7 @@ def sustained_contraction(
     m = MUSCLE_NAMES.index(muscle)
     pool = MotorUnitPool.create(p)
     tired = UnitFatigue.create(pool, fatigue_rate, recovery_rate)
-    out = np.empty((6, p.n))
+    out = np.empty((N_RECRUIT_ROWS, p.n))
     drive = np.zeros(p.n)
 
     def force_at(d: float) -> np.ndarray:
@@ -55,11 +54,11 @@ def sustained_contraction(
 
     rows: list[tuple[float, ...]] = []
     endurance = None
-    steps = round(max_duration_s / CONTROL_PERIOD_S)
+    steps = round(max_duration_s / BENCH_CONTROL_PERIOD_S)
     for k in range(steps):
         if force_at(1.0)[R_FORCE, m] < target_fraction - 1e-9:
             if target_fraction < 1.0:  # full drive no longer holds it
-                endurance = k * CONTROL_PERIOD_S
+                endurance = k * BENCH_CONTROL_PERIOD_S
                 break
             d = 1.0
         else:
@@ -71,8 +70,8 @@ def sustained_contraction(
         f = force_at(d)
         force, slow = float(f[R_FORCE, m]), float(f[R_SLOW, m])
         t1, t2 = tired.left()
-        rows.append((k * CONTROL_PERIOD_S, force, d, 1.0 - slow / force if force > 0 else 0.0, t1[m], t2[m]))
-        tired.update(pool, drive, CONTROL_PERIOD_S)
+        rows.append((k * BENCH_CONTROL_PERIOD_S, force, d, 1.0 - slow / force if force > 0 else 0.0, t1[m], t2[m]))
+        tired.update(pool, drive, BENCH_CONTROL_PERIOD_S)
     result: dict[str, Any] = dict(
         zip(
             ("time_s", "force_fraction", "drive", "type2_share", "capacity_type1", "capacity_type2"),
@@ -83,8 +82,8 @@ def sustained_contraction(
     result["endurance_s"] = endurance
     if rest_after_s > 0.0:
         drive[:] = 0.0
-        for _ in range(round(rest_after_s / CONTROL_PERIOD_S)):
-            tired.update(pool, drive, CONTROL_PERIOD_S)
+        for _ in range(round(rest_after_s / BENCH_CONTROL_PERIOD_S)):
+            tired.update(pool, drive, BENCH_CONTROL_PERIOD_S)
         result["recovered_max_fraction"] = float(force_at(1.0)[R_FORCE, m])
     return result
 

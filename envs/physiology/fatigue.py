@@ -35,7 +35,9 @@ FATIGUE_RATE_PER_S = 0.05638  # 1/s, for the largest unit at full activity
 # Estimate: Sih, Ng & Stuhmiller 2012 (Int J Sports Med 33:376) fitted 0.3 % per s of recovery to
 # quadriceps contractions with a whole-muscle model; here every resting unit recovers at that rate.
 RECOVERY_RATE_PER_S = 0.003
-CAPACITY_MIN = 0.01  # a unit never reaches zero force in the model (keeps ratios finite)
+# Assumption: a unit keeps at least 1 % of its fresh force; without a floor the largest units of a
+# two-minute maximal contraction fall to about 0.1 % (exp(-0.056 x 120)).
+CAPACITY_MIN = 0.01
 
 
 @dataclass

@@ -15,10 +15,9 @@ import numpy as np
 
 from .discharge import U_FIRED, DischargeUnits
 from .model import MUSCLE_NAMES, load_model
-from .motor_units import LumpedDrive, MotorUnitPool
+from .motor_units import BENCH_CONTROL_PERIOD_S, DISCHARGE_SEED_LIMIT, LumpedDrive, MotorUnitPool
 from .muscle import MuscleModel
 
-CONTROL_PERIOD_S = 0.02  # the discharges' generator is reseeded this often, as in the environments
 MAX_DURATION_S = 600.0
 MAX_DT_S = 0.005  # the muscle model's stable step
 
@@ -75,7 +74,7 @@ def isometric_contraction(
         assert isinstance(pool, MotorUnitPool)
         du = DischargeUnits.create(pool, dt)
         rng = np.random.default_rng(seed)
-        per_seed = max(round(CONTROL_PERIOD_S / dt), 1)
+        per_seed = max(round(BENCH_CONTROL_PERIOD_S / dt), 1)
         times: list[list[float]] = [[] for _ in range(int(pool.counts[m]))]
         last = None
         for k in range(steps):
@@ -83,7 +82,7 @@ def isometric_contraction(
                 full[m] = last = drives[k]
                 du.set_drive(pool, full, np.ones(pool.threshold.shape))
             fired_before = du.units[U_FIRED, m].copy() if discharge_times else None
-            out = du.step(int(rng.integers(2**31 - 1)) if k % per_seed == 0 else -1)
+            out = du.step(int(rng.integers(DISCHARGE_SEED_LIMIT)) if k % per_seed == 0 else -1)
             force[k] = out[0, m] * p.f_max[m]
             if fired_before is not None:
                 for i in np.flatnonzero(du.units[U_FIRED, m] != fired_before):

@@ -57,6 +57,13 @@ FF_LINEAR_SLOPE = 0.3
 # --- assumption (Semmler 2002 gives the direction, not the size) ---
 SYNC_TAU_GAIN = 0.5  # activation time constant divided by (1 + SYNC_TAU_GAIN * synchronization)
 
+# Seeds of the discharge kernel's generator, drawn from the caller's every control step (numba's
+# np.random.seed takes 32-bit seeds).
+DISCHARGE_SEED_LIMIT = 2**31 - 1
+# The period at which the benches outside an environment reseed discharges and update fatigue: the
+# environments' control step (s), so that a bench is what an environment step does.
+BENCH_CONTROL_PERIOD_S = 0.02
+
 RECRUITMENT_LIMIT_RANGE = (0.5, 1.0)
 RATE_SCALE_RANGE = (0.5, 2.0)
 SYNCHRONIZATION_RANGE = (0.0, 1.0)
@@ -101,17 +108,10 @@ def _per_muscle(
 
 def _unit_counts(value: int | Mapping[str, int], names: tuple[str, ...]) -> np.ndarray:
     """Units per pool: one whole number for every muscle or one per muscle, each in UNIT_COUNT_RANGE."""
-    if isinstance(value, Mapping):
-        if set(value) != set(names):
-            raise ValueError(f"n_units: a per-muscle mapping must name every muscle {list(names)}")
-        counts = [value[n] for n in names]
-    else:
-        counts = [value] * len(names)
-    lo, hi = UNIT_COUNT_RANGE
-    for n in counts:
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or not lo <= n <= hi:
-            raise ValueError(f"n_units must be whole numbers in [{lo}, {hi}], got {value!r}")
-    return np.array(counts, dtype=int)
+    values = value.values() if isinstance(value, Mapping) else [value]
+    if any(isinstance(n, bool) or not isinstance(n, int | np.integer) for n in values):
+        raise ValueError(f"n_units must be whole numbers, got {value!r}")
+    return _per_muscle(value, names, "n_units", UNIT_COUNT_RANGE).astype(int)
 
 
 def _validate_drive(drive: np.ndarray, n: int) -> np.ndarray:
@@ -218,19 +218,24 @@ class MotorUnitPool:
         """The largest pool's size (the arrays' width)."""
         return self.threshold.shape[1]
 
+    def _unit_forces(self, drive: np.ndarray, capacity: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per unit at this drive: (rate in Hz, 0 where not recruited; the recruited share of the unit,
+        0..1; its mean force, arbitrary units, times its capacity when given)."""
+        d = _validate_drive(drive, len(self.names))
+        excitation = d[:, None] * self.max_excitation
+        weight = (excitation >= self.threshold) * self.availability  # padding never is (threshold infinite)
+        rate = np.where(
+            weight > 0,
+            np.minimum(EXCITATORY_GAIN * (excitation - self.threshold) + MIN_FIRING_RATE_HZ, self.peak_rate),
+            0.0,
+        )
+        force = self._unit_force(rate, self.contraction_time, self.twitch) * weight
+        return rate, weight, force if capacity is None else force * capacity
+
     def recruit(self, drive: np.ndarray, capacity: np.ndarray | None = None) -> Recruitment:
         """Map neural drive (muscles,) in [0, 1] to force and recruitment. NaN raises ValueError.
         `capacity`: each unit's force capacity left (muscles, units; `fatigue`), 1 when None."""
-        d = _validate_drive(drive, len(self.names))
-        excitation = d[:, None] * self.max_excitation
-        above = excitation >= self.threshold  # (muscles, units); padding never is (threshold infinite)
-        rate = np.where(
-            above, np.minimum(EXCITATORY_GAIN * (excitation - self.threshold) + MIN_FIRING_RATE_HZ, self.peak_rate), 0.0
-        )
-        weight = above * self.availability  # recruited share of each unit
-        force = self._unit_force(rate, self.contraction_time, self.twitch) * weight
-        if capacity is not None:
-            force = force * capacity
+        rate, weight, force = self._unit_forces(drive, capacity)
         fraction_of = 1.0 / self.normaliser
         slow = (force * self.type1).sum(axis=1) * fraction_of
         fast = (force * (1.0 - self.type1)).sum(axis=1) * fraction_of
@@ -238,7 +243,9 @@ class MotorUnitPool:
         # rate_scale > 1 can exceed the normal maximum; F_max stays the ceiling.
         over = np.maximum(total, 1.0)
         recruited = weight.sum(axis=1)
-        mean_rate = np.divide((rate * weight).sum(axis=1), recruited, out=np.zeros(len(d)), where=recruited > 0)
+        mean_rate = np.divide(
+            (rate * weight).sum(axis=1), recruited, out=np.zeros(len(self.names)), where=recruited > 0
+        )
         allowed = self.availability.sum(axis=1)
         return Recruitment(
             force_fraction=total / over,
@@ -254,18 +261,7 @@ class MotorUnitPool:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per unit at this drive: (rate in Hz, 0 where not recruited; the recruited share of the unit,
         0..1; per muscle, the factor from summed unit force to the force fraction `recruit` gives)."""
-        d = _validate_drive(drive, len(self.names))
-        excitation = d[:, None] * self.max_excitation
-        above = excitation >= self.threshold
-        weight = above * self.availability
-        rate = np.where(
-            weight > 0,
-            np.minimum(EXCITATORY_GAIN * (excitation - self.threshold) + MIN_FIRING_RATE_HZ, self.peak_rate),
-            0.0,
-        )
-        force = self._unit_force(rate, self.contraction_time, self.twitch) * weight
-        if capacity is not None:
-            force = force * capacity
+        rate, weight, force = self._unit_forces(drive, capacity)
         total = force.sum(axis=1) / self.normaliser
         return rate, weight, 1.0 / (self.normaliser * np.maximum(total, 1.0))
 
