@@ -9,6 +9,7 @@ plot. One module per experiment, each with NAME, HELP, `add_arguments` (its comm
 - countermovement: countermovement minus squat jump as the drive's rise slows (Bobbert & Casius 2005)
 - unit-size: force steadiness by motor-unit size and force level (discharge mode)
 - synchronization: the rate of force development against synchronization (discharge mode)
+- slow-component: metabolic drift over minutes of heavy pedalling with fatiguing motor units (Poole & Jones 2012)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from . import (
     energy_weight,
     rate_coding,
     recruitment,
+    slow_component,
     synchronization,
     unit_size,
 )
@@ -41,6 +43,7 @@ EXPERIMENTS: dict[str, ModuleType] = {
         countermovement,
         unit_size,
         synchronization,
+        slow_component,
     )
 }
 

@@ -34,17 +34,24 @@ def mean_sd(values: list[float], scale: float = 1.0, digits: int = 3) -> str:
 
 
 def write_experiment(
-    out: Path, stem: str, title: str, name: str, intro: str, rows: list[dict[str, Any]], plot: Callable[[Any], None]
+    out: Path,
+    stem: str,
+    title: str,
+    name: str,
+    intro: str,
+    rows: list[dict[str, Any]],
+    plot: Callable[[Any], None],
+    extra: str = "",
 ) -> None:
-    """An experiment's outputs in `out`: <stem>.json (its rows), <stem>.md (stamped page: intro and
-    table) and <stem>.png (one panel drawn by `plot`)."""
+    """An experiment's outputs in `out`: <stem>.json (its rows), <stem>.md (stamped page: intro, table
+    and any `extra` Markdown after it) and <stem>.png (one panel drawn by `plot`)."""
     from ..provenance import results_page  # deferred: matplotlib and the stamp only when writing
     from ..report import pyplot, save_figure
     from ..runs import write_json_atomic, write_text_atomic
 
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / f"{stem}.json", rows)
-    body = f"{intro}\n\n{markdown_table(rows)}\n"
+    body = f"{intro}\n\n{markdown_table(rows)}\n" + (f"\n{extra}\n" if extra else "")
     write_text_atomic(out / f"{stem}.md", results_page(title, f"neuroleg experiment {name}", body, out))
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.6))

@@ -25,6 +25,10 @@ CADENCE_BAND = 0.10  # score counts time within +-10 % of the target cadence
 # undriven leg hold the cadence against 13.6 kg).
 COUNTERWEIGHT_KG = 13.6
 COUNTERWEIGHT_RANGE_KG = (0.0, 30.0)
+# Episode length: 5 s is the learning and ceiling task; minutes make it an endurance task (with
+# `fatigue=True`: the slow-component experiment). 30 min is the longest the registered ids allow.
+DURATION_S = 5.0
+DURATION_RANGE_S = (1.0, 1800.0)
 CADENCE_REWARD_SCALE = 0.15  # reward design: relative cadence error at which the reward falls to 1/e
 RPM_PER_RAD_S = 60.0 / (2.0 * math.pi)
 # The ceiling search (our choices): the seed, (onset, window, level) per muscle in revolutions from top
@@ -49,6 +53,12 @@ class PedalArgs(Arguments):
         le=COUNTERWEIGHT_RANGE_KG[1],
         description="mass on the opposite crank arm, standing in for the other leg (kg)",
     )
+    duration_s: float = Field(
+        DURATION_S,
+        ge=DURATION_RANGE_S[0],
+        le=DURATION_RANGE_S[1],
+        description="episode length (s): minutes make an endurance task (with fatigue=True)",
+    )
 
 
 class PedalTask(Task):
@@ -58,7 +68,7 @@ class PedalTask(Task):
 
     name = "Pedal"
     unit = "revolution"
-    episode_seconds = 5.0
+    episode_seconds = DURATION_S
     default_energy_weight = 0.05
     observation_fields = ("crank_sin", "crank_cos", "cadence_ratio", "target_omega", "power_ratio")
     score_meaning = "the fraction of time within 10 % of the target cadence"
@@ -82,6 +92,13 @@ class PedalTask(Task):
         self.omega = a.target_cadence_rpm / RPM_PER_RAD_S
         self.power = a.target_power_w
         self.crank = CrankSpec(damping_nms=a.target_power_w / self.omega**2, counterweight_kg=a.counterweight_kg)
+
+    def time_limit_s(self) -> float:
+        return float(self.args.duration_s)
+
+    @classmethod
+    def longest_episode_s(cls) -> float:
+        return DURATION_RANGE_S[1]
 
     def body_spec(self, physics_dt: float) -> BodySpec:
         return BodySpec(
