@@ -1,6 +1,6 @@
 """Checks of motor-unit fatigue through sustained contractions (`sustained_contraction`): endurance
-time against relative force (Frey-Law & Avin 2010), a sustained maximal contraction (its force, the
-type II share of it) and recovery after it. `fit_fatigue_rate` makes fatigue.FATIGUE_RATE_PER_S."""
+time against relative force (Frey-Law & Avin 2010), a sustained maximal contraction (its force after a
+minute against Stephens & Taylor 1972, the type II share of it) and recovery after it. `fit_fatigue_rate` makes fatigue.FATIGUE_RATE_PER_S."""
 
 from __future__ import annotations
 
@@ -25,6 +25,12 @@ ENDURANCE_TOLERANCE = 0.25
 MUSCLE = "VAS"  # the knee extensors, as Frey-Law & Avin's knee data
 SUSTAINED_MAX_S = 60.0
 REST_S = 120.0
+# Stephens & Taylor 1972 (J Physiol 220:1): in a sustained maximal voluntary contraction of the first
+# dorsal interosseous, force falls to about half in the first minute. "About" read as +- 10 points
+# (this project's reading). The model's fatigue does not depend on the muscle (fatigability is spread
+# by rank in every pool), so the knee extensors stand for the hand muscle.
+SUSTAINED_MAX_PUBLISHED = 0.5
+SUSTAINED_MAX_TOLERANCE = 0.1
 
 
 def published_endurance_s(fraction: float) -> float:
@@ -60,13 +66,14 @@ def fatigue_checks() -> list[Check]:
     r = sustained_contraction(MUSCLE, 1.0, SUSTAINED_MAX_S + 0.02, rest_after_s=REST_S)
     t, force, share = r["time_s"], r["force_fraction"], r["type2_share"]
     end = int(np.searchsorted(t, SUSTAINED_MAX_S)) - 1
+    left = float(force[end])
     checks.append(
         Check(
             f"force after {SUSTAINED_MAX_S:g} s of sustained maximal contraction, of the fresh maximum ({MUSCLE})",
-            round(float(force[end]), 3),
-            "falls (no published figure checked)",
-            "Potvin & Fuglevand 2017 (the model's behaviour)",
-            "report",
+            round(left, 3),
+            f"{SUSTAINED_MAX_PUBLISHED:g} +- {SUSTAINED_MAX_TOLERANCE:g} (first dorsal interosseous)",
+            "Stephens & Taylor 1972",
+            "pass" if abs(left - SUSTAINED_MAX_PUBLISHED) <= SUSTAINED_MAX_TOLERANCE else "fail",
         )
     )
     checks.append(
