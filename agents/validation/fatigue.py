@@ -1,6 +1,7 @@
 """Checks of motor-unit fatigue through sustained contractions (`sustained_contraction`): endurance
-time against relative force (Frey-Law & Avin 2010), a sustained maximal contraction (its force after a
-minute against Stephens & Taylor 1972, the type II share of it) and recovery after it. `fit_fatigue_rate` makes fatigue.FATIGUE_RATE_PER_S."""
+time against relative force (Frey-Law & Avin 2010), a sustained maximal contraction (its force after
+a minute against Stephens & Taylor 1972, the type II share of it) and recovery after it.
+`fit_fatigue_rate` makes fatigue.FATIGUE_RATE_PER_S."""
 
 from __future__ import annotations
 
