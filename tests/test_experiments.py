@@ -250,6 +250,8 @@ def test_every_experiment_runs_from_its_command_at_a_small_budget(
         "countermovement": (["--rises", "0", "--generations", "1"], 1, "countermovement"),
         "unit-size": ([], None, "unit_size"),
         "synchronization": ([], None, "synchronization"),
+        "posture-unit-size": (["--episodes", "2"], 6, "posture_unit_size"),
+        "slow-component": (["--powers", "100", "--minutes", "0.5"], 1, "slow_component"),
     }
     assert set(commands) == set(experiments.EXPERIMENTS)  # a new experiment is run here too
     for name, (args, n_rows, stem) in commands.items():
@@ -283,3 +285,13 @@ def test_synchronization_speeds_the_early_rise_of_force(tmp_path: Path) -> None:
     early = {(r["drive"], r["synchronization"]): float(r["RFD 0-50 ms (N/s)"].split(" +- ")[0]) for r in rows}
     for drive in (0.7, 1.0):
         assert early[(drive, 0.5)] > 1.15 * early[(drive, 0.0)]
+
+
+def test_the_posture_policy_holds_the_same_targets_whatever_its_units(tmp_path: Path) -> None:
+    from neuroleg.agents.experiments.posture_unit_size import hold_episodes
+
+    rate = hold_episodes(True, None, episodes=2)
+    assert hold_episodes(True, None, episodes=2) == rate  # the same seeds: the same targets and starts
+    few = hold_episodes("discharge", 30, episodes=2)
+    assert few["error_m"] != rate["error_m"]  # the units' discharges move the foot...
+    assert np.allclose(few["error_m"], rate["error_m"], atol=0.01)  # ...by millimetres, on the same targets

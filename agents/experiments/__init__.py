@@ -9,6 +9,7 @@ plot. One module per experiment, each with NAME, HELP, `add_arguments` (its comm
 - countermovement: countermovement minus squat jump as the drive's rise slows (Bobbert & Casius 2005)
 - unit-size: force steadiness by motor-unit size and force level (discharge mode)
 - synchronization: the rate of force development against synchronization (discharge mode)
+- posture-unit-size: the Posture reference policy's hold error by motor-unit size (discharge mode)
 - slow-component: metabolic drift over minutes of heavy pedalling with fatiguing motor units (Poole & Jones 2012)
 """
 
@@ -20,6 +21,7 @@ from . import (
     cocontraction,
     countermovement,
     energy_weight,
+    posture_unit_size,
     rate_coding,
     recruitment,
     slow_component,
@@ -42,6 +44,7 @@ EXPERIMENTS: dict[str, ModuleType] = {
         energy_weight,
         countermovement,
         unit_size,
+        posture_unit_size,
         synchronization,
         slow_component,
     )

@@ -1,0 +1,109 @@
+"""Precision of a task by motor-unit size: the packaged Posture reference policy (trained in the rate
+mode) holding its targets with the same muscles made of fewer, larger or more, smaller discharging
+units. The targets and starts are the same in every condition (the same evaluation seeds); what
+changes is only how the force is made, so the spread of the hold error is the units' doing."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from neuroleg.envs import CONTROL_DT_S
+
+from ..reference import EVALUATION_SEED, card, load_reference
+from .common import mean_sd, write_experiment
+
+NAME = "posture-unit-size"
+HELP = "the Posture reference policy's hold error with fewer, larger or more, smaller motor units"
+
+UNIT_COUNTS = (30, 60, 120, 240, 480)  # per muscle, the same maximal force (as the unit-size experiment)
+EPISODES = 30
+STEADY_STEPS = 25  # the last 0.5 s of the 2 s episode: the foot's jitter there is its steadiness
+STEADY_MS = round(STEADY_STEPS * CONTROL_DT_S * 1000)
+RATE_MODE = "rate mode (mean force)"
+
+
+def hold_episodes(motor_units: bool | str, unit_count: int | None, episodes: int = EPISODES) -> dict[str, list[float]]:
+    """The reference policy's Posture episodes at EVALUATION_SEED + i in this motor-unit condition:
+    per episode the final foot error (m), the foot's jitter (SD of its error over the last
+    STEADY_STEPS control steps, m), the time on target (fraction), and the metabolic energy (J)."""
+    ref = load_reference("Posture")
+    kwargs = {**ref.config.env.env_kwargs(), "motor_units": motor_units, "motor_unit_count": unit_count}
+    env = gym.make(ref.config.env.env_id, **kwargs)
+    out: dict[str, list[float]] = {"error_m": [], "jitter_m": [], "on_target": [], "energy_j": []}
+    try:
+        for i in range(episodes):
+            obs, info = env.reset(seed=EVALUATION_SEED + i)
+            done = False
+            trace = []
+            while not done:
+                action, _ = ref.predict(obs)
+                obs, _, term, trunc, info = env.step(action)
+                trace.append(float(info["precision_m"]))
+                done = term or trunc
+            out["error_m"].append(float(info["precision_m"]))
+            out["jitter_m"].append(float(np.std(trace[-STEADY_STEPS:])))
+            out["on_target"].append(float(info["time_on_target_fraction"]))
+            out["energy_j"].append(float(info["metabolic_energy_j"]))
+    finally:
+        env.close()
+    return out
+
+
+def posture_unit_size_experiment(out: Path, episodes: int = EPISODES) -> list[dict[str, Any]]:
+    conditions: list[tuple[str, bool | str, int | None]] = [(RATE_MODE, True, None)]
+    conditions += [(f"discharge, {n} units", "discharge", n) for n in UNIT_COUNTS]
+    rows: list[dict[str, Any]] = []
+    errors: dict[str, np.ndarray] = {}
+    for label, mode, n in conditions:
+        r = hold_episodes(mode, n, episodes)
+        errors[label] = np.asarray(r["error_m"])
+        rows.append(
+            {
+                "motor units": label,
+                "final foot error (mm)": mean_sd(r["error_m"], 1000.0),
+                f"jitter, last {STEADY_MS} ms (mm)": mean_sd(r["jitter_m"], 1000.0),
+                "time on target (fraction)": mean_sd(r["on_target"]),
+                "metabolic energy (J)": mean_sd(r["energy_j"]),
+            }
+        )
+    base = errors[RATE_MODE]
+    for row, (label, _, _) in zip(rows, conditions, strict=True):
+        # the same target in each episode: the change against the rate mode, paired by episode
+        row["change against rate mode (mm)"] = mean_sd(list(errors[label] - base), 1000.0)
+
+    def plot(ax: Any) -> None:
+        means = [1000 * errors[f"discharge, {n} units"].mean() for n in UNIT_COUNTS]
+        sds = [1000 * errors[f"discharge, {n} units"].std(ddof=1) for n in UNIT_COUNTS]
+        ax.errorbar(UNIT_COUNTS, means, yerr=sds, fmt="o-", capsize=3, label="discharge mode")
+        ax.axhline(1000 * base.mean(), color="0.5", ls="--", label=RATE_MODE)
+        ax.set_xscale("log")
+        ax.set_xlabel("motor units per muscle (same maximal force)")
+        ax.set_ylabel("final foot error (mm), mean +- SD")
+        ax.legend(fontsize=7)
+
+    score = card("Posture")["evaluation"]["policy"]["task_score"]
+    intro = (
+        f"The packaged Posture reference policy (trained in the rate mode; precision score {score:.2f} "
+        f"in its card) over {episodes} episodes, the same targets and starts "
+        f"in every condition (seeds {EVALUATION_SEED} onward), deterministic actions; mean +- SD over "
+        "episodes. The muscles keep their maximal forces; only the number (and so the size) of their "
+        "units changes. Jitter: the SD of the foot's error over the episode's last "
+        f"{STEADY_MS} ms. The last column pairs each episode's final error with the rate mode's."
+    )
+    write_experiment(out, "posture_unit_size", "Hold error by motor-unit size (Posture)", NAME, intro, rows, plot)
+    return rows
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--episodes", type=int, default=EPISODES, help="episodes per condition")
+
+
+def run(args: argparse.Namespace) -> list[dict[str, Any]]:
+    if args.episodes < 2:
+        raise ValueError(f"--episodes must be at least 2 (a spread needs two), got {args.episodes}")
+    return posture_unit_size_experiment(args.out, args.episodes)
