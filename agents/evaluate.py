@@ -12,7 +12,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from neuroleg.envs import action_to_drive, drive_to_action
+from neuroleg.envs import CONTROL_DT_S, action_to_drive, drive_to_action
 from neuroleg.envs.physiology import antagonist_pairs, load_model
 from neuroleg.envs.physiology.model import MUSCLE_NAMES
 from neuroleg.envs.tasks import TASKS
@@ -54,6 +54,8 @@ class EpisodeRecord:
     type2: np.ndarray
     at_limit: np.ndarray
     task_obs: np.ndarray  # (T, task's observation fields)
+    muscle_power: np.ndarray  # (T, 9) each muscle's metabolic power over the step (W)
+    capacity_type2: np.ndarray  # (T, 9) type II force capacity left (1 fresh; 1 throughout without fatigue)
     energy: dict[str, np.ndarray] = field(default_factory=dict)
 
 
@@ -76,9 +78,22 @@ def run_episodes(
         obs, info = env.reset(seed=seed + ep)
         start = True
         rows: dict[str, list[np.ndarray]] = {
-            k: [] for k in ("activation", "drive", "q", "force", "recruited", "type2", "at_limit", "task_obs")
+            k: []
+            for k in (
+                "activation",
+                "drive",
+                "q",
+                "force",
+                "recruited",
+                "type2",
+                "at_limit",
+                "task_obs",
+                "muscle_power",
+                "capacity_type2",
+            )
         }
         total, steps = 0.0, 0
+        energy = env.unwrapped.energy_breakdown()["total"]
         while True:
             action = np.asarray(policy(obs, start), dtype=np.float32)
             start = False
@@ -95,6 +110,10 @@ def run_episodes(
             rows["recruited"].append(info["motor_units_recruited"])
             rows["type2"].append(info["type2_share"])
             rows["at_limit"].append(info["at_recruitment_limit"].astype(float))
+            now = env.unwrapped.energy_breakdown()["total"]
+            rows["muscle_power"].append((now - energy) / env.unwrapped.dt)
+            energy = now
+            rows["capacity_type2"].append(info["fatigue_capacity_type2"])
             if term or trunc:
                 break
         records.append(
@@ -226,9 +245,13 @@ def evaluate_run(
         drive=first.drive,
         q=first.q,
         force=first.force,
+        recruited=first.recruited,
+        type2=first.type2,
+        muscle_power=first.muscle_power,
+        capacity_type2=first.capacity_type2,
         task_obs=first.task_obs,
         task_fields=np.array(TASKS[cfg.env.task].observation_fields),
-        dt=np.array(0.02),
+        dt=np.array(CONTROL_DT_S),
     )
     with atomic_path(run.path / "trajectory.npz") as tmp:
         Path(tmp).write_bytes(buffer.getvalue())

@@ -137,7 +137,34 @@ def make_report(run: RunDir) -> Path:
             )
         )
 
-    # 3. energy split by muscle and by component
+    # 3. motor units and metabolic power per muscle over the episode (trajectories since 8.2.0)
+    if "recruited" in traj:
+        fatigued = bool(np.any(traj["capacity_type2"] < 1.0))
+        panels = [
+            ("recruited", "units recruited\n(fraction)"),
+            ("type2", "type II share\nof force"),
+            ("muscle_power", "metabolic\npower (W)"),
+        ]
+        panels += [("capacity_type2", "type II capacity\nleft")] if fatigued else []
+        fig, axes = plt.subplots(len(panels), 1, figsize=(8, 2 * len(panels) + 1), sharex=True)
+        for ax, (key, label) in zip(axes, panels, strict=True):
+            for m in MUSCLE_NAMES:
+                ax.plot(t, traj[key][:, idx[m]], label=m)
+            ax.set_ylabel(label, fontsize=8)
+        axes[0].legend(fontsize=7, ncol=2, **LEGEND_OUTSIDE)
+        axes[-1].set_xlabel("time (s)")
+        save_figure(fig, out / "motor_units.png")
+        figures.append(
+            (
+                "Motor units and metabolic power per muscle",
+                "motor_units.png",
+                "Over the same episode, per muscle: the fraction of its motor-unit pool recruited, the share of "
+                "its force made by type II units, its metabolic power"
+                + (", and the force capacity its type II units have left (the run has fatigue)." if fatigued else "."),
+            )
+        )
+
+    # 4. energy split by muscle and by component
     e = result["policy"]["energy_by_muscle_j"]
     fig, ax = plt.subplots(figsize=(8, 3.5))
     bottom = np.zeros(len(MUSCLE_NAMES))
@@ -161,7 +188,7 @@ def make_report(run: RunDir) -> Path:
         )
     )
 
-    # 4. learning curves
+    # 5. learning curves
     curves = learning_curves(run)
     if curves and np.any(np.isfinite(curves["task/score"])):
         fig, ax1 = plt.subplots(figsize=(8, 3.5))
@@ -185,7 +212,7 @@ def make_report(run: RunDir) -> Path:
             )
         )
 
-    # 5. co-contraction per pair, policy against baselines
+    # 6. co-contraction per pair, policy against baselines
     fig, ax = plt.subplots(figsize=(8, 3.5))
     pairs = list(result["policy"]["cci"])
     width = 0.8 / (1 + len(result["baselines"]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from neuroleg.agents.runs import RunDir
 from neuroleg.agents.train import train
 from neuroleg.envs import ENV_IDS, ENV_VERSION
 from neuroleg.envs.arguments import BodyArgs
+from neuroleg.envs.physiology import MUSCLE_NAMES
 from neuroleg.envs.tasks import TASKS
 from neuroleg.scripts.cli import build_parser
 from neuroleg.scripts.cli import main as cli_main
@@ -182,11 +184,33 @@ def test_the_report_explains_each_figure_and_shows_the_task_fields(tmp_path: Pat
     evaluate_run(run, episodes=1, baselines=("zero",))
     page = make_report(run).read_text()
     assert "**Score**: precision" in page and "per reach" in page
-    for figure in ("activation.png", "joint_angles.png", "task_fields.png", "energy_by_muscle.png"):
+    figures = ("activation.png", "joint_angles.png", "task_fields.png", "motor_units.png", "energy_by_muscle.png")
+    for figure in figures:
         assert (run.path / "report" / figure).is_file()
         title_and_caption = page.split(f"]({figure})")[0].rsplit("## ", 1)[1]
         caption = title_and_caption.split("\n\n")[1]
         assert len(caption) > 40, figure
+    assert "type II units have left" not in page  # no fatigue: no capacity panel
+
+
+def test_a_fatigue_run_reports_per_muscle_units_power_and_capacity_over_time(tmp_path: Path) -> None:
+    from neuroleg.agents.evaluate import evaluate_run
+    from neuroleg.agents.report import make_report
+
+    cfg = load_config(resolve_config("pedal_smoke"), ["total_timesteps=128", "env.fatigue=true"])
+    run = RunDir.create(cfg, tmp_path, "tired")
+    train(cfg, run, progress=False)
+    evaluate_run(run, episodes=1, baselines=())
+    traj = np.load(run.path / "trajectory.npz")
+    steps = len(traj["activation"])
+    for key in ("recruited", "type2", "muscle_power", "capacity_type2"):
+        assert traj[key].shape == (steps, 9), key
+    assert np.all(traj["muscle_power"] >= 0.0) and traj["muscle_power"].sum() > 0.0
+    energy = json.loads(run.evaluation_path.read_text())["policy"]["energy_by_muscle_j"]["total"]
+    # the per-step powers add up to the episode's energy per muscle (one episode: its mean is itself)
+    assert np.allclose(traj["muscle_power"].sum(axis=0) * float(traj["dt"]), [energy[m] for m in MUSCLE_NAMES])
+    assert np.all(traj["capacity_type2"] <= 1.0) and traj["capacity_type2"][-1].min() < 1.0  # units tired
+    assert "type II units have left" in make_report(run).read_text()
 
 
 def test_the_command_line_answers_without_loading_torch() -> None:
