@@ -68,7 +68,7 @@ def posture_unit_size_experiment(out: Path, episodes: int = EPISODES) -> list[di
                 "final foot error (mm)": mean_sd(r["error_m"], 1000.0),
                 f"jitter, last {STEADY_MS} ms (mm)": mean_sd(r["jitter_m"], 1000.0),
                 "time on target (fraction)": mean_sd(r["on_target"]),
-                "metabolic energy (J)": mean_sd(r["energy_j"]),
+                "metabolic energy (J)": mean_sd(r["energy_j"], digits=4),
             }
         )
     base = errors[RATE_MODE]
