@@ -10,7 +10,8 @@ from typing import Any
 
 import gymnasium
 
-from .leg_env import CONTROL_DT_S, LegEnv, action_to_drive, drive_to_action
+from .actions import action_to_drive, drive_to_action
+from .leg_env import CONTROL_DT_S, LegEnv
 from .tasks import TASKS, Task
 
 # Bumped on any change of behaviour; the history is in CHANGELOG.md.

@@ -11,6 +11,7 @@ import numpy as np
 from gymnasium import spaces
 from pydantic import ValidationError
 
+from .actions import action_to_drive
 from .arguments import CONTROL_DT_S, PHYSICS_DT_DEFAULT_S, SOLVER_ITERATIONS_DEFAULT, BodyArgs
 from .body.leg import LegBody
 from .body.spec import GRAVITY_M_S2
@@ -35,29 +36,15 @@ MAX_PENETRATION_M = 0.05
 VERTICAL_TRAVEL_FLOOR_M = 0.01  # energy per metre of travel counts at least 1 cm (no division by ~0)
 
 
-def action_to_drive(action: np.ndarray) -> np.ndarray:
-    """The neural drive (0..1) an action in [-1, 1] stands for."""
-    return (np.asarray(action, dtype=np.float64) + 1.0) / 2.0
-
-
-def drive_to_action(drive: np.ndarray) -> np.ndarray:
-    """The action (in [-1, 1], float64) that applies `drive` (0..1): exact, so an open-loop control
-    written as drives replays bit for bit."""
-    return 2.0 * np.asarray(drive, dtype=np.float64) - 1.0
-
-
 class LegEnv(gym.Env[np.ndarray, np.ndarray]):
     """A planar musculoskeletal leg driven by nine Hill-type muscles through motor-unit pools.
 
     ## Action
     `Box(-1, 1, (9,), float32)`, one value per muscle of HFL, GLU, HAM, RF, VAS, BFSH, GAS, SOL, TA (in
-    that order, `MUSCLE_NAMES`), mapped to the neural drive 0..1: drive = (action + 1) / 2
-    (`action_to_drive`; `drive_to_action` is the inverse, for open-loop control written as drives).
-    Symmetric so that a learner's Gaussian policy, centred on 0, starts at half drive rather than with
-    half its actions clipped to none. Values outside [-1, 1] are clipped; NaN/inf or a wrong shape raise
-    ValueError. The drive goes through each muscle's motor-unit pool (recruitment by size, rate
-    coding, recruitment limit) to the excitation of the Hill model, held over the control step;
-    info["drive"] is the drive applied.
+    that order, `MUSCLE_NAMES`), the neural drive 0..1 = (action + 1) / 2 (actions.py). Values outside
+    [-1, 1] are clipped; NaN/inf or a wrong shape raise ValueError. The drive goes through each muscle's
+    motor-unit pool to the excitation of the Hill model, held over the control step; info["drive"] is
+    the drive applied.
 
     ## Observation (float32, unbounded Box; every field finite)
     `observation_structure` maps each field's name to its slice, built from the muscle count and the
@@ -80,18 +67,9 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
     muscle force > 3 F_max) is truncated with `info["unstable"] = True` and a finite observation.
 
     ## Arguments
-    energy_weight (task default), metabolic_model ("umberger2010" | "umberger2003" |
-    "bhargava2004"), motor_units (True: recruitment and rate coding; "discharge": every unit fires
-    impulses whose twitches sum to the activation, so force fluctuates; False = lumped drive =
-    excitation), recruitment_limit, rate_scale, motor_unit_count (units per pool, None: the model
-    file's), synchronization (a float for all muscles or a {muscle: value} dict),
-    drive_rise_s (0: the drive follows the action at once; > 0: it rises from 0 to 1 in no less than
-    this, see DRIVE_RISE_MAX_S; info["drive"] is the drive applied), fatigue (False: motor units tire
-    with their own activity, fatigue.py; info["fatigue_capacity_type1/2"]), elastic_tendon (True),
-    model_path (None = packaged leg9), compiled (True: the numba-compiled substep of `fast_step`;
-    False: the numpy reference of `physiology`, same equations), physics_dt (s, dividing the 20 ms
-    control step) and solver_iterations (PyBullet's), whose defaults the convergence study chose, plus
-    the task's own arguments.
+    Keyword-only, every one declared with its type, default, range and meaning in `BodyArgs`
+    (arguments.py; the manual's Environments page is generated from it) plus the task's own `Args`;
+    validated when the environment is made, a wrong type refused by name.
 
     ## Version history
     CHANGELOG.md (the ids' version is ENV_VERSION, bumped on any change of behaviour).
