@@ -67,15 +67,21 @@ def energy_weight_experiment(
 
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}")
+
+    def config(w: float, seed: int) -> Any:
+        return load_config(
+            resolve_config(f"{TASK_CONFIG[task]}_ppo"),
+            [f"env.energy_weight={w}", f"total_timesteps={timesteps}", f"eval_episodes={episodes}", f"seed={seed}"]
+            + ([f"env.model_path={model_path}"] if model_path else []),
+        )
+
+    for w in weights:  # every weight validated before any trains
+        config(w, 0)
     rows, runs = [], []
     for w in weights:
         per_seed = []
         for seed in range(seeds):
-            cfg = load_config(
-                resolve_config(f"{TASK_CONFIG[task]}_ppo"),
-                [f"env.energy_weight={w}", f"total_timesteps={timesteps}", f"eval_episodes={episodes}", f"seed={seed}"]
-                + ([f"env.model_path={model_path}"] if model_path else []),
-            )
+            cfg = config(w, seed)
             suffix = f"_s{seed}" if seeds > 1 else ""
             run = RunDir.create(cfg, out / "runs", f"{TASK_CONFIG[task]}_ew{w:g}{suffix}")
             train(cfg, run, progress=False)
@@ -102,7 +108,8 @@ def energy_weight_experiment(
         out / f"{name}.md",
         results_page(
             f"Energy weight: {task}, PPO, {timesteps} steps each, {seeds} seed(s)",
-            f"neuroleg experiment energy-weight --task {task} --timesteps {timesteps} --seeds {seeds}",
+            f"neuroleg experiment energy-weight --task {task} --timesteps {timesteps} --seeds {seeds} "
+            f"--weights {' '.join(f'{w:g}' for w in weights)}",
             markdown_table(rows),
             out,
         ),
@@ -120,10 +127,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", default="Pedal", choices=list(TASK_CONFIG), help="the task trained")
     parser.add_argument("--timesteps", type=int, default=150_000, help="training steps per energy weight")
     parser.add_argument("--seeds", type=int, default=1, help="training seeds per energy weight")
+    parser.add_argument(
+        "--weights", type=float, nargs="+", default=list(ENERGY_WEIGHTS), help="energy weights of the reward"
+    )
     add_model_argument(parser)
 
 
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     return energy_weight_experiment(
-        args.task, args.out, timesteps=args.timesteps, seeds=args.seeds, model_path=args.model
+        args.task,
+        args.out,
+        weights=tuple(args.weights),
+        timesteps=args.timesteps,
+        seeds=args.seeds,
+        model_path=args.model,
     )
