@@ -33,15 +33,15 @@ from ..optimize import ceiling_control
 from .common import add_model_argument, mean_sd, write_experiment
 
 NAME = "slow-component"
-HELP = "metabolic drift over minutes of heavy pedalling at a constant power, with and without fatigue"
+HELP = "metabolic drift over 20 min of pedalling at three constant powers, with and without fatigue"
 
-# Three intensities for the one leg (2x, 2.8x and 3.4x the Pedal task's 25 W), chosen by probing the
-# model (with fatigue) to fall in the domains Poole & Jones describe: moderate (metabolic power nearly
-# steady), heavy (it drifts upward but the power is held for the whole ride) and severe (it drifts
-# until the power can no longer be held).
-POWERS_W = (50.0, 70.0, 85.0)
-POWER_W = 70.0  # a single ride's default: the heavy one
-DURATION_S = 360.0
+# Three intensities for the one leg (1.4x, 2x and 2.8x the Pedal task's 25 W), chosen by probing the
+# model (with fatigue, 20 min rides) to fall in the domains Poole & Jones describe: moderate (metabolic
+# power nearly steady), heavy (it drifts upward, then levels off, the power held) and severe (it drifts
+# until the power can no longer be held: 60 W gave out at 12 min, 70 W at 8, 85 W at 5).
+POWERS_W = (35.0, 50.0, 70.0)
+POWER_W = 50.0  # a single ride's default: the heavy one
+DURATION_S = 1200.0
 WARMUP_S = 30.0  # the cadence settles from the start; exhaustion is looked for after this
 CADENCE_HELD = 0.9  # exhaustion: the first revolution below 90 % of the target cadence (Pedal's band)
 WINDOW_S = 60.0  # figures are means over each minute
@@ -51,7 +51,8 @@ SLOW_COMPONENT_FROM_S = 180.0  # Poole & Jones 2012: the slow component appears 
 GAIN_RATE = 1.0
 CEILING_POWER_W = 25.0  # the power the stored Pedal ceiling was found at (PedalArgs' default)
 SEEDS = (0, 1, 2)  # each seed starts the crank at another angle
-REPORTED_MINUTES = (1, 3, 6)  # the per-muscle table: start, onset of the slow component, end
+TABLE_MINUTES = (1, 3, 6, 10, 15, 20)  # the main table's rows (the figure has every minute), and the last
+MUSCLE_MINUTES = (1, 3, 10, 20)  # the per-muscle table: start, onset of the slow component, on, end
 LIMITS = (
     "What the model cannot show: oxygen uptake here is metabolic energy at a fixed energy equivalent, "
     "with no oxygen kinetics (the fast component's time constant, the delay before the slow one); a "
@@ -179,7 +180,7 @@ def slow_component_experiment(
     summary = []
     for p in powers_w:
         off, on = rides[(p, False)], rides[(p, True)]
-        for i in range(len(on[0]["windows"])):
+        for i in shown_windows(len(on[0]["windows"]), TABLE_MINUTES):
 
             def col(rs: list[dict[str, Any]], key: str, i: int = i) -> list[float]:
                 return [float(r["windows"][i][key]) for r in rs]
@@ -216,7 +217,7 @@ def slow_component_experiment(
                 rs = rides[(p, fatigue)]
                 t = [w["until_s"] / 60.0 for w in rs[0]["windows"]]
                 y = np.mean([[w["metabolic_power_w"] for w in r["windows"]] for r in rs], axis=0)
-                label = f"{p:g} W" + ("" if fatigue else ", no fatigue")
+                label = f"{p:g} W, " + ("fatigue" if fatigue else "no fatigue")
                 ax.plot(t, y, "o" + style, color=f"C{n}", label=label, ms=3)
         ax.axvline(SLOW_COMPONENT_FROM_S / 60.0, color="0.6", lw=0.8)
         ax.set_xlabel("time (min, end of each minute)")
@@ -242,20 +243,23 @@ def slow_component_experiment(
     return rows
 
 
+def shown_windows(count: int, minutes: tuple[int, ...]) -> list[int]:
+    """Indices of the windows a table shows: those of `minutes` that the ride reached, and its last."""
+    return sorted({m - 1 for m in minutes if m <= count} | {count - 1})
+
+
 def _muscle_table(rides: list[dict[str, Any]]) -> str:
     from .common import markdown_table
 
     w = rides[0]["windows"]
     active = [m for m in range(len(MUSCLE_NAMES)) if max(x["muscle_power_w"][m] for x in w) > 1.0]
     rows = []
-    for minute in REPORTED_MINUTES:
-        if minute > len(w):
-            continue
-        x = w[minute - 1]
+    for i in shown_windows(len(w), MUSCLE_MINUTES):
+        x = w[i]
         for m in active:
             rows.append(
                 {
-                    "minute": minute,
+                    "minute": i + 1,
                     "muscle": MUSCLE_NAMES[m],
                     "recruited": f"{x['recruited'][m]:.2f}",
                     "type II share": f"{x['type2_share'][m]:.3f}",
