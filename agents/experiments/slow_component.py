@@ -72,7 +72,8 @@ def constant_power_ride(
     window_s: float = WINDOW_S,
 ) -> dict[str, Any]:
     """One ride at `power_w` for `duration_s`; `windows`: one dict per `window_s` with the whole leg's
-    figures and per-muscle arrays (MUSCLE_NAMES order); `exhausted_s`: the end of the first revolution
+    figures and per-muscle arrays (MUSCLE_NAMES order; the type II share is each step's, weighted by
+    the muscle's force); `exhausted_s`: the end of the first revolution
     after WARMUP_S slower than CADENCE_HELD of the target (None if the power was held throughout);
     `ended_s`: when the episode ended (early if the simulation went unstable: `unstable`)."""
     kwargs: dict[str, Any] = {"target_power_w": power_w, "duration_s": duration_s, "fatigue": fatigue}
