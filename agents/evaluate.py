@@ -57,6 +57,8 @@ class EpisodeRecord:
     muscle_power: np.ndarray  # (T, 9) each muscle's metabolic power over the step (W)
     capacity_type2: np.ndarray  # (T, 9) type II force capacity left (1 fresh; 1 throughout without fatigue)
     energy: dict[str, np.ndarray] = field(default_factory=dict)
+    energy_return: float = 0.0  # the reward's energy term summed over the episode (<= 0)
+    task_return: float = 0.0  # the task's reward terms summed over the episode
 
 
 def make_eval_env(cfg: RunConfig, render_mode: str | None = None) -> gym.Env:
@@ -92,7 +94,7 @@ def run_episodes(
                 "capacity_type2",
             )
         }
-        total, steps = 0.0, 0
+        total, steps, energy_return, task_return = 0.0, 0, 0.0, 0.0
         energy = env.unwrapped.energy_breakdown()["total"]
         while True:
             action = np.asarray(policy(obs, start), dtype=np.float32)
@@ -102,6 +104,8 @@ def run_episodes(
                 on_frame(env.render())
             total += reward
             steps += 1
+            energy_return += info["reward_energy"]
+            task_return += sum(v for k, v in info.items() if k.startswith("reward_") and k != "reward_energy")
             rows["activation"].append(info["activation"])
             rows["drive"].append(np.clip(action, 0, 1))
             rows["q"].append(obs[joint_angle].astype(float))
@@ -122,6 +126,8 @@ def run_episodes(
                 reward=total,
                 steps=steps,
                 energy=env.unwrapped.energy_breakdown(),
+                energy_return=energy_return,
+                task_return=task_return,
                 **{k: np.array(v) for k, v in rows.items()},
             )
         )
@@ -167,6 +173,8 @@ def summarise(records: list[EpisodeRecord], cfg: RunConfig) -> dict[str, Any]:
         "return": stat([r.reward for r in records]),
         "muscle_efficiency": stat([i["mechanical_work_j"] / e for i, e in zip(infos, muscle_energy, strict=True)]),
         "unstable_episodes": int(sum(bool(i["unstable"]) for i in infos)),
+        # how much the energy term weighs in what the learner optimises: |energy| / (|energy| + |task|)
+        "reward_energy_share": stat([energy_share(r.energy_return, r.task_return) for r in records]),
     }
     # The end-of-episode info already holds the task's figures under their stable names.
 
@@ -191,6 +199,12 @@ def summarise(records: list[EpisodeRecord], cfg: RunConfig) -> dict[str, Any]:
         for component in ("am", "sl", "work_pos", "total")
     }
     return out
+
+
+def energy_share(energy_return: float, task_return: float) -> float:
+    """The energy term's share of an episode's reward, 0..1, by magnitude (0 when both are 0)."""
+    total = abs(energy_return) + abs(task_return)
+    return abs(energy_return) / total if total > 0 else 0.0
 
 
 def _finite(obj: Any) -> Any:
@@ -275,6 +289,9 @@ def format_table(result: dict[str, Any]) -> str:
         )
     cci = result["policy"]["cci"]
     lines.append("co-contraction (policy): " + ", ".join(f"{k} {v:.1f}" for k, v in cci.items()))
+    share = result["policy"].get("reward_energy_share")  # evaluations before 8.2.0 lack it
+    if share is not None:
+        lines.append(f"energy term's share of the policy's reward: {share['mean']:.1%}")
     if "ceiling" in result:
         lines.append(
             f"optimal-control ceiling: score {result['ceiling']['score']:.3f}; policy reaches "

@@ -46,6 +46,7 @@ COLUMNS = (
     "oxygen_per_unit_ml_per_kg",
     "muscle_efficiency",
     "mean_cci",
+    "reward_energy_share",
     "energy_to_ceiling",
     "train_time_s",
     "wall_time_s",
@@ -160,6 +161,7 @@ def run_trial(trial: dict[str, Any], runs_root: str) -> dict[str, Any]:
             oxygen_per_unit_ml_per_kg=p["oxygen_per_unit_ml_per_kg"]["mean"],
             muscle_efficiency=p["muscle_efficiency"]["mean"],
             mean_cci=float(np.mean(list(p["cci"].values()))) if p["cci"] else "",
+            reward_energy_share=p["reward_energy_share"]["mean"],
             energy_to_ceiling=p["energy_per_unit_j"]["mean"] / ceiling["energy_per_unit_j"] if ceiling else "",
             run=str(run.path),
         )

@@ -193,6 +193,21 @@ def test_the_report_explains_each_figure_and_shows_the_task_fields(tmp_path: Pat
     assert "type II units have left" not in page  # no fatigue: no capacity panel
 
 
+def test_the_evaluation_says_how_much_the_energy_term_weighs_in_the_reward(tmp_path: Path) -> None:
+    from neuroleg.agents.evaluate import energy_share, evaluate_run, format_table
+
+    assert energy_share(-1.0, 3.0) == 0.25 and energy_share(-1.0, -3.0) == 0.25 and energy_share(0.0, 0.0) == 0.0
+    shares = {}
+    for weight in (0.0, 5.0):
+        cfg = load_config(resolve_config("hop_smoke"), ["total_timesteps=128", f"env.energy_weight={weight}"])
+        run = RunDir.create(cfg, tmp_path, f"w{weight:g}")
+        train(cfg, run, progress=False)
+        result = evaluate_run(run, episodes=1, baselines=())
+        shares[weight] = result["policy"]["reward_energy_share"]["mean"]
+        assert "energy term's share of the policy's reward" in format_table(result)
+    assert shares[0.0] == 0.0 and 0.0 < shares[5.0] < 1.0
+
+
 def test_a_fatigue_run_reports_per_muscle_units_power_and_capacity_over_time(tmp_path: Path) -> None:
     from neuroleg.agents.evaluate import evaluate_run
     from neuroleg.agents.report import make_report
