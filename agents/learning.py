@@ -20,6 +20,10 @@ from .sweep import run_trials, trial_id
 DEFAULT_ALGO = "ppo"
 BASELINES = ("zero", "random")  # evaluated once per task, beside its first seed: they do not learn
 CONFIDENCE = 0.95
+# The economy the policies should reach (the project's targets), as means over seeds: task ->
+# (fraction of the ceiling's score at least, energy per unit over the ceiling's at most).
+# Posture's needs a ceiling.
+ECONOMY_TARGETS = {"SquatJump": (0.97, 1.0), "Hop": (0.95, 1.1), "Pedal": (0.95, 1.25)}
 
 
 def learning_trials(
@@ -65,6 +69,29 @@ def _fmt(values: list[float], spec: str, percent: bool = False) -> str:
     return text + unit if math.isnan(half) else f"{text} +- {half * scale:{spec}}{unit}"
 
 
+def targets_table(records: list[dict[str, Any]], wanted: set[str], tasks: list[str]) -> str:
+    """Each task's economy target against the means over its seeds: met or not, and by how much."""
+    from .experiments import markdown_table
+
+    rows = []
+    for task in tasks:
+        ok = [r for r in records if r["trial"] in wanted and r["task"] == task and r["status"] == "ok"]
+        fractions = [float(r["fraction_of_ceiling"]) for r in ok if r.get("fraction_of_ceiling", "") != ""]
+        ratios = [float(r["energy_to_ceiling"]) for r in ok if r.get("energy_to_ceiling", "") != ""]
+        if task not in ECONOMY_TARGETS:
+            rows.append({"task": task, "target": "needs a ceiling", "mean over seeds": "-", "met": "-"})
+            continue
+        least, most = ECONOMY_TARGETS[task]
+        row = {"task": task, "target": f">= {least:.0%} of the ceiling at <= {most:g}x its energy"}
+        if not fractions or not ratios:  # no trial of it finished, or its body has no ceiling
+            rows.append({**row, "mean over seeds": "-", "met": "-"})
+            continue
+        fraction, ratio = float(np.mean(fractions)), float(np.mean(ratios))
+        met = fraction >= least and ratio <= most
+        rows.append({**row, "mean over seeds": f"{fraction:.0%} at {ratio:.2f}x", "met": "yes" if met else "no"})
+    return "Economy targets, means over the seeds above:\n\n" + markdown_table(rows)
+
+
 def learning_table(
     runs_root: Path,
     tasks: list[str],
@@ -104,6 +131,7 @@ def learning_table(
                 "of ceiling": _fmt(col("fraction_of_ceiling"), ".0f", percent=True),
                 "energy per unit (J)": _fmt(col("energy_per_unit_j"), ".0f"),
                 "energy / ceiling's": _fmt(col("energy_to_ceiling"), ".2f"),
+                "energy term's share of reward": _fmt(col("reward_energy_share"), ".1f", percent=True),
                 "score: zero": f"{base['zero_task_score']:.3f}" if base else "-",
                 "score: random": f"{base['random_task_score']:.3f}" if base else "-",
                 "energy: zero (J)": f"{base['zero_energy_per_unit_j']:.0f}" if base else "-",
@@ -112,7 +140,7 @@ def learning_table(
         )
     from .experiments import markdown_table  # the experiments' table format
 
-    table = markdown_table(rows)
+    table = markdown_table(rows) + "\n\n" + targets_table(records, wanted, tasks)
     failed = [r for r in records if r["trial"] in wanted and r["status"] != "ok"]
     notes = "".join(f"\n\nFailed: {r['trial']}: {r['error']}" for r in failed)
     if out is not None:

@@ -510,6 +510,7 @@ def test_learning_over_seeds_runs_on_the_sweep_machinery(tmp_path: Path) -> None
     mean, half = mean_ci([r["task_score"] for r in data])
     assert cells[1] == "2 of 2" and cells[4] == f"{mean:.3f} +- {half:.3f}"
     assert "*Measured by `neuroleg learning --seeds 2 --tasks Posture --timesteps 128`" in out.read_text()
+    assert "| Posture | needs a ceiling | - | - |" in out.read_text()  # its economy target has nothing to meet
     # started again it trains nothing: every trial has its record
     before = [p.read_text() for p in records]
     assert cli_main(args) == 0
@@ -517,3 +518,28 @@ def test_learning_over_seeds_runs_on_the_sweep_machinery(tmp_path: Path) -> None
     # another budget is another trial
     assert cli_main(["learning", "--tasks", "Posture", "--timesteps", "256", "--runs-dir", str(tmp_path / "r")]) == 0
     assert len(list((tmp_path / "r" / "trials").glob("*.json"))) == 3
+
+
+def test_the_economy_targets_are_met_or_not_by_the_means_over_seeds() -> None:
+    from neuroleg.agents.learning import targets_table
+
+    def record(trial: str, task: str, fraction: float, ratio: float) -> dict:
+        return {
+            "trial": trial,
+            "task": task,
+            "status": "ok",
+            "fraction_of_ceiling": fraction,
+            "energy_to_ceiling": ratio,
+        }
+
+    records = [
+        record("a", "SquatJump", 0.98, 0.9),
+        record("b", "SquatJump", 0.97, 1.0),  # mean 97.5 % at 0.95x: met
+        record("c", "Pedal", 1.0, 2.8),  # a score to spare does not buy the energy: not met
+        record("d", "Pedal", 0.99, 1.1),
+        {"trial": "e", "task": "Pedal", "status": "failed"},  # failed trials do not count
+    ]
+    table = targets_table(records, {"a", "b", "c", "d", "e"}, ["SquatJump", "Pedal", "Hop"])
+    assert "| SquatJump | >= 97% of the ceiling at <= 1x its energy | 98% at 0.95x | yes |" in table
+    assert "| Pedal | >= 95% of the ceiling at <= 1.25x its energy | 100% at 1.95x | no |" in table
+    assert "| Hop | >= 95% of the ceiling at <= 1.1x its energy | - | - |" in table  # no trial of it
