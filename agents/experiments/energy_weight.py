@@ -85,7 +85,8 @@ def energy_weight_experiment(
             suffix = f"_s{seed}" if seeds > 1 else ""
             run = RunDir.create(cfg, out / "runs", f"{TASK_CONFIG[task]}_ew{w:g}{suffix}")
             train(cfg, run, progress=False)
-            p = evaluate_run(run, baselines=())["policy"]
+            result = evaluate_run(run, baselines=())
+            p, ceiling = result["policy"], result.get("ceiling")
             per_seed.append(
                 {
                     "energy_weight": w,
@@ -93,11 +94,18 @@ def energy_weight_experiment(
                     "task_score": p["task_score"]["mean"],
                     "energy_per_unit_j": p["energy_per_unit_j"]["mean"],
                     "metabolic_energy_j": p["metabolic_energy_j"]["mean"],
+                    "reward_energy_share": p["reward_energy_share"]["mean"],
+                    # against the stored ceiling of the task (none for Posture)
+                    **(
+                        {"energy_to_ceiling": p["energy_per_unit_j"]["mean"] / ceiling["energy_per_unit_j"]}
+                        if ceiling
+                        else {}
+                    ),
                 }
             )
         runs += per_seed
         row: dict[str, Any] = {"energy_weight": w, "seeds": seeds}
-        for key in ("task_score", "energy_per_unit_j", "metabolic_energy_j"):
+        for key in [k for k in per_seed[0] if k not in ("energy_weight", "seed")]:
             values = np.array([r[key] for r in per_seed])
             row[key] = float(values.mean())
             row[f"{key}_sd"] = float(values.std(ddof=1)) if seeds > 1 else 0.0
