@@ -482,7 +482,8 @@ def test_learning_table_trains_on_a_model_file_and_scores_against_its_ceiling(
     out = tmp_path / "learning.md"
     args = ["learning", "--tasks", "SquatJump", "--timesteps", "128", "--runs-dir", str(tmp_path / "r")]
     assert cli_main([*args, "--model", str(stronger_model), "--ceilings", str(folder), "--out", str(out)]) == 0
-    (row,) = [line for line in out.read_text().splitlines() if line.startswith("| SquatJump")]
+    table = out.read_text().split("Economy targets")[0]  # the learning table, before the targets'
+    (row,) = [line for line in table.splitlines() if line.startswith("| SquatJump")]
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[1] == "1 of 1" and cells[2] == "128"
     (run,) = list((tmp_path / "r" / "runs").iterdir())
@@ -505,7 +506,8 @@ def test_learning_over_seeds_runs_on_the_sweep_machinery(tmp_path: Path) -> None
     assert len(records) == 2
     data = [json.loads(p.read_text()) for p in records]
     assert sorted(r["seed"] for r in data) == [0, 1] and all(r["status"] == "ok" for r in data)
-    (row,) = [line for line in out.read_text().splitlines() if line.startswith("| Posture")]
+    table = out.read_text().split("Economy targets")[0]  # the learning table, before the targets'
+    (row,) = [line for line in table.splitlines() if line.startswith("| Posture")]
     cells = [c.strip() for c in row.strip("|").split("|")]
     mean, half = mean_ci([r["task_score"] for r in data])
     assert cells[1] == "2 of 2" and cells[4] == f"{mean:.3f} +- {half:.3f}"
