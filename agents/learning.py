@@ -70,7 +70,7 @@ def _fmt(values: list[float], spec: str, percent: bool = False) -> str:
 
 
 def targets_table(records: list[dict[str, Any]], wanted: set[str], tasks: list[str]) -> str:
-    """Each task's economy target against the means over its seeds: met or not, and by how much."""
+    """Each task's economy target, the means over its seeds, and whether they meet it."""
     from .experiments import markdown_table
 
     rows = []
