@@ -20,7 +20,9 @@ def git_commit(folder: Path | None = None, written: Path | None = None) -> str:
     tracked files differ from it (outside `written`, the folder the measuring command writes to), or
     "unknown" outside a git checkout."""
     cwd = str(folder or Path.cwd())
-    outside = [] if written is None else ["--", ".", f":(exclude){Path(written).resolve()}"]
+    # a folder written outside the checkout cannot be in its status (and git refuses such a pathspec)
+    inside = written is not None and Path(written).resolve().is_relative_to(Path(cwd).resolve())
+    outside = ["--", ".", f":(exclude){Path(written).resolve()}"] if inside else []
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10, check=True

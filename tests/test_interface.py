@@ -256,5 +256,8 @@ def test_a_results_stamp_names_its_commit_and_what_changed_beside_it(tmp_path: P
     (tmp_path / "code.py").write_text("x = 2\n")  # the code measured differs from the commit
     assert git_commit(written=tmp_path / "results") == f"{head}+changes"
     assert f"commit {head}+changes" in stamp("neuroleg validate", tmp_path / "results")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    (tmp_path / "results" / "page.md").write_text("old\n")  # the checkout as committed
+    assert git_commit(written=tmp_path.parent / "elsewhere") == head  # results written outside the checkout
     monkeypatch.chdir(tmp_path.parent)
     assert git_commit(folder=tmp_path.parent / "nowhere") == "unknown"
