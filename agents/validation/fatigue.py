@@ -29,7 +29,9 @@ REST_S = 120.0
 # Stephens & Taylor 1972 (J Physiol 220:1): in a sustained maximal voluntary contraction of the first
 # dorsal interosseous, force falls to about half in the first minute. "About" read as +- 10 points
 # (this project's reading). The model's fatigue does not depend on the muscle (fatigability is spread
-# by rank in every pool), so the knee extensors stand for the hand muscle.
+# by rank in every pool), so the knee extensors stand for the hand muscle. A mostly type I toe extensor
+# keeps 78 % at 60-90 s and 40 % at 120-150 s (Macefield, Fuglevand, Howell & Bigland-Ritchie 2000, J
+# Physiol 528:227): what a fatigability that follows fibre type would have to meet too.
 SUSTAINED_MAX_PUBLISHED = 0.5
 SUSTAINED_MAX_TOLERANCE = 0.1
 
