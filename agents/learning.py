@@ -6,6 +6,7 @@ only what has no record). Rerun with `neuroleg learning --seeds N --out docs/res
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -148,10 +149,13 @@ def learning_table(
         command = f"neuroleg learning --seeds {seeds} --tasks {' '.join(tasks)}"
         command += f" --model {given['env.model_path']}" if "env.model_path" in given else ""
         command += f" --timesteps {given['total_timesteps']}" if "total_timesteps" in given else ""
+        # a local Ray runs as many trials at once as their declared CPUs fit on this machine's cores
+        at_once = max(1, (os.cpu_count() or 1) // cpus)
+        where = "on a Ray cluster" if address or os.environ.get("RAY_ADDRESS") else f"{at_once} at a time"
         body = (
             f"Mean +- half-width of the {CONFIDENCE:.0%} confidence interval over seeds (Student's t); "
-            f"baselines from the first seed's evaluation. Train times on this machine, trials "
-            f"{'side by side' if seeds > 1 else 'one at a time'}.\n\n{table}{notes}"
+            f"baselines from the first seed's evaluation. Train times are wall-clock, trials {where}, "
+            f"with whatever else the machine ran beside them.\n\n{table}{notes}"
         )
         write_text_atomic(out, results_page("Learning: each task's default PPO config", command, body, out.parent))
     return table + notes
