@@ -6,7 +6,6 @@ only what has no record). Rerun with `neuroleg learning --seeds N --out docs/res
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from scipy import stats
 from .config import TASK_CONFIG, load_config, resolve_config
 from .provenance import results_page
 from .runs import write_text_atomic
-from .sweep import run_trials, trial_id
+from .sweep import run_trials, trial_id, trials_at_once
 
 DEFAULT_ALGO = "ppo"
 BASELINES = ("zero", "random")  # evaluated once per task, beside its first seed: they do not learn
@@ -149,9 +148,7 @@ def learning_table(
         command = f"neuroleg learning --seeds {seeds} --tasks {' '.join(tasks)}"
         command += f" --model {given['env.model_path']}" if "env.model_path" in given else ""
         command += f" --timesteps {given['total_timesteps']}" if "total_timesteps" in given else ""
-        # a local Ray runs as many trials at once as their declared CPUs fit on this machine's cores
-        at_once = max(1, (os.cpu_count() or 1) // cpus)
-        where = "on a Ray cluster" if address or os.environ.get("RAY_ADDRESS") else f"{at_once} at a time"
+        where = trials_at_once(cpus, address)
         body = (
             f"Mean +- half-width of the {CONFIDENCE:.0%} confidence interval over seeds (Student's t); "
             f"baselines from the first seed's evaluation. Train times are wall-clock, trials {where}, "

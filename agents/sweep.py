@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import importlib.util
 import io
 import itertools
 import json
@@ -229,6 +230,15 @@ def sweep(
     if threading.current_thread() is threading.main_thread():
         plot_sweep(records, axes, out / "sweep.png")
     return records
+
+
+def trials_at_once(cpus: int, address: str | None = None) -> str:
+    """How `run_trials` runs trials of `cpus` CPUs each from here, said for a results page."""
+    if address or os.environ.get("RAY_ADDRESS"):
+        return "on a Ray cluster"
+    if importlib.util.find_spec("ray") is None:  # run_trials' fallback: one after another
+        return "1 at a time"
+    return f"{max(1, (os.cpu_count() or 1) // cpus)} at a time"  # a local Ray fits them on the cores
 
 
 def run_trials(

@@ -27,10 +27,11 @@ import numpy as np
 
 from neuroleg.envs import CONTROL_DT_S, ENV_IDS, drive_to_action
 from neuroleg.envs.physiology import MUSCLE_NAMES, energy_to_oxygen_ml
+from neuroleg.envs.tasks.pedal import CADENCE_BAND
 
 from ..ceilings import stored_ceiling
-from ..optimize import ceiling_control
-from .common import add_model_argument, mean_sd, write_experiment
+from ..optimize import Stimulation, ceiling_control
+from .common import add_model_argument, markdown_table, mean_sd, write_experiment
 
 NAME = "slow-component"
 HELP = "metabolic drift over 20 min of pedalling at three constant powers, with and without fatigue"
@@ -43,13 +44,12 @@ POWERS_W = (35.0, 50.0, 70.0)
 POWER_W = 50.0  # a single ride's default: the heavy one
 DURATION_S = 1200.0
 WARMUP_S = 30.0  # the cadence settles from the start; exhaustion is looked for after this
-CADENCE_HELD = 0.9  # exhaustion: the first revolution below 90 % of the target cadence (Pedal's band)
+CADENCE_HELD = 1.0 - CADENCE_BAND  # exhaustion: the first revolution below Pedal's band (90 % of the target)
 WINDOW_S = 60.0  # figures are means over each minute
 SLOW_COMPONENT_FROM_S = 180.0  # Poole & Jones 2012: the slow component appears after 2-3 min
 # The controller (our choice): per revolution, gain *= exp(GAIN_RATE x relative cadence error); the
-# ride starts at the gain that scales the 25 W ceiling to the target power.
+# ride starts at the gain that scales the ceiling's power (the power it was found at) to the target.
 GAIN_RATE = 1.0
-CEILING_POWER_W = 25.0  # the power the stored Pedal ceiling was found at (PedalArgs' default)
 SEEDS = (0, 1, 2)  # each seed starts the crank at another angle
 TABLE_MINUTES = (1, 3, 6, 10, 15, 20)  # the main table's rows (the figure has every minute), and the last
 MUSCLE_MINUTES = (1, 3, 10, 20)  # the per-muscle table: start, onset of the slow component, on, end
@@ -85,16 +85,15 @@ def constant_power_ride(
     pattern = ceiling_control(ceiling)
     env = gym.make(ENV_IDS["Pedal"], **kwargs)
     try:
-        return _ride(env, pattern, power_w, window_s, seed)
+        return _ride(env, pattern, power_w / float(ceiling.task_args["target_power_w"]), window_s, seed)
     finally:
         env.close()
 
 
-def _ride(env: gym.Env, pattern: Any, power_w: float, window_s: float, seed: int) -> dict[str, Any]:
+def _ride(env: gym.Env, pattern: Stimulation, gain: float, window_s: float, seed: int) -> dict[str, Any]:
     leg = env.unwrapped
     target_rpm = float(leg.task.args.target_cadence_rpm)
     _, info = env.reset(seed=seed)
-    gain = power_w / CEILING_POWER_W
     gain_max = 1.0 / float(pattern.levels[pattern.levels > 0].min())  # every muscle at full drive
     exhausted: float | None = None
     rev_units, rev_t = info["task_units"], 0.0
@@ -250,8 +249,6 @@ def shown_windows(count: int, minutes: tuple[int, ...]) -> list[int]:
 
 
 def _muscle_table(rides: list[dict[str, Any]]) -> str:
-    from .common import markdown_table
-
     w = rides[0]["windows"]
     active = [m for m in range(len(MUSCLE_NAMES)) if max(x["muscle_power_w"][m] for x in w) > 1.0]
     rows = []
