@@ -143,3 +143,42 @@ class Checkpoint(BaseCallback):
             save_checkpoint(self.run, self.model, self.cfg)
             self._next += self.every
         return True
+
+
+class EnergySchedule(BaseCallback):
+    """Sets the environments' energy weight from the config's `energy_ramp` before every rollout (and
+    every `OFF_POLICY_EVERY` steps for off-policy algorithms): a function of the steps trained, so a
+    resumed run carries on where it stopped."""
+
+    OFF_POLICY_EVERY = 1000  # env steps between updates of the weight off-policy (the ramp spans 1e5+)
+
+    def __init__(self, cfg: RunConfig) -> None:
+        super().__init__()
+        if cfg.energy_ramp is None:
+            raise ValueError("EnergySchedule needs a config with an energy_ramp")
+        self.ramp = cfg.energy_ramp
+        self.final = cfg.env.final_energy_weight()
+        self.total = cfg.total_timesteps
+        self.weight: float | None = None
+        self.off_policy = cfg.algo.name not in ON_POLICY_ALGORITHMS
+        self._next = 0
+
+    def _apply(self) -> None:
+        weight = self.ramp.weight(self.final, self.num_timesteps / self.total)
+        if weight != self.weight:
+            self.training_env.env_method("set_energy_weight", weight)
+            self.weight = weight
+            self.logger.record("train/energy_weight", weight)
+
+    def _on_training_start(self) -> None:
+        self._apply()
+        self._next = self.num_timesteps + self.OFF_POLICY_EVERY
+
+    def _on_rollout_start(self) -> None:
+        self._apply()
+
+    def _on_step(self) -> bool:
+        if self.off_policy and self.num_timesteps >= self._next:
+            self._next += self.OFF_POLICY_EVERY
+            self._apply()
+        return True

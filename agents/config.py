@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from neuroleg.envs import ENV_IDS
-from neuroleg.envs.arguments import BodyArgs
+from neuroleg.envs.arguments import ENERGY_WEIGHT_MAX, BodyArgs
 from neuroleg.envs.physiology.model import load_model
 from neuroleg.envs.tasks import TASKS
 from neuroleg.envs.tasks.base import Arguments
@@ -94,6 +94,10 @@ class EnvConfig(BodyArgs):
     def env_id(self) -> str:
         return ENV_IDS[self.task]
 
+    def final_energy_weight(self) -> float:
+        """The reward's energy weight in evaluation: the set one, else the task's default."""
+        return TASKS[self.task].default_energy_weight if self.energy_weight is None else self.energy_weight
+
 
 class PolicyConfig(_Strict):
     net_arch: list[Annotated[int, Field(ge=4, le=1024)]] = Field(
@@ -130,6 +134,31 @@ class AlgoConfig(_Strict):
     policy: PolicyConfig = Field(default_factory=PolicyConfig, description="the networks (`algo.policy`, below)")
 
 
+class EnergyRamp(_Strict):
+    """The reward's energy weight during training: `start_weight` for the first `hold` of the budget,
+    then rising linearly over the next `ramp` of it to the environment's `energy_weight` (the task's
+    default where that is unset), which holds to the end and in evaluation. The task is learned
+    before its energy is made to cost."""
+
+    start_weight: float = Field(ge=0.0, le=ENERGY_WEIGHT_MAX, description="energy weight at the start of training")
+    hold: float = Field(ge=0.0, lt=1.0, description="share of the budget trained at `start_weight`")
+    ramp: float = Field(ge=0.0, le=1.0, description="share of the budget over which the weight rises")
+
+    @model_validator(mode="after")
+    def _within_budget(self) -> EnergyRamp:
+        if self.hold + self.ramp > 1.0:
+            raise ValueError(f"hold + ramp must be at most 1 (the whole budget), got {self.hold + self.ramp:g}")
+        return self
+
+    def weight(self, final: float, progress: float) -> float:
+        """The energy weight at `progress` (0-1) of the budget, rising to `final`."""
+        if progress < self.hold:
+            return self.start_weight
+        if self.ramp == 0 or progress >= self.hold + self.ramp:
+            return final
+        return self.start_weight + (final - self.start_weight) * (progress - self.hold) / self.ramp
+
+
 class RunConfig(_Strict):
     name: str | None = Field(
         None, pattern=RUN_NAME_PATTERN, description="run folder name (default: task, algorithm, seed)"
@@ -140,6 +169,9 @@ class RunConfig(_Strict):
     subprocess: bool = Field(False, description="run the environments in subprocesses (faster on 2 cores)")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="seed of the learner and the environments")
     total_timesteps: int = Field(10000, ge=100, le=100_000_000, description="training budget in environment steps")
+    energy_ramp: EnergyRamp | None = Field(
+        None, description="the energy weight's rise during training (`energy_ramp`, below); None: constant"
+    )
     normalize: bool = Field(True, description="normalise observations and rewards (VecNormalize)")
     checkpoint_every: int = Field(10000, ge=100, description="environment steps between checkpoints")
     eval_episodes: int = Field(5, ge=1, le=1000, description="deterministic episodes in the evaluation")

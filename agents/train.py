@@ -27,7 +27,7 @@ from torch import nn
 from neuroleg.envs.physiology import antagonist_pairs, load_model
 from neuroleg.envs.physiology.model import MUSCLE_NAMES
 
-from .callbacks import Checkpoint, EpisodeMetrics, Progress
+from .callbacks import Checkpoint, EnergySchedule, EpisodeMetrics, Progress
 from .checkpoints import resume_changes, rollout_steps, save_checkpoint
 from .config import ON_POLICY_ALGORITHMS, RunConfig
 from .logs import training_logger
@@ -234,7 +234,8 @@ def _train_locked(
     model.set_logger(training_logger(run.logs, start if resume else None))
     remaining = cfg.total_timesteps - model.num_timesteps
     metrics = EpisodeMetrics(cfg, _pairs(MUSCLE_NAMES, cfg.env.model_path))
-    callbacks: list[BaseCallback] = [metrics, Checkpoint(run, cfg), *extra]
+    schedule = [EnergySchedule(cfg)] if cfg.energy_ramp is not None else []
+    callbacks: list[BaseCallback] = [metrics, Checkpoint(run, cfg), *schedule, *extra]  # extras see the weight
     if progress:
         callbacks.append(Progress(cfg.total_timesteps, metrics))
     signals = (signal.SIGINT, signal.SIGTERM) if _main_thread() else ()

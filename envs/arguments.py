@@ -27,6 +27,7 @@ PHYSICS_DT_DEFAULT_S = 0.001
 PHYSICS_DT_RANGE_S = (0.00025, 0.0025)  # above 2.5 ms the elastic tendon's fiber solve is no longer stable
 SOLVER_ITERATIONS_DEFAULT = 50
 SOLVER_ITERATIONS_RANGE = (5, 200)
+ENERGY_WEIGHT_MAX = 100.0  # reward per J/kg: far beyond any task term (a bound on typos, not physiology)
 
 __all__ = ["ArgumentError", "Arguments", "BodyArgs", "argument_error", "reference_rows"]
 
@@ -48,7 +49,7 @@ class BodyArgs(Arguments):
     energy_weight: float | None = Field(
         None,
         ge=0.0,
-        le=100.0,
+        le=ENERGY_WEIGHT_MAX,
         description="reward per J/kg of muscle metabolic energy, subtracted each step; None: the task's default",
     )
     metabolic_model: Literal[METABOLIC_MODELS] = Field(  # type: ignore[valid-type]

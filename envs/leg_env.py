@@ -12,7 +12,7 @@ from gymnasium import spaces
 from pydantic import ValidationError
 
 from .actions import action_to_drive
-from .arguments import CONTROL_DT_S, PHYSICS_DT_DEFAULT_S, SOLVER_ITERATIONS_DEFAULT, BodyArgs
+from .arguments import CONTROL_DT_S, ENERGY_WEIGHT_MAX, PHYSICS_DT_DEFAULT_S, SOLVER_ITERATIONS_DEFAULT, BodyArgs
 from .body.leg import LegBody
 from .body.spec import GRAVITY_M_S2
 from .musculature import Musculature
@@ -398,6 +398,15 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         for name, value in terms.items():
             info[f"reward_{name}"] = float(value)
         return info
+
+    def set_energy_weight(self, weight: float) -> None:
+        """Change the reward's energy weight from the next step on (a training schedule's handle; the
+        same bounds as the `energy_weight` argument)."""
+        if isinstance(weight, bool) or not isinstance(weight, int | float):
+            raise TypeError(f"energy_weight must be a number, got {type(weight).__name__}")
+        if not 0.0 <= weight <= ENERGY_WEIGHT_MAX:
+            raise ValueError(f"energy_weight must lie in [0, {ENERGY_WEIGHT_MAX:g}], got {weight!r}")
+        self.energy_weight = float(weight)
 
     def energy_breakdown(self) -> dict[str, np.ndarray]:
         """Per-muscle energy this episode (J): activation/maintenance heat, shortening heat,

@@ -40,7 +40,12 @@ def _reference(what: str) -> str:
     if words[0] == "task":
         return _table(reference_rows(TASKS[words[1]].Args), header)
     if words[0] == "config":
-        section = {"run": config.RunConfig, "algo": config.AlgoConfig, "algo.policy": config.PolicyConfig}
+        section = {
+            "run": config.RunConfig,
+            "algo": config.AlgoConfig,
+            "algo.policy": config.PolicyConfig,
+            "energy_ramp": config.EnergyRamp,
+        }
         return _table(reference_rows(section[words[1]]), ("field", "type", "default", "allowed", "meaning"))
     if words == ["ceilings"]:
         return _ceilings()
