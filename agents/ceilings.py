@@ -40,6 +40,9 @@ class Ceiling:
     # The environments' version (ENV_VERSION): the simulation code changes results as much as the
     # model file does (version 2 solves the fiber-tendon equilibrium; 0 = stored before it was kept).
     env_version: int = 0
+    # The version the search ran at, where the ceiling was carried over to a later one (its control
+    # replayed there gave the same figures: `neuroleg.agents.carry_over`); None: env_version.
+    found_at_env_version: int | None = None
 
     @property
     def cyclic(self) -> bool:

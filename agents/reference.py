@@ -33,6 +33,9 @@ CARD = "card.json"
 FILES = ("config.yaml", "model.zip", STATS_FILE, CARD)
 EVALUATION_SEED = 10_000  # evaluate_run's default: the card's figures are what `neuroleg evaluate` gives
 CARD_FIGURES = ("task_score", "energy_per_unit_j", "return")  # compared by the test, mean over episodes
+# How close a re-evaluation must come to a card's figures to be the same (the simulation is
+# deterministic: the slack is for floating-point summation order across numpy builds).
+CARD_RTOL, CARD_ATOL = 1e-6, 1e-9
 
 
 def packaged(task: str) -> Path:
@@ -98,8 +101,6 @@ def config_name(cfg: RunConfig) -> str:
 def package_reference(run_path: Path, dest_root: Path, train_seconds: float | None = None) -> Path:
     """Make the reference of the run's task in dest_root/<task>/ from a trained run: its config, final
     model and statistics, and a card with its evaluation (done on the packaged copy)."""
-    from .evaluate import evaluate_run
-
     run = RunDir(run_path)
     cfg = run.config()
     if cfg.env.model_path is not None:
@@ -114,13 +115,7 @@ def package_reference(run_path: Path, dest_root: Path, train_seconds: float | No
     shutil.copyfile(run.config_path, dest / "config.yaml")
     shutil.copyfile(model, dest / "model.zip")
     shutil.copyfile(stats, dest / STATS_FILE)
-    scratch = dest_root / f".{cfg.env.task.lower()}_evaluation"
-    shutil.rmtree(scratch, ignore_errors=True)
-    shutil.copytree(dest, scratch)
-    try:
-        result = evaluate_run(RunDir(scratch), seed=EVALUATION_SEED)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    result = evaluate_packaged(dest)
     write_json_atomic(
         dest / CARD,
         {
@@ -140,6 +135,26 @@ def package_reference(run_path: Path, dest_root: Path, train_seconds: float | No
     return dest
 
 
+def evaluate_packaged(folder: Path, episodes: int | None = None) -> dict[str, Any]:
+    """evaluate_run of a reference folder, on a scratch copy beside it (evaluation writes into a run
+    folder; the reference keeps only its files)."""
+    from .evaluate import evaluate_run
+
+    scratch = folder.parent / f".{folder.name}_evaluation"
+    shutil.rmtree(scratch, ignore_errors=True)
+    shutil.copytree(folder, scratch)
+    try:
+        return evaluate_run(RunDir(scratch), episodes=episodes, seed=EVALUATION_SEED)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _carried(c: dict[str, Any]) -> str:
+    """How a card was carried over to the version it holds on (carry_over), if it was."""
+    co = c.get("carried_over")
+    return f" (re-evaluated at {co['commit']}, {co['date']})" if co else ""
+
+
 def card_text(task: str) -> str:
     """A reference's card in a few lines."""
     c = card(task)
@@ -147,7 +162,8 @@ def card_text(task: str) -> str:
     p = ev["policy"]
     lines = [
         f"{c['task']} reference policy: {c['config']} ({c['algorithm']}), {c['total_timesteps']} steps, "
-        f"seed {c['seed']}, env v{c['env_version']} (neuroleg {c['neuroleg']}, commit {c['commit']}, {c['date']})",
+        f"seed {c['seed']}, env v{c.get('trained_at_env_version', c['env_version'])} (neuroleg {c['neuroleg']}, "
+        f"commit {c['commit']}, {c['date']}); holds on env v{c['env_version']}{_carried(c)}",
         f"evaluation, {ev['episodes']} deterministic episodes: score {p['task_score']:.3f}"
         + (f" ({p['fraction_of_ceiling']:.0%} of the ceiling)" if "fraction_of_ceiling" in p else "")
         + f", energy per unit {p['energy_per_unit_j']:.0f} J",
@@ -179,7 +195,8 @@ def references_page(dest_root: Path, command: str) -> str:
                 "of ceiling": f"{p['fraction_of_ceiling']:.0%}" if "fraction_of_ceiling" in p else "-",
                 "energy per unit (J)": f"{p['energy_per_unit_j']:.0f}",
                 "score: zero / random": " / ".join(f"{base[b]['task_score']:.3f}" for b in ("zero", "random")),
-                "packaged at": f"env v{c['env_version']}, {c['commit']}, {c['date']}",
+                "trained at": f"env v{c.get('trained_at_env_version', c['env_version'])}, {c['commit']}, {c['date']}",
+                "holds on": f"env v{c['env_version']}" + _carried(c),
             }
         )
     body = (

@@ -65,6 +65,8 @@ class Musculature:
         self.capacity = self.fatigue.capacity if self.fatigue is not None else None
         if isinstance(self.pool, MotorUnitPool) and self.capacity is None:
             self.capacity = np.ones(self.pool.threshold.shape)
+        # every unit's contraction time where fatigue lengthens it (None: the rested ones, the pool's)
+        self.contraction_time = self.fatigue.contraction_time if self.fatigue is not None else None
         self.geometry = MuscleGeometry.from_params(model.geometry, p)
         self.metabolics = Metabolics(p, metabolic_model)
         self.physics_dt = physics_dt
@@ -125,14 +127,15 @@ class Musculature:
             return self.recruitment
         assert self.capacity is not None  # every motor-unit pool has one (fresh: ones)
         if self.discharge is not None:
-            self.discharge.set_drive(pool, drive, self.capacity)
+            self.discharge.set_drive(pool, drive, self.capacity, self.contraction_time)
         if self.compiled is None:
-            self.recruitment = pool.recruit(drive, self.capacity)
+            self.recruitment = pool.recruit(drive, self.capacity, self.contraction_time)
             self._active = pool.active_units(drive).sum(axis=1).astype(float)
             return self.recruitment
         from .physiology import discharge as kernels
 
-        out = kernels.recruit_pool(pool, drive, self.capacity, np.empty((kernels.N_RECRUIT_ROWS, self.params.n)))
+        out = np.empty((kernels.N_RECRUIT_ROWS, self.params.n))
+        out = kernels.recruit_pool(pool, drive, self.capacity, out, self.contraction_time)
         self.recruitment = Recruitment(
             out[kernels.R_FORCE],
             out[kernels.R_SLOW],

@@ -54,6 +54,31 @@ def test_a_tired_pool_gives_less_force_for_the_same_drive_in_both_modes() -> Non
     np.testing.assert_allclose(units.units[U_AMP], 0.5 * full, rtol=1e-12)
 
 
+def test_tired_units_twitch_slower_and_so_fuse_more_at_the_same_rate() -> None:
+    """Contraction times lengthen with the capacity lost (Potvin & Fuglevand's 0.379): a tired pool at
+    a moderate drive keeps more force than its capacity alone gives; reset restores them."""
+    from neuroleg.envs.physiology.discharge import U_DECAY, DischargeUnits
+    from neuroleg.envs.physiology.fatigue import CONTRACTION_TIME_LENGTHENING
+
+    pool = MotorUnitPool.create(load_model().muscles)
+    tired = UnitFatigue.create(pool)
+    for _ in range(1500):  # 30 s at 70 % drive
+        tired.update(pool, np.full(9, 0.7), 0.02)
+    lost = 1.0 - tired.capacity
+    assert lost.max() > 0.4 and lost.min() > 0.0  # every unit recruited, the largest tired most
+    expected = pool.contraction_time * (1.0 + CONTRACTION_TIME_LENGTHENING * lost)
+    np.testing.assert_allclose(tired.contraction_time, expected, rtol=1e-12)
+    drive = np.full(9, 0.4)
+    capacity_only = pool.recruit(drive, tired.capacity).force_fraction
+    slowed = pool.recruit(drive, tired.capacity, tired.contraction_time).force_fraction
+    assert np.all(slowed > capacity_only * 1.01)
+    units = DischargeUnits.create(pool, 0.001)
+    units.set_drive(pool, drive, tired.capacity, tired.contraction_time)
+    np.testing.assert_allclose(units.units[U_DECAY], np.exp(-0.001 / tired.contraction_time), rtol=1e-12)
+    tired.reset()
+    assert np.array_equal(tired.contraction_time, pool.contraction_time) and np.all(tired.capacity == 1.0)
+
+
 def test_endurance_time_falls_with_force_and_matches_the_fit() -> None:
     """The fatigue rate is fitted to Frey-Law & Avin's 71 s at 50 %; the curve falls with force."""
     assert endurance_time(0.5, FATIGUE_RATE_PER_S) == pytest.approx(71.0, abs=0.5)
@@ -125,3 +150,4 @@ def test_compiled_fatigue_update_matches_its_numpy_statement() -> None:
         reference.update_reference(pool, drive, 0.02)
     assert np.all(compiled.capacity <= 1.0) and compiled.capacity.min() < 0.99  # some tired, none above fresh
     np.testing.assert_allclose(compiled.capacity, reference.capacity, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(compiled.contraction_time, reference.contraction_time, rtol=1e-12)

@@ -83,7 +83,8 @@ def _ceilings() -> str:
                 score,
                 f"{c['energy_per_unit_j']:.0f} J per {task.unit}",
                 str(c["evaluations"]),
-                f"v{c['env_version']}",
+                f"v{c['env_version']}"
+                + (f" (found at v{c['found_at_env_version']})" if c.get("found_at_env_version") else ""),
             )
         )
     return _table(rows, ("file", "task", "task arguments", "score", "energy", "evaluations", "env"))

@@ -83,16 +83,26 @@ class DischargeUnits:
         self.units[U_NEXT] = np.inf
         self.out[...] = 0.0
 
-    def set_drive(self, pool: MotorUnitPool, drive: np.ndarray, capacity: np.ndarray) -> None:
+    def set_contraction_time(self, contraction_time: np.ndarray) -> None:
+        """Each unit's twitch time constant (s; fatigue lengthens it): the exact one-step decay of its
+        two stages."""
+        np.exp(-self.dt / contraction_time, out=self.units[U_DECAY])
+        np.divide(self.dt, contraction_time, out=self.units[U_STEP])
+
+    def set_drive(
+        self, pool: MotorUnitPool, drive: np.ndarray, capacity: np.ndarray, contraction_time: np.ndarray | None = None
+    ) -> None:
         """Each unit's rate and twitch amplitude at this drive and force capacity (compiled;
         `set_drive_reference` is the numpy statement of the same), so that the mean force is the rate
-        mode's."""
+        mode's. `contraction_time`: each unit's, when fatigue has lengthened it (None: the rested)."""
         d = np.clip(np.asarray(drive, dtype=float), 0.0, 1.0)
+        if contraction_time is not None:
+            self.set_contraction_time(contraction_time)
         set_drive_kernel(
             d,
             pool.threshold,
             pool.twitch,
-            pool.contraction_time,
+            pool.contraction_time if contraction_time is None else contraction_time,
             pool.peak_rate,
             pool.availability,
             capacity,
@@ -102,12 +112,16 @@ class DischargeUnits:
             self.dt,
         )
 
-    def set_drive_reference(self, pool: MotorUnitPool, drive: np.ndarray, capacity: np.ndarray) -> None:
+    def set_drive_reference(
+        self, pool: MotorUnitPool, drive: np.ndarray, capacity: np.ndarray, contraction_time: np.ndarray | None = None
+    ) -> None:
         """amplitude = P h(T r) w c / (r S) / (normaliser max(total, 1)), with S = dt sum_k x2_k, one
         twitch's discrete area, w the recruited share of the unit, c its force capacity and total the
         rate mode's force."""
-        rate, weight, scale = pool.unit_rates(drive, capacity)
-        gain = pool.force_frequency_gain(pool.contraction_time * rate)
+        ct = pool.contraction_time if contraction_time is None else contraction_time
+        self.set_contraction_time(ct)
+        rate, weight, scale = pool.unit_rates(drive, capacity, ct)
+        gain = pool.force_frequency_gain(ct * rate)
         q = self.units[U_DECAY]
         area = self.dt * self.units[U_STEP] * q / (1.0 - q) ** 2
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -273,13 +287,20 @@ def set_drive_kernel(
             u[U_AMP, m, i] *= scale
 
 
-def recruit_pool(pool: MotorUnitPool, drive: np.ndarray, capacity: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """The compiled `recruit` of a pool at a validated drive and each unit's force capacity; `out`'s rows R_*."""
+def recruit_pool(
+    pool: MotorUnitPool,
+    drive: np.ndarray,
+    capacity: np.ndarray,
+    out: np.ndarray,
+    contraction_time: np.ndarray | None = None,
+) -> np.ndarray:
+    """The compiled `recruit` of a pool at a validated drive and each unit's force capacity (and
+    contraction time, when fatigue has lengthened it); `out`'s rows R_*."""
     recruit(
         drive,
         pool.threshold,
         pool.twitch,
-        pool.contraction_time,
+        pool.contraction_time if contraction_time is None else contraction_time,
         pool.peak_rate,
         pool.availability,
         pool.type1,

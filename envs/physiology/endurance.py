@@ -50,7 +50,7 @@ def sustained_contraction(
 
     def force_at(d: float) -> np.ndarray:
         drive[m] = d
-        return recruit_pool(pool, drive, tired.capacity, out)
+        return recruit_pool(pool, drive, tired.capacity, out, tired.contraction_time)
 
     rows: list[tuple[float, ...]] = []
     endurance = None

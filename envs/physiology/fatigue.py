@@ -11,13 +11,20 @@ with c its force capacity (1 fresh), phi its fatigability (1 for the largest uni
 its mean force at its current rate over its tetanic force (Fuglevand's force-frequency gain), 0 when
 not recruited. A unit recovers only while it is not recruited (an assumption: a contracting muscle
 restricts its own blood flow). A unit's force is its fresh force times c, in the rate and the discharge
-modes alike.
+modes alike. A tiring unit's twitch also slows: its contraction time lengthens in proportion to the
+capacity it has lost,
+
+    T = T_rested (1 + CONTRACTION_TIME_LENGTHENING (1 - c)),
+
+as in Potvin & Fuglevand's model (their published code, after Shields et al. 1997), so that at the
+same discharge rate its twitches fuse more (Fuglevand's force-frequency gain of T x rate rises) and a
+tired unit at a low rate loses less force than its capacity alone says; at full fusion nothing changes.
 Because the drive that held a force no longer does, holding it takes more drive: more units, larger
 ones, which tire faster. FATIGUE_RATE_PER_S is fitted to one published endurance time (Frey-Law &
 Avin 2010, knee, 50 % of maximal force: 71 s); the other endurance times and the decline of a
-sustained maximal contraction are checks (`neuroleg validate`). Not modelled: the lengthening of
-contraction times and the fall of discharge rates with fatigue that Potvin & Fuglevand also describe,
-and central (neural) fatigue.
+sustained maximal contraction are checks (`neuroleg validate`). Not modelled: the fall of discharge
+rates during a sustained contraction that Potvin & Fuglevand also describe (after Revill & Fuglevand
+2011), and central (neural) fatigue.
 """
 
 from __future__ import annotations
@@ -31,12 +38,15 @@ from .motor_units import MotorUnitPool
 FATIGABILITY_RANGE = 180.0  # largest / smallest unit's fatigue rate (Potvin & Fuglevand 2017)
 # Fitted (agents/validation/fatigue.py, fit_fatigue_rate) so that a sustained knee-extensor contraction
 # at 50 % of maximal force, held by raising the drive, ends at Frey-Law & Avin 2010's 71 s.
-FATIGUE_RATE_PER_S = 0.05638  # 1/s, for the largest unit at full activity
+FATIGUE_RATE_PER_S = 0.0607  # 1/s, for the largest unit at full activity
 # Estimate: Sih, Ng & Stuhmiller 2012 (Int J Sports Med 33:376) fitted 0.3 % per s of recovery to
 # quadriceps contractions with a whole-muscle model; here every resting unit recovers at that rate.
 RECOVERY_RATE_PER_S = 0.003
+# Potvin & Fuglevand 2017's code (ctSF = 0.379, "based on Shields et al (1997)"): a unit's contraction
+# time grows by this share of it for all of its force capacity lost (dimensionless).
+CONTRACTION_TIME_LENGTHENING = 0.379
 # Assumption: a unit keeps at least 1 % of its fresh force; without a floor the largest units of a
-# two-minute maximal contraction fall to about 0.1 % (exp(-0.056 x 120)).
+# two-minute maximal contraction fall to about 0.07 % (exp(-0.061 x 120)).
 CAPACITY_MIN = 0.01
 
 
@@ -48,6 +58,8 @@ class UnitFatigue:
     fatigability: np.ndarray
     fresh_force: np.ndarray  # each unit's tetanic force share at full capacity (its weight in the sums)
     type1: np.ndarray
+    rested_contraction_time: np.ndarray  # (muscles, units) s
+    contraction_time: np.ndarray  # (muscles, units) s, lengthened by the capacity lost; updated in place
     fatigue_rate: float = FATIGUE_RATE_PER_S
     recovery_rate: float = RECOVERY_RATE_PER_S
 
@@ -61,10 +73,21 @@ class UnitFatigue:
             i = np.arange(count)
             phi[m, :count] = FATIGABILITY_RANGE ** (i / max(count - 1, 1)) / FATIGABILITY_RANGE
         fresh = pool.twitch * pool.force_frequency_gain(pool.contraction_time * pool.peak_rate) * pool.availability
-        return cls(np.ones((n, width)), phi, fresh, pool.type1, fatigue_rate, recovery_rate)
+        rested = pool.contraction_time.copy()
+        return cls(np.ones((n, width)), phi, fresh, pool.type1, rested, rested.copy(), fatigue_rate, recovery_rate)
 
     def reset(self) -> None:
         self.capacity[...] = 1.0
+        self.contraction_time[...] = self.rested_contraction_time
+
+    def _lengthen(self) -> None:
+        """Every unit's contraction time from the capacity it has left (in place: holders of the array
+        see it)."""
+        np.multiply(
+            self.rested_contraction_time,
+            1.0 + CONTRACTION_TIME_LENGTHENING * (1.0 - self.capacity),
+            out=self.contraction_time,
+        )
 
     def update(self, pool: MotorUnitPool, drive: np.ndarray, dt: float) -> None:
         """`dt` seconds at `drive`: every unit's capacity falls with its activity and recovers
@@ -75,7 +98,7 @@ class UnitFatigue:
             np.clip(np.asarray(drive, dtype=float), 0.0, 1.0),
             pool.threshold,
             pool.peak_rate,
-            pool.contraction_time,
+            self.contraction_time,
             pool.availability,
             pool.max_excitation,
             self.fatigability,
@@ -85,14 +108,16 @@ class UnitFatigue:
             CAPACITY_MIN,
             dt,
         )
+        self._lengthen()
 
     def update_reference(self, pool: MotorUnitPool, drive: np.ndarray, dt: float) -> None:
         rate, weight, _ = pool.unit_rates(drive)
-        activity = np.where(weight > 0.0, pool.force_frequency_gain(pool.contraction_time * rate), 0.0)
+        activity = np.where(weight > 0.0, pool.force_frequency_gain(self.contraction_time * rate), 0.0)
         c = self.capacity
         resting = activity <= 0.0
         dc = -self.fatigue_rate * self.fatigability * activity * c + self.recovery_rate * resting * (1.0 - c)
         np.clip(c + dc * dt, CAPACITY_MIN, 1.0, out=c)
+        self._lengthen()
 
     def left(self) -> tuple[np.ndarray, np.ndarray]:
         """(type I, type II) force capacity left per muscle, 0..1, weighted by each unit's fresh force."""

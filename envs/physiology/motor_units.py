@@ -218,9 +218,12 @@ class MotorUnitPool:
         """The largest pool's size (the arrays' width)."""
         return self.threshold.shape[1]
 
-    def _unit_forces(self, drive: np.ndarray, capacity: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _unit_forces(
+        self, drive: np.ndarray, capacity: np.ndarray | None, contraction_time: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per unit at this drive: (rate in Hz, 0 where not recruited; the recruited share of the unit,
-        0..1; its mean force, arbitrary units, times its capacity when given)."""
+        0..1; its mean force, arbitrary units, times its capacity when given). `contraction_time`:
+        each unit's (s; fatigue lengthens it), the rested one when None."""
         d = _validate_drive(drive, len(self.names))
         excitation = d[:, None] * self.max_excitation
         weight = (excitation >= self.threshold) * self.availability  # padding never is (threshold infinite)
@@ -229,13 +232,17 @@ class MotorUnitPool:
             np.minimum(EXCITATORY_GAIN * (excitation - self.threshold) + MIN_FIRING_RATE_HZ, self.peak_rate),
             0.0,
         )
-        force = self._unit_force(rate, self.contraction_time, self.twitch) * weight
+        ct = self.contraction_time if contraction_time is None else contraction_time
+        force = self._unit_force(rate, ct, self.twitch) * weight
         return rate, weight, force if capacity is None else force * capacity
 
-    def recruit(self, drive: np.ndarray, capacity: np.ndarray | None = None) -> Recruitment:
+    def recruit(
+        self, drive: np.ndarray, capacity: np.ndarray | None = None, contraction_time: np.ndarray | None = None
+    ) -> Recruitment:
         """Map neural drive (muscles,) in [0, 1] to force and recruitment. NaN raises ValueError.
-        `capacity`: each unit's force capacity left (muscles, units; `fatigue`), 1 when None."""
-        rate, weight, force = self._unit_forces(drive, capacity)
+        `capacity`: each unit's force capacity left (muscles, units; `fatigue`), 1 when None;
+        `contraction_time`: each unit's, lengthened by fatigue (the rested ones when None)."""
+        rate, weight, force = self._unit_forces(drive, capacity, contraction_time)
         fraction_of = 1.0 / self.normaliser
         slow = (force * self.type1).sum(axis=1) * fraction_of
         fast = (force * (1.0 - self.type1)).sum(axis=1) * fraction_of
@@ -257,11 +264,11 @@ class MotorUnitPool:
         )
 
     def unit_rates(
-        self, drive: np.ndarray, capacity: np.ndarray | None = None
+        self, drive: np.ndarray, capacity: np.ndarray | None = None, contraction_time: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per unit at this drive: (rate in Hz, 0 where not recruited; the recruited share of the unit,
         0..1; per muscle, the factor from summed unit force to the force fraction `recruit` gives)."""
-        rate, weight, force = self._unit_forces(drive, capacity)
+        rate, weight, force = self._unit_forces(drive, capacity, contraction_time)
         total = force.sum(axis=1) / self.normaliser
         return rate, weight, 1.0 / (self.normaliser * np.maximum(total, 1.0))
 

@@ -1,0 +1,54 @@
+"""Carry the stored ceilings and the reference policies over to this environment version (maintainers):
+
+    python -m neuroleg.scripts.carry_over --ceilings envs/models/ceilings --references references \
+        --page docs/results/references.md
+
+replays every stored ceiling and re-evaluates every reference policy in the checkout on this version,
+and re-stamps each whose figures all come out the same (neuroleg.agents.carry_over). Run it from a
+clean checkout of the commit that changed the version, and commit what it re-stamped. Exit status 1
+when any record no longer holds (those files are left as they were: search or train them again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from neuroleg.agents.carry_over import CarryOverError, carry_over_ceiling, carry_over_reference
+from neuroleg.agents.provenance import git_commit
+from neuroleg.agents.reference import CARD, references_page
+from neuroleg.agents.runs import write_text_atomic
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ceilings", type=Path, help="a folder of stored ceilings (envs/models/ceilings)")
+    parser.add_argument("--references", type=Path, help="the checkout's references folder")
+    parser.add_argument("--page", help="rewrite this results page from every card (docs/results/references.md)")
+    args = parser.parse_args(argv)
+    commit = git_commit()  # before anything is re-stamped: the code the figures were measured with
+    failed = 0
+    for path in sorted(args.ceilings.glob("*.json")) if args.ceilings else []:
+        try:
+            c = carry_over_ceiling(path)
+            print(f"{path.name}: holds on env v{c.env_version} (found at v{c.found_at_env_version or c.env_version})")
+        except CarryOverError as err:
+            failed += 1
+            print(err, file=sys.stderr)
+    for folder in sorted(p.parent for p in args.references.glob(f"*/{CARD}")) if args.references else []:
+        try:
+            card = carry_over_reference(folder, commit)
+            print(f"{folder.name} reference: holds on env v{card['env_version']}")
+        except CarryOverError as err:
+            failed += 1
+            print(err, file=sys.stderr)
+    if args.page and args.references:
+        command = "python -m neuroleg.scripts.carry_over --references references --page " + args.page
+        write_text_atomic(Path(args.page), references_page(args.references, command))
+        print(f"page: {args.page}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
