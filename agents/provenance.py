@@ -40,16 +40,17 @@ def git_commit(folder: Path | None = None, written: Path | None = None) -> str:
     return f"{head}+changes" if dirty else head
 
 
-def stamp(command: str, written: Path | None = None) -> str:
-    """One Markdown line: what measured the page, on which simulator, when."""
+def stamp(command: str, written: Path | None = None, commit: str | None = None) -> str:
+    """One Markdown line: what measured the page, on which simulator (`commit`: the one taken before
+    the command changed tracked files; default: the checkout's now), when."""
     day = time.strftime("%Y-%m-%d")
     return (
         f"*Measured by `{command}` on env v{ENV_VERSION} (neuroleg {__version__}), "
-        f"commit {git_commit(written=written)}, {day}.*"
+        f"commit {commit or git_commit(written=written)}, {day}.*"
     )
 
 
-def results_page(title: str, command: str, body: str, written: Path | None = None) -> str:
+def results_page(title: str, command: str, body: str, written: Path | None = None, commit: str | None = None) -> str:
     """A results page: title, stamp, body. `written`: the folder the command writes its results to
-    (its own new files there do not count as changes to the commit it ran on)."""
-    return f"# {title}\n\n{stamp(command, written)}\n\n{body.rstrip()}\n"
+    (its own new files there do not count as changes to the commit it ran on); `commit`: see stamp."""
+    return f"# {title}\n\n{stamp(command, written, commit)}\n\n{body.rstrip()}\n"

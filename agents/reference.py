@@ -173,8 +173,9 @@ def card_text(task: str) -> str:
     return "\n".join(lines)
 
 
-def references_page(dest_root: Path, command: str) -> str:
-    """The results page of every reference in dest_root: how each was trained and what it gives."""
+def references_page(dest_root: Path, command: str, commit: str | None = None) -> str:
+    """The results page of every reference in dest_root: how each was trained and what it gives
+    (`commit`: provenance.stamp's)."""
     from .experiments import markdown_table
     from .provenance import results_page
 
@@ -205,4 +206,4 @@ def references_page(dest_root: Path, command: str) -> str:
         f"Figures: deterministic evaluation over each card's episodes, seed {EVALUATION_SEED}. One seed each: "
         "the learning table gives the spread over seeds.\n\n" + markdown_table(rows)
     )
-    return results_page("Reference policies", command, body, dest_root)
+    return results_page("Reference policies", command, body, dest_root, commit)
