@@ -38,7 +38,6 @@ KNOWN_FAILURES = {
     "squat jump height, maximal extensor push",
     "squat jump height, optimised stimulation",
     "countermovement minus squat jump height from the same depth, optimised stimulation",
-    "endurance time at 70 % of maximal force, held by raising the drive, s (VAS)",
     "force after 60 s of sustained maximal contraction, of the fresh maximum (VAS)",
 }
 
