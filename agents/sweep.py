@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from neuroleg.envs.tasks import TASKS
+
 from .config import ConfigError, apply_overrides, load_config, read_yaml, resolve_config, validate_config
 from .report import pyplot, save_figure
 from .runs import RunDir, write_json_atomic, write_text_atomic
@@ -166,6 +168,8 @@ def run_trial(trial: dict[str, Any], runs_root: str) -> dict[str, Any]:
             energy_to_ceiling=p["energy_per_unit_j"]["mean"] / ceiling["energy_per_unit_j"] if ceiling else "",
             run=str(run.path),
         )
+        # the task's own figures (Hop's flight height...): in the record, not results.csv's columns
+        record.update({f"metric_{k}": p[k]["mean"] for k in TASKS[cfg.env.task].metric_info if k in p})
     except Exception as err:
         record.update(status="failed", error=f"{type(err).__name__}: {err}".splitlines()[0][:500])
     record["wall_time_s"] = round(time.perf_counter() - start, 1)

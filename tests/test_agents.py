@@ -541,7 +541,19 @@ def test_the_economy_targets_are_met_or_not_by_the_means_over_seeds() -> None:
         record("d", "Pedal", 0.99, 1.1),
         {"trial": "e", "task": "Pedal", "status": "failed"},  # failed trials do not count
     ]
-    table = targets_table(records, {"a", "b", "c", "d", "e"}, ["SquatJump", "Pedal", "Hop"])
+    table = targets_table(records, {"a", "b", "c", "d", "e"}, ["SquatJump", "Pedal", "Hop"], {})
     assert "| SquatJump | >= 97% of the ceiling at <= 1x its energy | 98% at 0.95x | yes |" in table
     assert "| Pedal | >= 95% of the ceiling at <= 1.25x its energy | 100% at 1.95x | no |" in table
-    assert "| Hop | >= 95% of the ceiling at <= 1.1x its energy | - | - |" in table  # no trial of it
+    hop = ">= 95% of the ceiling at <= 1.1x its energy, hop_flight_height_m at least the ceiling's"
+    assert f"| Hop | {hop} | - | - |" in table  # no trial of it
+    # Hop's flights must also be the ceiling's size or larger
+    hops = [record("f", "Hop", 0.99, 1.0), record("g", "Hop", 0.97, 1.05)]
+    ceiling = {"Hop": {"hop_flight_height_m": 0.004}}
+    for r, flight in zip(hops, (0.006, 0.004), strict=True):
+        r["metric_hop_flight_height_m"] = flight
+    table = targets_table(hops, {"f", "g"}, ["Hop"], ceiling)
+    assert f"| Hop | {hop} | 98% at 1.02x, hop_flight_height_m 1.2x the ceiling's | yes |" in table
+    hops[1]["metric_hop_flight_height_m"] = 0.001  # a bounce on the toes: mean 3.5 mm under the ceiling's 4
+    assert "0.9x the ceiling's | no |" in targets_table(hops, {"f", "g"}, ["Hop"], ceiling)
+    del hops[0]["metric_hop_flight_height_m"], hops[1]["metric_hop_flight_height_m"]  # records without it
+    assert "not recorded | no |" in targets_table(hops, {"f", "g"}, ["Hop"], ceiling)
