@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from neuroleg.agents import experiments
 
@@ -107,6 +108,26 @@ def test_energy_weight_experiment_averages_over_training_seeds(tmp_path: Path) -
     with pytest.raises(ValueError, match="seeds"):
         experiments.energy_weight_experiment("Posture", tmp_path / "none", seeds=0)
     assert not (tmp_path / "none").exists()
+
+
+@pytest.mark.slow
+def test_discharge_training_trains_in_both_modes_and_evaluates_each_policy_in_both(tmp_path: Path) -> None:
+    from neuroleg.agents.experiments.discharge_training import discharge_training_experiment
+
+    rows = discharge_training_experiment(tmp_path, timesteps=256, seeds=2, episodes=1)
+    pairs = [(r["trained in"], r["evaluated in"]) for r in rows]
+    assert sorted(pairs) == [(a, b) for a in ("discharge", "rate") for b in ("discharge", "rate")]
+    folders = (tmp_path / "training" / "runs").glob("*/config.yaml")
+    modes = sorted(str(yaml.safe_load(p.read_text())["env"]["motor_units"]) for p in folders)
+    assert modes == ["True", "True", "discharge", "discharge"]  # two seeds trained in each mode
+    page = (tmp_path / "discharge_training.md").read_text()
+    assert "| rate | discharge |" in page and (tmp_path / "discharge_training.png").is_file()
+    # started again it trains nothing: every policy has its record
+    before = sorted(p.stat().st_mtime_ns for p in (tmp_path / "training" / "runs").glob("*/model.zip"))
+    discharge_training_experiment(tmp_path, timesteps=256, seeds=2, episodes=1)
+    assert sorted(p.stat().st_mtime_ns for p in (tmp_path / "training" / "runs").glob("*/model.zip")) == before
+    with pytest.raises(ValueError, match="seeds"):
+        discharge_training_experiment(tmp_path / "none", seeds=1)
 
 
 def test_experiments_run_on_a_model_file_of_ones_own(tmp_path: Path, stronger_model: Path) -> None:

@@ -11,6 +11,7 @@ plot. One module per experiment, each with NAME, HELP, `add_arguments` (its comm
 - synchronization: the rate of force development against synchronization (discharge mode)
 - posture-unit-size: the Posture reference policy's hold error by motor-unit size (discharge mode)
 - slow-component: metabolic drift over minutes of heavy pedalling with fatiguing motor units (Poole & Jones 2012)
+- discharge-training: Posture policies trained in the rate mode and in discharge mode, each evaluated in both
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from types import ModuleType
 from . import (
     cocontraction,
     countermovement,
+    discharge_training,
     energy_weight,
     posture_unit_size,
     rate_coding,
@@ -47,6 +49,7 @@ EXPERIMENTS: dict[str, ModuleType] = {
         posture_unit_size,
         synchronization,
         slow_component,
+        discharge_training,
     )
 }
 
