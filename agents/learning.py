@@ -38,13 +38,14 @@ def learning_trials(
     tasks: list[str], seeds: list[int], overrides: list[str], ceilings: Path | None
 ) -> list[dict[str, Any]]:
     """One trial per task and seed, each config validated before any trains. A trial's id names its
-    config, overrides and seed, so that a rerun with another budget does not reuse old records."""
+    config, seed and (by a hash) the resolved config and environment version, so that a rerun with
+    another budget, an edited config or on a new version does not reuse old records."""
     out = []
     for task in tasks:
         name = f"{TASK_CONFIG[task]}_{DEFAULT_ALGO}"
         for seed in seeds:
             cfg = load_config(resolve_config(name), [*overrides, f"seed={seed}"])
-            tag = trial_id({"config": name, "overrides": sorted(overrides)}, seed)[:8]
+            tag = trial_id({"config": name}, seed, cfg.model_dump(mode="json"))[:8]
             out.append(
                 {
                     "id": f"{name}_seed{seed}_{tag}",

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from neuroleg.envs import ENV_VERSION
 from neuroleg.envs.tasks import TASKS
 
 from .config import ConfigError, apply_overrides, load_config, read_yaml, resolve_config, validate_config
@@ -112,10 +113,12 @@ def points(sweep: SweepFile) -> list[dict[str, Any]]:
     return [{**g, **d} for g in grid for d in drawn]
 
 
-def trial_id(point: dict[str, Any], seed: int) -> str:
-    """A name that stays the same for the same point and seed, so a restarted sweep finds its records."""
-    text = json.dumps({"point": point, "seed": seed}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
+def trial_id(point: dict[str, Any], seed: int, config: dict[str, Any] | None = None) -> str:
+    """A name that stays the same for the same point, seed and resolved config on the same environment
+    version, so that a restarted sweep finds its records and never takes one trained with another
+    config (an edited base file, a changed default) or on another simulator for this one."""
+    key = {"point": point, "seed": seed, "config": config, "env_version": ENV_VERSION}
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def trials(sweep: SweepFile, base_path: Path) -> list[dict[str, Any]]:
@@ -126,9 +129,8 @@ def trials(sweep: SweepFile, base_path: Path) -> list[dict[str, Any]]:
         for seed in sweep.seeds:
             overrides = [f"{k}={json.dumps(v)}" for k, v in point.items()] + [f"seed={seed}"]
             cfg = validate_config(apply_overrides(base, overrides), f"{base_path} with {overrides}")
-            out.append(
-                {"id": trial_id(point, seed), "point": point, "seed": seed, "config": cfg.model_dump(mode="json")}
-            )
+            config = cfg.model_dump(mode="json")
+            out.append({"id": trial_id(point, seed, config), "point": point, "seed": seed, "config": config})
     return out
 
 

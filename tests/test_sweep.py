@@ -84,3 +84,23 @@ def test_random_samples_cross_the_grid_and_are_seeded(tmp_path: Path) -> None:
     assert len(drawn) == 6 and drawn == points(spec)
     assert all(1e-5 <= p["algo.learning_rate"] <= 1e-3 for p in drawn)
     assert trial_id(drawn[0], 0) != trial_id(drawn[0], 1) == trial_id(drawn[0], 1)
+
+
+def test_an_edited_base_config_or_a_new_environment_version_makes_new_trials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import neuroleg.agents.sweep as sweeps
+    from neuroleg.agents.config import resolve_config
+
+    base = tmp_path / "base.yaml"
+    base.write_text(resolve_config("posture_smoke").read_text())
+    spec = load_sweep(write(tmp_path / "s.yaml", {"base": str(base), "seeds": [0, 1]}))
+    ids = [t["id"] for t in sweeps.trials(spec, base)]
+    assert ids == [t["id"] for t in sweeps.trials(spec, base)] and len(set(ids)) == 2  # restartable
+    data = yaml.safe_load(base.read_text())
+    data["total_timesteps"] += 64  # the same grid point and seed, another config: not the same trial
+    base.write_text(yaml.safe_dump(data))
+    edited = [t["id"] for t in sweeps.trials(spec, base)]
+    assert not set(edited) & set(ids)
+    monkeypatch.setattr(sweeps, "ENV_VERSION", sweeps.ENV_VERSION + 1)
+    assert not set(t["id"] for t in sweeps.trials(spec, base)) & set(edited)

@@ -35,7 +35,7 @@ def trials(timesteps: int, seeds: int) -> list[dict[str, Any]]:
         for seed in range(seeds):
             overrides = [f"env.motor_units={mode}", f"total_timesteps={timesteps}", f"seed={seed}"]
             cfg = load_config(resolve_config("posture_ppo"), overrides)
-            tag = trial_id({"experiment": NAME, "overrides": overrides}, seed)[:8]
+            tag = trial_id({"experiment": NAME}, seed, cfg.model_dump(mode="json"))[:8]
             out.append(
                 {
                     "id": f"posture_{label}_seed{seed}_{tag}",
