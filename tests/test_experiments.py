@@ -87,6 +87,19 @@ def test_energy_weight_experiment_trains_one_run_per_weight(tmp_path: Path) -> N
     assert all(r["task_score_sd"] == 0.0 for r in rows)  # one seed: no spread
 
 
+def test_energy_weight_experiment_with_a_ramp_writes_its_own_page(tmp_path: Path) -> None:
+    experiments.energy_weight_experiment(
+        "Posture", tmp_path, weights=(1.0,), timesteps=256, episodes=1, ramp=(0.0, 0.25, 0.5)
+    )
+    (run,) = (tmp_path / "runs").iterdir()
+    assert run.name == "posture_ew1_ramp"
+    ramp = yaml.safe_load((run / "config.yaml").read_text())["energy_ramp"]
+    assert ramp == {"start_weight": 0.0, "hold": 0.25, "ramp": 0.5}
+    page = (tmp_path / "energy_weight_posture_ramp.md").read_text()
+    assert "--weights 1 --ramp 0 0.25 0.5`" in page and "ramped from 0" in page
+    assert not (tmp_path / "energy_weight_posture.md").exists()  # the constant weights' page stays its own
+
+
 def test_energy_weight_experiment_averages_over_training_seeds(tmp_path: Path) -> None:
     rows = experiments.energy_weight_experiment(
         "Posture", tmp_path, weights=(0.0, 1.0), timesteps=256, episodes=1, seeds=2

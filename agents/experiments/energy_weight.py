@@ -59,9 +59,12 @@ def energy_weight_experiment(
     episodes: int = 5,
     seeds: int = 1,
     model_path: str | None = None,
+    ramp: tuple[float, float, float] | None = None,
 ) -> list[dict[str, Any]]:
     """Train the task's default PPO config at each energy weight (with training seeds 0..seeds-1): task
-    score against energy per unit, the mean over seeds and its standard deviation (per run in the JSON)."""
+    score against energy per unit, the mean over seeds and its standard deviation (per run in the JSON).
+    `ramp`: (start weight, hold, ramp), the config's `energy_ramp` towards each weight (a page of its own,
+    `energy_weight_<task>_ramp`)."""
     from ..evaluate import evaluate_run  # deferred: loads torch and stable-baselines3
     from ..train import train  # deferred: torch and stable-baselines3 load only where a policy trains
 
@@ -72,7 +75,8 @@ def energy_weight_experiment(
         return load_config(
             resolve_config(f"{TASK_CONFIG[task]}_ppo"),
             [f"env.energy_weight={w}", f"total_timesteps={timesteps}", f"eval_episodes={episodes}", f"seed={seed}"]
-            + ([f"env.model_path={model_path}"] if model_path else []),
+            + ([f"env.model_path={model_path}"] if model_path else [])
+            + ([f"energy_ramp={{start_weight: {ramp[0]}, hold: {ramp[1]}, ramp: {ramp[2]}}}"] if ramp else []),
         )
 
     for w in weights:  # every weight validated before any trains
@@ -83,7 +87,7 @@ def energy_weight_experiment(
         for seed in range(seeds):
             cfg = config(w, seed)
             suffix = f"_s{seed}" if seeds > 1 else ""
-            run = RunDir.create(cfg, out / "runs", f"{TASK_CONFIG[task]}_ew{w:g}{suffix}")
+            run = RunDir.create(cfg, out / "runs", f"{TASK_CONFIG[task]}_ew{w:g}{'_ramp' if ramp else ''}{suffix}")
             train(cfg, run, progress=False)
             result = evaluate_run(run, baselines=())
             p, ceiling = result["policy"], result.get("ceiling")
@@ -110,14 +114,20 @@ def energy_weight_experiment(
             row[key] = float(values.mean())
             row[f"{key}_sd"] = float(values.std(ddof=1)) if seeds > 1 else 0.0
         rows.append(row)
-    name = f"energy_weight_{TASK_CONFIG[task]}"
+    name = f"energy_weight_{TASK_CONFIG[task]}" + ("_ramp" if ramp else "")
+    ramped = (
+        f", the weight ramped from {ramp[0]:g} (held for {ramp[1]:.0%} of the budget, then rising over {ramp[2]:.0%})"
+        if ramp
+        else ""
+    )
     write_json_atomic(out / f"{name}.json", {"rows": rows, "runs": runs})
     write_text_atomic(
         out / f"{name}.md",
         results_page(
-            f"Energy weight: {task}, PPO, {timesteps} steps each, {seeds} seed(s)",
+            f"Energy weight: {task}, PPO, {timesteps} steps each, {seeds} seed(s){ramped}",
             f"neuroleg experiment energy-weight --task {task} --timesteps {timesteps} --seeds {seeds} "
-            f"--weights {' '.join(f'{w:g}' for w in weights)}",
+            f"--weights {' '.join(f'{w:g}' for w in weights)}"
+            + (f" --ramp {' '.join(f'{x:g}' for x in ramp)}" if ramp else ""),
             markdown_table(rows),
             out,
         ),
@@ -138,6 +148,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--weights", type=float, nargs="+", default=list(ENERGY_WEIGHTS), help="energy weights of the reward"
     )
+    parser.add_argument(
+        "--ramp",
+        type=float,
+        nargs=3,
+        metavar=("START", "HOLD", "RAMP"),
+        help="raise each weight during training: from START, held for the HOLD share of the budget, over RAMP",
+    )
     add_model_argument(parser)
 
 
@@ -149,4 +166,5 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         timesteps=args.timesteps,
         seeds=args.seeds,
         model_path=args.model,
+        ramp=tuple(args.ramp) if args.ramp else None,
     )
