@@ -175,7 +175,8 @@ class EnergySchedule(BaseCallback):
         self._next = self.num_timesteps + self.OFF_POLICY_EVERY
 
     def _on_rollout_start(self) -> None:
-        self._apply()
+        if not self.off_policy:  # an off-policy rollout is a step or a few: see _on_step
+            self._apply()
 
     def _on_step(self) -> bool:
         if self.off_policy and self.num_timesteps >= self._next:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import gymnasium as gym
@@ -84,3 +85,13 @@ def test_training_raises_the_weight_over_the_budget_and_evaluates_at_the_final_o
     expected = [cfg.energy_ramp.weight(2.0, p) for p in progress]
     assert weights == pytest.approx(expected)
     assert weights[0] == 0.0 and weights[-1] == 2.0 and 0.0 < weights[len(weights) // 2] < 2.0
+
+
+def test_an_off_policy_learner_follows_the_ramp_too(tmp_path: Path) -> None:
+    algo = "algo={name: sac, batch_size: 32, learning_starts: 64, buffer_size: 1000, policy: {net_arch: [16, 16]}}"
+    cfg = load_config(resolve_config("pedal_smoke"), [RAMP, algo, "env.energy_weight=2.0", "total_timesteps=1200"])
+    spy = _Weights()
+    train(cfg, RunDir.create(cfg, tmp_path, "sac"), progress=False, callbacks=[spy])
+    weights = [w for _, w in spy.seen]
+    assert weights[0] == 0.0 and weights[-1] == 2.0  # updated every EnergySchedule.OFF_POLICY_EVERY steps
+    assert all(a <= b for a, b in itertools.pairwise(weights))
