@@ -85,6 +85,8 @@ def test_energy_weight_experiment_trains_one_run_per_weight(tmp_path: Path) -> N
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["posture_ew0", "posture_ew1"]
     assert (tmp_path / "energy_weight_posture.png").is_file()
     assert all(r["task_score_sd"] == 0.0 for r in rows)  # one seed: no spread
+    for run in (tmp_path / "runs").iterdir():  # constant weights, whatever the default config ramps
+        assert yaml.safe_load((run / "config.yaml").read_text())["energy_ramp"] is None
 
 
 def test_energy_weight_experiment_with_a_ramp_writes_its_own_page(tmp_path: Path) -> None:

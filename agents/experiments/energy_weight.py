@@ -71,12 +71,15 @@ def energy_weight_experiment(
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}")
 
+    # without --ramp each weight is constant, whatever the default config ramps
+    ramp_value = f"{{start_weight: {ramp[0]}, hold: {ramp[1]}, ramp: {ramp[2]}}}" if ramp else "null"
+
     def config(w: float, seed: int) -> Any:
         return load_config(
             resolve_config(f"{TASK_CONFIG[task]}_ppo"),
             [f"env.energy_weight={w}", f"total_timesteps={timesteps}", f"eval_episodes={episodes}", f"seed={seed}"]
             + ([f"env.model_path={model_path}"] if model_path else [])
-            + ([f"energy_ramp={{start_weight: {ramp[0]}, hold: {ramp[1]}, ramp: {ramp[2]}}}"] if ramp else []),
+            + [f"energy_ramp={ramp_value}"],
         )
 
     for w in weights:  # every weight validated before any trains
