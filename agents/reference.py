@@ -101,6 +101,7 @@ def config_name(cfg: RunConfig) -> str:
 def package_reference(run_path: Path, dest_root: Path, train_seconds: float | None = None) -> Path:
     """Make the reference of the run's task in dest_root/<task>/ from a trained run: its config, final
     model and statistics, and a card with its evaluation (done on the packaged copy)."""
+    commit = git_commit()  # before the reference's tracked files change: the code it was packaged with
     run = RunDir(run_path)
     cfg = run.config()
     if cfg.env.model_path is not None:
@@ -127,7 +128,7 @@ def package_reference(run_path: Path, dest_root: Path, train_seconds: float | No
             "train_seconds": train_seconds,
             "env_version": ENV_VERSION,
             "neuroleg": __version__,
-            "commit": git_commit(),
+            "commit": commit,
             "date": time.strftime("%Y-%m-%d"),
             "evaluation": evaluation_figures(result),
         },

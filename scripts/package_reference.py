@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from neuroleg.agents.provenance import git_commit
 from neuroleg.agents.reference import CARD, package_reference, references_page
 from neuroleg.agents.runs import write_text_atomic
 
@@ -23,12 +24,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-seconds", type=float, help="the training's wall time, for the card")
     parser.add_argument("--page", help="also rewrite this results page from every card (docs/results/references.md)")
     args = parser.parse_args(argv)
+    commit = git_commit()  # before the references' tracked files change
     dest = package_reference(Path(args.run), Path(args.dest), args.train_seconds)
     print(f"packaged in {dest}")
     print((dest / CARD).read_text())
     if args.page:
         command = "python -m neuroleg.scripts.package_reference RUN --page " + args.page
-        write_text_atomic(Path(args.page), references_page(Path(args.dest), command))
+        write_text_atomic(Path(args.page), references_page(Path(args.dest), command, commit))
         print(f"page: {args.page}")
     return 0
 
