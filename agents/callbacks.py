@@ -146,9 +146,9 @@ class Checkpoint(BaseCallback):
 
 
 class EnergySchedule(BaseCallback):
-    """Sets the environments' energy weight from the config's `energy_ramp` before every rollout (and
-    every `OFF_POLICY_EVERY` steps for off-policy algorithms): a function of the steps trained, so a
-    resumed run carries on where it stopped."""
+    """Sets the environments' energy weight from the config's `energy_ramp` before every rollout of an
+    on-policy algorithm and every `OFF_POLICY_EVERY` steps of an off-policy one: a function of the
+    steps trained, so a resumed run carries on where it stopped."""
 
     OFF_POLICY_EVERY = 1000  # env steps between updates of the weight off-policy (the ramp spans 1e5+)
 
