@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from neuroleg.envs.physiology import MUSCLE_NAMES, antagonist_pairs, load_model
+from neuroleg.envs.physiology.model import MOTOR_UNITS_DEFAULT
 
 from ..config import load_config, resolve_config
 from ..reference import EVALUATION_SEED
@@ -123,7 +124,7 @@ def discharge_training_experiment(
 
     intro = (
         f"Posture's default PPO config, {timesteps} steps, trained with seeds 0-{seeds - 1} in the rate mode "
-        '(`motor_units=True`: mean force) and in discharge mode (`motor_units="discharge"`: 120 '
+        f'(`motor_units=True`: mean force) and in discharge mode (`motor_units="discharge"`: {MOTOR_UNITS_DEFAULT} '
         f"discharging units per muscle, the force fluctuating). Each policy then reaches {episodes} targets "
         f"(seeds {EVALUATION_SEED} onward, the same in every row) in both modes, deterministic actions. "
         "Mean +- SD over the training seeds of each policy's mean over episodes; co-contraction index: "
