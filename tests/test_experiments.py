@@ -288,6 +288,7 @@ def test_every_experiment_runs_from_its_command_at_a_small_budget(
         "synchronization": ([], None, "synchronization"),
         "posture-unit-size": (["--episodes", "2"], 6, "posture_unit_size"),
         "slow-component": (["--powers", "100", "--minutes", "0.5"], 1, "slow_component"),
+        "discharge-training": (["--timesteps", "128", "--episodes", "1"], 4, "discharge_training"),
     }
     assert set(commands) == set(experiments.EXPERIMENTS)  # a new experiment is run here too
     for name, (args, n_rows, stem) in commands.items():
