@@ -16,7 +16,7 @@ from .ceilings import stored_ceiling
 from .config import TASK_CONFIG, load_config, resolve_config
 from .provenance import results_page
 from .runs import write_text_atomic
-from .sweep import run_trials, trial_id, trials_at_once
+from .sweep import named_trial, run_trials, trials_at_once
 
 DEFAULT_ALGO = "ppo"
 BASELINES = ("zero", "random")  # evaluated once per task, beside its first seed: they do not learn
@@ -45,17 +45,9 @@ def learning_trials(
         name = f"{TASK_CONFIG[task]}_{DEFAULT_ALGO}"
         for seed in seeds:
             cfg = load_config(resolve_config(name), [*overrides, f"seed={seed}"])
-            tag = trial_id({"config": name}, seed, cfg.model_dump(mode="json"))[:8]
-            out.append(
-                {
-                    "id": f"{name}_seed{seed}_{tag}",
-                    "point": {"task": task},
-                    "seed": seed,
-                    "config": cfg.model_dump(mode="json"),
-                    "baselines": list(BASELINES) if seed == seeds[0] else [],
-                    "ceilings": str(ceilings) if ceilings else None,
-                }
-            )
+            baselines = list(BASELINES) if seed == seeds[0] else []
+            where = str(ceilings) if ceilings else None
+            out.append(named_trial(name, {"task": task}, seed, cfg, baselines=baselines, ceilings=where))
     return out
 
 

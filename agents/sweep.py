@@ -32,7 +32,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from neuroleg.envs import ENV_VERSION
 from neuroleg.envs.tasks import TASKS
 
-from .config import ConfigError, apply_overrides, load_config, read_yaml, resolve_config, validate_config
+from .config import (
+    ConfigError,
+    RunConfig,
+    apply_overrides,
+    load_config,
+    read_yaml,
+    resolve_config,
+    validate_config,
+)
 from .report import pyplot, save_figure
 from .runs import RunDir, write_json_atomic, write_text_atomic
 
@@ -119,6 +127,14 @@ def trial_id(point: dict[str, Any], seed: int, config: dict[str, Any] | None = N
     config (an edited base file, a changed default) or on another simulator for this one."""
     key = {"point": point, "seed": seed, "config": config, "env_version": ENV_VERSION}
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def named_trial(name: str, point: dict[str, Any], seed: int, cfg: RunConfig, **extra: Any) -> dict[str, Any]:
+    """A trial of one resolved config outside a sweep file (learning's, an experiment's): its id
+    `<name>_seed<seed>_<hash>` reads in a folder listing and changes with the config as trial_id's do."""
+    config = cfg.model_dump(mode="json")
+    tag = trial_id({"config": name}, seed, config)[:8]
+    return {"id": f"{name}_seed{seed}_{tag}", "point": point, "seed": seed, "config": config, **extra}
 
 
 def trials(sweep: SweepFile, base_path: Path) -> list[dict[str, Any]]:

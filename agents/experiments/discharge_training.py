@@ -29,23 +29,14 @@ SEEDS = 2
 
 def trials(timesteps: int, seeds: int) -> list[dict[str, Any]]:
     """One training trial per mode and seed (the sweep machinery's form: restartable records)."""
-    from ..sweep import trial_id
+    from ..sweep import named_trial
 
     out = []
     for label, mode in MODES.items():
         for seed in range(seeds):
             overrides = [f"env.motor_units={mode}", f"total_timesteps={timesteps}", f"seed={seed}"]
             cfg = load_config(resolve_config("posture_ppo"), overrides)
-            tag = trial_id({"experiment": NAME}, seed, cfg.model_dump(mode="json"))[:8]
-            out.append(
-                {
-                    "id": f"posture_{label}_seed{seed}_{tag}",
-                    "point": {"trained in": label},
-                    "seed": seed,
-                    "config": cfg.model_dump(mode="json"),
-                    "baselines": [],
-                }
-            )
+            out.append(named_trial(f"posture_{label}", {"trained in": label}, seed, cfg, baselines=[]))
     return out
 
 
