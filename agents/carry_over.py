@@ -27,6 +27,7 @@ from .optimize import ceiling_control, rollout
 from .provenance import git_commit
 from .reference import CARD, CARD_ATOL, CARD_RTOL, evaluate_packaged, evaluation_figures
 from .runs import write_json_atomic
+from .target_ceiling import replay_targets
 
 
 class CarryOverError(ValueError):
@@ -64,10 +65,17 @@ def carry_over_ceiling(path: Path) -> Ceiling:
         raise CarryOverError(f"{path}", [f"stored for env v{c.env_version}, newer than this one"])
     if c.model_sha256 != model_fingerprint()[2]:
         raise CarryOverError(f"{path}", ["stored for another model file than the packaged one"])
-    info = rollout(c.task, ceiling_control(c), env_kwargs=c.task_args)
-    stored = {"score": c.score, "energy_per_unit_j": c.energy_per_unit_j, **c.metrics}
-    now = {"score": info["task_score"], "energy_per_unit_j": info["energy_per_unit_j"], **info}
-    moved = _moved(stored, now)
+    if c.targets:  # a per-target ceiling: every target's control on its own episode
+        moved = []
+        for target, info in zip(c.targets, replay_targets(c), strict=True):
+            stored = {"score": target["score"], "energy_per_unit_j": target["energy_per_unit_j"], **target["metrics"]}
+            now = {"score": info["task_score"], **info}
+            moved += _moved(stored, now, f"target of episode {target['episode_seed']}: ")
+    else:
+        info = rollout(c.task, ceiling_control(c), env_kwargs=c.task_args)
+        stored = {"score": c.score, "energy_per_unit_j": c.energy_per_unit_j, **c.metrics}
+        now = {"score": info["task_score"], "energy_per_unit_j": info["energy_per_unit_j"], **info}
+        moved = _moved(stored, now)
     if moved:
         raise CarryOverError(f"the {c.task} ceiling {path.name}", moved)
     c.found_at_env_version = c.found_at_env_version or c.env_version

@@ -20,6 +20,9 @@ from neuroleg.envs.physiology import load_model
 from neuroleg.envs.tasks import TASKS
 
 CEILINGS_DIR = "models/ceilings"
+# The first episode seed of every evaluation (episodes EVALUATION_SEED, +1, ...): a per-target ceiling
+# is searched on these episodes' targets, so that a policy's evaluation meets the same ones.
+EVALUATION_SEED = 10_000
 
 
 @dataclass
@@ -43,10 +46,30 @@ class Ceiling:
     # The version the search ran at, where the ceiling was carried over to a later one (its control
     # replayed there gave the same figures: `neuroleg.agents.carry_over`); None: env_version.
     found_at_env_version: int | None = None
+    # A per-target ceiling (Posture): one control and its figures per evaluation episode (its
+    # `episode_seed`, `switch_s`, `reach_levels`, `hold_levels`, `score`, `energy_per_unit_j`,
+    # `metrics`); score, energy_per_unit_j and metrics above are their means, onsets... are empty.
+    targets: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def cyclic(self) -> bool:
         return is_cyclic(self.task)
+
+    def over(self, first_seed: int, episodes: int) -> tuple[float, float] | None:
+        """(score, energy per unit J) to hold an evaluation of `episodes` episodes from `first_seed`
+        against: a per-target ceiling's means over those episodes' targets (None where it lacks one
+        of them: another target set says nothing about it), any other ceiling's own figures."""
+        if not self.targets:
+            return self.score, self.energy_per_unit_j
+        by_seed = {t["episode_seed"]: t for t in self.targets}
+        wanted = range(first_seed, first_seed + episodes)
+        if any(s not in by_seed for s in wanted):
+            return None
+        chosen = [by_seed[s] for s in wanted]
+        return (
+            sum(t["score"] for t in chosen) / episodes,
+            sum(t["energy_per_unit_j"] for t in chosen) / episodes,
+        )
 
 
 def optimizable() -> list[str]:
@@ -56,6 +79,11 @@ def optimizable() -> list[str]:
 
 def is_cyclic(task: str) -> bool:
     return TASKS[task].ceiling == "cyclic"
+
+
+def is_per_target(task: str) -> bool:
+    """A task with a new target every episode (Posture): its ceiling is searched target by target."""
+    return TASKS[task].ceiling == "per_target"
 
 
 def model_fingerprint(model_path: str | None = None) -> tuple[str, int, str]:

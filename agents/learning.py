@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from .ceilings import stored_ceiling
-from .config import TASK_CONFIG, load_config, resolve_config
+from .ceilings import EVALUATION_SEED, Ceiling, applies_to, stored_ceiling
+from .config import TASK_CONFIG, load_config, resolve_config, validate_config
 from .provenance import results_page
 from .runs import write_text_atomic
 from .sweep import named_trial, run_trials, trials_at_once
@@ -22,9 +22,14 @@ DEFAULT_ALGO = "ppo"
 BASELINES = ("zero", "random")  # evaluated once per task, beside its first seed: they do not learn
 CONFIDENCE = 0.95
 # The economy the policies should reach (the project's targets), as means over seeds: task ->
-# (fraction of the ceiling's score at least, energy per unit over the ceiling's at most).
-# Posture's needs a ceiling.
-ECONOMY_TARGETS = {"SquatJump": (0.97, 1.0), "Hop": (0.95, 1.1), "Pedal": (0.95, 1.25)}
+# (fraction of the ceiling's score at least, energy per unit over the ceiling's at most; None: no
+# energy target, Posture's is precision alone).
+ECONOMY_TARGETS: dict[str, tuple[float, float | None]] = {
+    "SquatJump": (0.97, 1.0),
+    "Hop": (0.95, 1.1),
+    "Pedal": (0.95, 1.25),
+    "Posture": (0.80, None),
+}
 # A task figure whose mean over seeds must also be at least the ceiling's for the target to be met:
 # Hop's flights must be the ceiling's size or larger (a bounce on the toes scores hop height too).
 TARGET_FLOORS = {"Hop": "hop_flight_height_m"}
@@ -48,6 +53,35 @@ def learning_trials(
             baselines = list(BASELINES) if seed == seeds[0] else []
             where = str(ceilings) if ceilings else None
             out.append(named_trial(name, {"task": task}, seed, cfg, baselines=baselines, ceilings=where))
+    return out
+
+
+def graded(
+    records: list[dict[str, Any]], todo: list[dict[str, Any]], found: dict[str, Ceiling | None]
+) -> list[dict[str, Any]]:
+    """The records, those evaluated before their task's ceiling was stored graded against it as
+    `evaluate_run` grades (the mean score over the evaluation's episodes, EVALUATION_SEED on, over the
+    ceiling's over the same episodes; its energy likewise): the page grades every seed alike."""
+    configs = {t["id"]: t["config"] for t in todo}
+    out = []
+    for r in records:
+        ceiling, config = found.get(r.get("task", "")), configs.get(r["trial"])
+        if r["status"] != "ok" or r.get("fraction_of_ceiling", "") != "" or ceiling is None or config is None:
+            out.append(r)
+            continue
+        cfg = validate_config(config)
+        held = ceiling.over(EVALUATION_SEED, cfg.eval_episodes)
+        if held is None or held[0] <= 0 or not applies_to(cfg.env.task, cfg.env.env_kwargs(), ceiling.task_args):
+            out.append(r)
+            continue
+        score, energy = held
+        out.append(
+            {
+                **r,
+                "fraction_of_ceiling": float(r["task_score"]) / score,
+                "energy_to_ceiling": float(r["energy_per_unit_j"]) / energy,
+            }
+        )
     return out
 
 
@@ -90,15 +124,16 @@ def targets_table(
             rows.append({"task": task, "target": "needs a ceiling", "mean over seeds": "-", "met": "-"})
             continue
         least, most = ECONOMY_TARGETS[task]
-        row = {"task": task, "target": f">= {least:.0%} of the ceiling at <= {most:g}x its energy"}
+        target = f">= {least:.0%} of the ceiling" + ("" if most is None else f" at <= {most:g}x its energy")
+        row = {"task": task, "target": target}
         if task in TARGET_FLOORS:
             row["target"] += f", {TARGET_FLOORS[task]} at least the ceiling's"
         if not fractions or not ratios:  # no trial of it finished, or its body has no ceiling
             rows.append({**row, "mean over seeds": "-", "met": "-"})
             continue
         fraction, ratio = float(np.mean(fractions)), float(np.mean(ratios))
-        met = fraction >= least and ratio <= most
-        mean = f"{fraction:.0%} at {ratio:.2f}x"
+        met = fraction >= least and (most is None or ratio <= most)
+        mean = f"{fraction:.0%}" + ("" if most is None else f" at {ratio:.2f}x")
         if task in TARGET_FLOORS:
             key = TARGET_FLOORS[task]
             values = [float(r[f"metric_{key}"]) for r in ok if f"metric_{key}" in r]
@@ -152,7 +187,9 @@ def learning_table(
     overrides = overrides or []
     todo = learning_trials(tasks, list(range(seeds)), overrides, ceilings)
     cpus = max(t["config"]["n_envs"] for t in todo)
-    records = run_trials(todo, runs_root, ["task"], cpus, address)
+    model = dict(o.split("=", 1) for o in overrides).get("env.model_path")
+    found = {task: stored_ceiling(task, {"model_path": model} if model else None, ceilings) for task in tasks}
+    records = graded(run_trials(todo, runs_root, ["task"], cpus, address), todo, found)
     wanted = {t["id"] for t in todo}
     rows = []
     for task in tasks:
@@ -183,8 +220,6 @@ def learning_table(
         )
     from .experiments import markdown_table  # the experiments' table format
 
-    model = dict(o.split("=", 1) for o in overrides).get("env.model_path")
-    found = {task: stored_ceiling(task, {"model_path": model} if model else None, ceilings) for task in tasks}
     ceiling_metrics = {task: c.metrics for task, c in found.items() if c is not None}
     table = "\n\n".join(
         part

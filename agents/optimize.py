@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import gymnasium as gym
 import numpy as np
@@ -30,7 +30,7 @@ from neuroleg.envs.tasks import TASKS
 from neuroleg.envs.tasks.base import CEILING_SEED_OFF
 from neuroleg.envs.tasks.squat_jump import SquatJumpTask
 
-from .ceilings import Ceiling, is_cyclic, model_fingerprint, optimizable, task_args
+from .ceilings import Ceiling, is_cyclic, is_per_target, model_fingerprint, optimizable, task_args
 from .runs import write_json_atomic
 
 # Onsets and windows of a "once" task range over the whole episode (its time_limit_s, the hold
@@ -64,14 +64,31 @@ class Stimulation:
         return np.where((since >= 0.0) & (since < self.windows), self.levels, REST_DRIVE).astype(np.float32)
 
 
-def rollout(task: str, control: Stimulation, seed: int = 0, env_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
+class OpenLoop(Protocol):
+    """An open-loop control: the drive (muscles,) at time t (s), given the cycles passed if cyclic."""
+
+    cyclic: bool
+
+    def drive(self, t: float, cycles: float) -> np.ndarray: ...
+
+
+def rollout(
+    task: str,
+    control: OpenLoop,
+    seed: int = 0,
+    env_kwargs: dict[str, Any] | None = None,
+    env: gym.Env | None = None,
+) -> dict[str, Any]:
     """One episode of open-loop stimulation; the final info plus `task_return`, the sum of the
     task's reward terms (energy excluded), `force_impulse_n_s`, the muscles' summed force impulse,
     and for a task with `ceiling_unit_keys` (Pedal) `cycle_<name>`: their growth between the first and
     the last completed unit (the same phase of the cycle, so that the leg's and the counterweight's
-    potential and elastic energy cancel), with `cycle_revolutions`, the units between them."""
+    potential and elastic energy cancel), with `cycle_revolutions`, the units between them.
+    `env`: an environment of `task` to reuse (a seed gives the same episode in a reused one), left
+    open; default a new one with `env_kwargs`, closed after."""
 
-    env = gym.make(ENV_IDS[task], **(env_kwargs or {}))
+    own = env is None
+    env = gym.make(ENV_IDS[task], **(env_kwargs or {})) if env is None else env
     _, info = env.reset(seed=seed)
     dt = env.unwrapped.dt
     the_task = env.unwrapped.task
@@ -94,7 +111,8 @@ def rollout(task: str, control: Stimulation, seed: int = 0, env_kwargs: dict[str
         extra = {f"cycle_{key}": last[key] - first[key] for key in unit_keys}
         extra["cycle_revolutions"] = last["task_units"] - first["task_units"]
     impulse = float(env.unwrapped.energy_breakdown()["force_impulse"].sum())
-    env.close()
+    if own:
+        env.close()
     return {**info, **extra, "task_return": task_return, "force_impulse_n_s": impulse}
 
 
@@ -143,7 +161,7 @@ def _codec(
     )
 
 
-def _cost(task: str, info: dict[str, Any]) -> float:
+def search_cost(task: str, info: dict[str, Any]) -> float:
     """The task's `ceiling_cost`; an unstable rollout costs more than any stable one."""
 
     if info.get("unstable"):
@@ -182,6 +200,8 @@ def optimize(
 
     if task not in optimizable():
         raise ValueError(f"optimize supports {optimizable()} (tasks with a ceiling search), got {task!r}")
+    if is_per_target(task):
+        raise ValueError(f"{task}'s ceiling is searched target by target: target_ceiling.optimize_targets")
     if restarts < 1:
         raise ValueError(f"restarts must be at least 1, got {restarts}")
     if polish < 0:
@@ -191,7 +211,7 @@ def optimize(
     decode, encode = _codec(task, len(MUSCLE_NAMES), span)
 
     def cost(x: np.ndarray) -> float:
-        return _cost(task, rollout(task, decode(np.clip(x, 0.0, 1.0)), env_kwargs=env_kwargs))
+        return search_cost(task, rollout(task, decode(np.clip(x, 0.0, 1.0)), env_kwargs=env_kwargs))
 
     x0 = encode(start if start is not None else seed_control(task, env_kwargs))
     given = [x0, *(encode(c) for c in candidates or [])]
@@ -224,7 +244,7 @@ def optimize(
         control, f_best, tried = polish_control(
             task,
             control,
-            lambda c: _cost(task, rollout(task, c, env_kwargs=env_kwargs)),
+            lambda c: search_cost(task, rollout(task, c, env_kwargs=env_kwargs)),
             f_best,
             1.0 if is_cyclic(task) else span,
             polish,
@@ -295,4 +315,7 @@ def polish_control(
 
 
 def ceiling_control(c: Ceiling) -> Stimulation:
+    """The stored control of a ceiling with one (not a per-target one: `target_ceiling.ReachHold.stored`)."""
+    if c.targets:
+        raise ValueError(f"the {c.task} ceiling has one control per target, not one control")
     return Stimulation(np.asarray(c.onsets), np.asarray(c.levels), np.asarray(c.windows), c.cyclic)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from neuroleg import __version__
 from neuroleg.envs import ENV_VERSION
 
+from .ceilings import EVALUATION_SEED  # evaluate_run's default: the card's figures are what `neuroleg evaluate` gives
 from .config import TASK_CONFIG, RunConfig, load_config, packaged_configs, resolve_config
 from .normalization import STATS_FILE
 from .provenance import git_commit
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 
 CARD = "card.json"
 FILES = ("config.yaml", "model.zip", STATS_FILE, CARD)
-EVALUATION_SEED = 10_000  # evaluate_run's default: the card's figures are what `neuroleg evaluate` gives
 CARD_FIGURES = ("task_score", "energy_per_unit_j", "return")  # compared by the test, mean over episodes
 # How close a re-evaluation must come to a card's figures to be the same (the simulation is
 # deterministic: the slack is for floating-point summation order across numpy builds).

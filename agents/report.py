@@ -14,6 +14,7 @@ from neuroleg.envs.physiology import MUSCLE_NAMES, MotorUnitPool, load_model
 from neuroleg.envs.physiology import muscle as mus
 from neuroleg.envs.tasks import TASKS
 
+from .ceilings import EVALUATION_SEED
 from .runs import RunDir, atomic_path, write_text_atomic
 
 # Legends beside the axes, never over the data.
@@ -256,7 +257,7 @@ def make_report(run: RunDir) -> Path:
     return page
 
 
-def render_video(run: RunDir, out: Path, episodes: int = 1, seed: int = 10_000) -> Path:
+def render_video(run: RunDir, out: Path, episodes: int = 1, seed: int = EVALUATION_SEED) -> Path:
     """A video of the policy (muscles coloured by activation): .mp4 (imageio-ffmpeg) or .gif."""
     import imageio.v2 as imageio  # the [video] extra
 

@@ -11,7 +11,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from neuroleg.agents.ceilings import Ceiling, ceiling_filename, optimizable, stored_ceiling, task_defaults
+from neuroleg.agents.ceilings import (
+    Ceiling,
+    ceiling_filename,
+    is_per_target,
+    optimizable,
+    stored_ceiling,
+    task_defaults,
+)
 from neuroleg.agents.config import TASK_CONFIG, parse_value
 from neuroleg.agents.convergence import DEFAULT_ITERATIONS, DEFAULT_STEPS_MS, DEFAULT_TOLERANCE
 from neuroleg.agents.experiments import EXPERIMENTS, markdown_table
@@ -72,6 +79,10 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     if args.model:
         kwargs["model_path"] = args.model
     out = Path(args.out) if args.out else Path("ceilings") / ceiling_filename(args.task, kwargs)
+    if is_per_target(args.task):
+        return optimize_per_target(args, kwargs, out)
+    if args.targets is not None:
+        raise ValueError(f"--targets: only a task with a new target every episode takes it, not {args.task}")
     centre = None
     if args.start_from:
         path = Path(args.start_from)
@@ -107,6 +118,45 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     print(f"onsets ({unit}):  " + ", ".join(f"{m} {t:.3f}" for m, t in zip(MUSCLE_NAMES, c.onsets, strict=True)))
     print(f"windows ({unit}): " + ", ".join(f"{m} {w:.3f}" for m, w in zip(MUSCLE_NAMES, c.windows, strict=True)))
     print("levels:        " + ", ".join(f"{m} {v:.2f}" for m, v in zip(MUSCLE_NAMES, c.levels, strict=True)))
+    return 0
+
+
+def optimize_per_target(args: argparse.Namespace, kwargs: dict[str, Any], out: Path) -> int:
+    """`neuroleg optimize Posture`: one reach-and-hold control per evaluation target (target_ceiling)."""
+    from neuroleg.agents.target_ceiling import TARGETS_DEFAULT, optimize_targets
+
+    if args.polish:
+        raise ValueError(f"--polish: {args.task}'s reach-and-hold controls have no grid to polish on; leave it out")
+    start = None
+    if args.start_from:
+        path = Path(args.start_from)
+        if not path.is_file():
+            raise FileNotFoundError(f"--start-from {path}: no such ceiling file")
+        start = Ceiling(**json.loads(path.read_text()))
+    elif args.from_stored:
+        start = stored_ceiling(args.task, kwargs, out.parent)
+        if start is None:
+            raise ValueError(f"--from-stored: no ceiling of {args.task} with {kwargs} is stored for this model file")
+    if start is not None and not start.targets:
+        raise ValueError(f"{args.start_from or 'the stored ceiling'}: not a per-target ceiling of {args.task}")
+    began = time.perf_counter()
+    c = optimize_targets(
+        args.task,
+        targets=args.targets or TARGETS_DEFAULT,
+        generations=args.generations,
+        population=args.population,
+        seed=args.seed,
+        out=out,
+        env_kwargs=kwargs,
+        start=start,
+        restarts=args.restarts,
+    )
+    scores = [t["score"] for t in c.targets]
+    print(
+        f"{args.task} ceiling: mean score {c.score:.4f} over {len(scores)} targets (from {min(scores):.3f} to "
+        f"{max(scores):.3f}), energy per unit {c.energy_per_unit_j:.0f} J ({c.evaluations} evaluations, "
+        f"{time.perf_counter() - began:.0f} s) -> {out}"
+    )
     return 0
 
 
@@ -207,6 +257,11 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--restarts", type=int, default=1, help="searches with seeds seed, seed+1, ...; the best is kept")
     p.add_argument(
         "--polish", type=int, default=0, help="coordinate passes on the control's grid after CMA-ES (see optimize)"
+    )
+    p.add_argument(
+        "--targets",
+        type=positive_int,
+        help="Posture: the evaluation targets searched, one control each (default 30; episode seeds 10000, ...)",
     )
     start = p.add_mutually_exclusive_group()
     start.add_argument(

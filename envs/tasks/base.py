@@ -92,7 +92,9 @@ class Task(abc.ABC):
     score_unit: ClassVar[str] = ""
     metric_info: ClassVar[dict[str, str]] = {}
     # The ceiling search's parameterisation (agents/optimize.py): None, no ceiling; "once", each muscle's
-    # onset and window in s over the episode; "cyclic", in cycles (`cycle_position`), every cycle.
+    # onset and window in s over the episode; "cyclic", in cycles (`cycle_position`), every cycle;
+    # "per_target", a reach level and a hold level per muscle, searched for each evaluation episode's
+    # target (agents/target_ceiling.py).
     ceiling: ClassVar[str | None] = None
     # cyclic tasks: info figures the search counts between the first and the last completed unit (the
     # same phase of the cycle, so that stored potential and elastic energy cancel), as cycle_<name>

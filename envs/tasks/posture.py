@@ -48,6 +48,7 @@ class PostureTask(Task):
     observation_fields = ("target_x", "target_z", "target_foot_angle", "error_x", "error_z", "error_foot_angle")
     score_meaning = "precision: the mean over the episode of 1 - error / 0.10 m (clipped at 0)"
     score_unit = "0..1"
+    ceiling = "per_target"  # a new target every episode: the ceiling is searched target by target
     metric_info: ClassVar[dict[str, str]] = {
         "precision_m": "the foot's error from its target at the last step (m; foot angle at 0.05 m per rad)",
         "time_on_target_s": "time within tolerance_m of the target (s)",
