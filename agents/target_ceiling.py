@@ -19,6 +19,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from tqdm.auto import tqdm
 
 from neuroleg.envs import ENV_IDS, ENV_VERSION
 from neuroleg.envs.physiology import MUSCLE_NAMES
@@ -117,11 +118,13 @@ def optimize_targets(
     env_kwargs: dict[str, Any] | None = None,
     start: Ceiling | None = None,
     restarts: int = 1,
+    progress: bool = False,
 ) -> Ceiling:
     """The per-target ceiling of `task` (Posture) on the targets of episodes EVALUATION_SEED ..
     EVALUATION_SEED + targets - 1, for the body `env_kwargs` describes. `start`: a stored per-target
     ceiling whose control for each target its search starts from (where it has that target; the
-    common start otherwise). Written to `out` (atomically) when given, after every target is searched."""
+    common start otherwise). Written to `out` (atomically) when given, after every target is searched;
+    `progress`: a bar over the targets with the mean score so far (the command line's)."""
     if not is_per_target(task):
         raise ValueError(f"{task} is not searched target by target (its ceiling is {task!r}'s own: optimize)")
     if not TARGETS_RANGE[0] <= targets <= TARGETS_RANGE[1]:
@@ -133,7 +136,9 @@ def optimize_targets(
     env = gym.make(ENV_IDS[task], **(env_kwargs or {}))
     entries, evaluations = [], 0
     try:
-        for episode_seed in range(EVALUATION_SEED, EVALUATION_SEED + targets):
+        seeds = range(EVALUATION_SEED, EVALUATION_SEED + targets)
+        bar = tqdm(seeds, desc=f"{task} targets", unit="target", disable=not progress)
+        for episode_seed in bar:
             first = known.get(episode_seed, ReachHold.start(span))
             control, info, tried, best_seed = search_target(
                 task, episode_seed, env, generations, population, seed, restarts, first
@@ -156,6 +161,7 @@ def optimize_targets(
                     "metrics": _figures(info),
                 }
             )
+            bar.set_postfix(mean_score=f"{np.mean([e['score'] for e in entries]):.3f}")
     finally:
         env.close()
     keys = set.intersection(*(set(e["metrics"]) for e in entries))

@@ -150,6 +150,7 @@ def optimize_per_target(args: argparse.Namespace, kwargs: dict[str, Any], out: P
         env_kwargs=kwargs,
         start=start,
         restarts=args.restarts,
+        progress=True,
     )
     scores = [t["score"] for t in c.targets]
     print(

@@ -72,6 +72,8 @@ def _ceilings() -> str:
         c = json.loads(ref.read_text())
         task = TASKS[c["task"]]
         score = f"{c['score'] * 100:.1f} cm" if task.score_unit == "m" else f"{c['score']:.3f}"
+        if c.get("targets"):  # a per-target ceiling (Posture): the means over its targets
+            score += f" (mean of {len(c['targets'])} targets)"
         args = ", ".join(
             f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in sorted(c["task_args"].items())
         )
