@@ -251,6 +251,53 @@ def test_pools_of_their_own_size_from_the_model_file(tmp_path) -> None:
         load_model(str(_model_with_counts(tmp_path, {"TA": 445}, cite=False)))
 
 
+def test_a_muscles_twitch_force_range_comes_from_the_model_file(tmp_path) -> None:
+    from importlib import resources
+
+    import yaml
+
+    from neuroleg.envs.physiology import ModelFileError
+    from neuroleg.envs.physiology.motor_units import CONTRACTION_TIME_RANGE
+
+    data = yaml.safe_load(resources.files("neuroleg.envs").joinpath("models/leg9.yaml").read_text())
+    data["sources"]["Example"] = "a source of one's own"
+    data["muscles"]["TA"].update(twitch_force_range=20.0, twitch_force_range_source="Example")
+    path = tmp_path / "ranges.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    model, default = load_model(str(path)), load_model()
+    pool, before = MotorUnitPool.create(model.muscles), MotorUnitPool.create(default.muscles)
+    ta = model.muscle_index("TA")
+    n = int(pool.counts[ta])
+    # Fuglevand's P_i = exp(i ln(RP) / n): the largest twitch is RP, the smallest RP^(1/n)
+    largest = pool.twitch[np.arange(9), pool.counts.astype(int) - 1]
+    assert largest[ta] == pytest.approx(20.0) and np.delete(largest, ta) == pytest.approx(100.0)
+    assert pool.twitch[ta, n - 1] / pool.twitch[ta, 0] == pytest.approx(20.0 ** ((n - 1) / n))
+    # contraction times span RT over the pool whatever the twitch range (to the same 1/n)
+    ratio = pool.contraction_time[ta, 0] / pool.contraction_time[ta, n - 1]
+    assert ratio == pytest.approx(CONTRACTION_TIME_RANGE ** ((n - 1) / n))
+    # a narrower range recruits relatively more force early: only TA's force at a middle drive moves
+    mid = np.full(9, 0.3)
+    now, was = pool.recruit(mid).force_fraction, before.recruit(mid).force_fraction
+    assert now[ta] > was[ta] and np.delete(now, ta) == pytest.approx(np.delete(was, ta), rel=1e-12)
+    assert pool.recruit(np.ones(9)).force_fraction == pytest.approx(1.0)
+    # the compiled recruitment of an environment on that file is the pool's
+    env = gym.make(ENV_IDS["Posture"], model_path=str(path)).unwrapped
+    env.reset(seed=0)
+    assert env.musculature.recruit(mid).force_fraction == pytest.approx(now, rel=1e-12)
+    env.close()
+    # a value cites its source, lies in the allowed range and is a number
+    for change, message in (
+        ({"twitch_force_range_source": None}, "twitch_force_range_source go together"),
+        ({"twitch_force_range": 1.5}, "muscles.TA.twitch_force_range"),
+        ({"twitch_force_range": "wide"}, "muscles.TA.twitch_force_range"),
+    ):
+        bad = yaml.safe_load(path.read_text())
+        bad["muscles"]["TA"].update(change)
+        path.write_text(yaml.safe_dump(bad, sort_keys=False))
+        with pytest.raises(ModelFileError, match=message):
+            load_model(str(path))
+
+
 def test_motor_unit_count_is_an_environment_argument() -> None:
     counts = {m: 60 for m in ("HFL", "GLU", "HAM", "RF", "VAS", "BFSH", "GAS", "SOL")} | {"TA": 445}
     env = gym.make(ENV_IDS["Posture"], motor_unit_count=counts).unwrapped

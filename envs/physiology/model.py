@@ -37,6 +37,11 @@ DEFAULT_MODEL = "leg9"
 GEYER_HERR_FV_K = 5.0
 # Units per motor-unit pool when the model file names none: Fuglevand, Winter & Patla 1993's pool.
 MOTOR_UNITS_DEFAULT = 120
+# Largest over smallest twitch force in a pool (RP) when the model file names none: Fuglevand 1993's
+# 100-fold (human pools span about 10- to 100-fold and more; the twitch is the innervation ratio's
+# measure: Enoka & Fuglevand 2001). Allowed: 2- to 1000-fold.
+TWITCH_FORCE_RANGE_DEFAULT = 100.0
+TWITCH_FORCE_RANGE_LIMITS = (2.0, 1000.0)
 
 
 class ModelFileError(ValueError):
@@ -87,6 +92,12 @@ class _Muscle(_Strict):
     # Motor units in the muscle's pool; none: MOTOR_UNITS_DEFAULT (Fuglevand 1993's 120).
     motor_units: int | None = Field(default=None, ge=10, le=1000)
     motor_units_source: str | None = None
+    # Largest over smallest twitch force in the pool (the spread of innervation ratios, RP); none:
+    # TWITCH_FORCE_RANGE_DEFAULT. Larger: the last units recruited are larger against the first.
+    twitch_force_range: float | None = Field(
+        default=None, ge=TWITCH_FORCE_RANGE_LIMITS[0], le=TWITCH_FORCE_RANGE_LIMITS[1]
+    )
+    twitch_force_range_source: str | None = None
     joints: dict[Literal["hip", "knee", "ankle"], _JointAttachment] = Field(min_length=1)
     geometry_source: str = Field(min_length=1)
 
@@ -96,6 +107,10 @@ class _Muscle(_Strict):
             raise ValueError("fv_curvature and fv_curvature_source go together (every value cites its source)")
         if (self.motor_units is None) != (self.motor_units_source is None):
             raise ValueError("motor_units and motor_units_source go together (every value cites its source)")
+        if (self.twitch_force_range is None) != (self.twitch_force_range_source is None):
+            raise ValueError(
+                "twitch_force_range and twitch_force_range_source go together (every value cites its source)"
+            )
         return self
 
 
@@ -173,6 +188,7 @@ class _ModelFile(_Strict):
                 "slow_twitch_source",
                 "fv_curvature_source",
                 "motor_units_source",
+                "twitch_force_range_source",
             )
             for key in (*keys, "geometry_source"):
                 ref = getattr(m, key)
@@ -208,10 +224,14 @@ class MuscleParams:
     sources: dict[str, str] = field(default_factory=dict)
     # units in each muscle's motor-unit pool (int); None: MOTOR_UNITS_DEFAULT for every muscle
     motor_unit_count: np.ndarray | None = None
+    # largest over smallest twitch force in each pool; None: TWITCH_FORCE_RANGE_DEFAULT for every muscle
+    twitch_force_range: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.motor_unit_count is None:
             object.__setattr__(self, "motor_unit_count", np.full(len(self.names), MOTOR_UNITS_DEFAULT, dtype=int))
+        if self.twitch_force_range is None:
+            object.__setattr__(self, "twitch_force_range", np.full(len(self.names), TWITCH_FORCE_RANGE_DEFAULT))
 
     @property
     def n(self) -> int:
@@ -305,6 +325,7 @@ def model_from_dict(data: object, origin: str = "<dict>") -> LegModel:
         fv_k=np.array([GEYER_HERR_FV_K if m.fv_curvature is None else 1.0 / m.fv_curvature for m in ms]),
         sources={n: spec.muscles[n].source for n in MUSCLE_NAMES},
         motor_unit_count=np.array([m.motor_units or MOTOR_UNITS_DEFAULT for m in ms], dtype=int),
+        twitch_force_range=np.array([m.twitch_force_range or TWITCH_FORCE_RANGE_DEFAULT for m in ms]),
     )
     pairs = [
         (i, JOINT_NAMES.index(jn), jn, att)

@@ -16,8 +16,8 @@ Three user parameters per muscle (or for the whole body):
   of force development; Semmler 2002 reports the effect but not its size: SYNC_TAU_GAIN is an
   assumption). Discharging units (`discharge`) synchronize their discharges instead.
 
-Each muscle's pool has its own size (the model file's count, else N_UNITS_DEFAULT); the arrays are
-padded to the largest.
+Each muscle's pool has its own size and range of twitch forces, RP (the model file's, else
+N_UNITS_DEFAULT and Fuglevand's 100-fold); the arrays are padded to the largest pool.
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ DRIVE_RISE_MAX_S = 1.0
 N_UNITS_DEFAULT = MOTOR_UNITS_DEFAULT  # units per pool when the model file names none (Fuglevand's)
 UNIT_COUNT_RANGE = (10, 1000)
 RECRUITMENT_RANGE = 30.0  # RR, largest / smallest recruitment threshold
-TWITCH_FORCE_RANGE = 100.0  # RP, largest / smallest twitch force
 CONTRACTION_TIME_LONGEST_S = 0.090  # T_L
 CONTRACTION_TIME_RANGE = 3.0  # RT
 MIN_FIRING_RATE_HZ = 8.0  # MFR
@@ -165,11 +164,14 @@ class MotorUnitPool:
         threshold, twitch = np.full(shape, np.inf), np.zeros(shape)
         contraction_time, base_peak = np.ones(shape), np.full(shape, MIN_FIRING_RATE_HZ)
         availability, type1, normaliser = np.zeros(shape), np.zeros(shape), np.zeros(len(names))
-        c = math.log(TWITCH_FORCE_RANGE) / math.log(CONTRACTION_TIME_RANGE)
+        ranges = muscles.twitch_force_range
+        assert ranges is not None  # MuscleParams fills it
         for m, n in enumerate(counts):
             i = np.arange(1, n + 1)
+            # contraction times span RT whatever the twitch range: T = T_L (1 / P)^(1 / c)
+            c = math.log(ranges[m]) / math.log(CONTRACTION_TIME_RANGE)
             threshold[m, :n] = np.exp(i * math.log(RECRUITMENT_RANGE) / n)
-            twitch[m, :n] = np.exp(i * math.log(TWITCH_FORCE_RANGE) / n)
+            twitch[m, :n] = np.exp(i * math.log(ranges[m]) / n)
             contraction_time[m, :n] = CONTRACTION_TIME_LONGEST_S * (1.0 / twitch[m, :n]) ** (1.0 / c)
             base_peak[m, :n] = (
                 PEAK_FIRING_RATE_FIRST_HZ - PEAK_FIRING_RATE_DROP_HZ * threshold[m, :n] / threshold[m, n - 1]
