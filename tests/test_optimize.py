@@ -88,12 +88,12 @@ def test_a_given_candidate_or_start_is_evaluated_as_it_is(as_start: bool) -> Non
 
 
 def test_restarts_keep_the_best_of_the_seeds_searches() -> None:
-    from neuroleg.agents.optimize import _cost
+    from neuroleg.agents.optimize import search_cost
 
     kw = {"generations": 1, "population": 4, "env_kwargs": STANDING}
     runs = [optimize("SquatJump", seed=s, **kw) for s in (0, 1)]
     both = optimize("SquatJump", seed=0, restarts=2, **kw)
-    winner = min(runs, key=lambda c: _cost("SquatJump", c.metrics))
+    winner = min(runs, key=lambda c: search_cost("SquatJump", c.metrics))
     assert (both.score, both.seed) == (winner.score, winner.seed)
     assert both.evaluations == sum(c.evaluations for c in runs) - 1  # the seed control is evaluated once
     with pytest.raises(ValueError, match="restarts must be at least 1"):
@@ -122,7 +122,7 @@ def test_no_search_ends_on_a_rollout_that_went_unstable(monkeypatch: pytest.Monk
 def test_polish_finds_what_lies_whole_control_steps_away() -> None:
     # the stored countermovement jump with its calf switched on far too early: polishing the calf alone
     # walks the onset back along the control-step grid, where CMA-ES's small steps see a plateau
-    from neuroleg.agents.optimize import _cost
+    from neuroleg.agents.optimize import search_cost
 
     stored = ceiling_control(stored_ceiling("SquatJump", STANDING))
     onsets = stored.onsets.copy()
@@ -130,7 +130,7 @@ def test_polish_finds_what_lies_whole_control_steps_away() -> None:
     early = Stimulation(onsets, stored.levels, stored.windows)
 
     def cost(c: Stimulation) -> float:
-        return _cost("SquatJump", rollout("SquatJump", c, env_kwargs=STANDING))
+        return search_cost("SquatJump", rollout("SquatJump", c, env_kwargs=STANDING))
 
     f_early = cost(early)
     polished, f, tried = polish_control("SquatJump", early, cost, f_early, 1.2, 1, [MUSCLE_NAMES.index("GAS")])
