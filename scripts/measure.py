@@ -19,9 +19,10 @@ from neuroleg.agents.ceilings import (
     stored_ceiling,
     task_defaults,
 )
-from neuroleg.agents.config import TASK_CONFIG, parse_value
+from neuroleg.agents.config import parse_value
 from neuroleg.agents.convergence import DEFAULT_ITERATIONS, DEFAULT_STEPS_MS, DEFAULT_TOLERANCE
 from neuroleg.agents.experiments import EXPERIMENTS, markdown_table
+from neuroleg.agents.learning import LEARNING_ROWS
 from neuroleg.agents.optimize import ceiling_control, optimize
 from neuroleg.envs.physiology.model import MUSCLE_NAMES
 
@@ -302,7 +303,13 @@ def add_commands(sub: Any) -> None:
     p.set_defaults(func=cmd_tune)
     p = sub.add_parser("learning", help="train each task's default config and tabulate it against baselines")
     p.add_argument("--runs-dir", default="runs/learning", help="folder for the trial records, results.csv and runs")
-    p.add_argument("--tasks", nargs="+", default=list(TASK_CONFIG), choices=list(TASK_CONFIG), help="tasks to train")
+    p.add_argument(
+        "--tasks",
+        nargs="+",
+        default=list(LEARNING_ROWS),
+        choices=list(LEARNING_ROWS),
+        help="rows to train: each task's default PPO config, CMJ the countermovement jump's",
+    )
     p.add_argument("--out", help="also write the Markdown table here")
     p.add_argument("--model", help="a model file of one's own (default: the packaged leg9.yaml)")
     p.add_argument("--ceilings", help="folder of that model's ceilings (`neuroleg optimize --model` writes ceilings/)")

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from neuroleg.agents import analysis
+from neuroleg.agents.ceilings import EVALUATION_SEED, stored_ceiling
 from neuroleg.agents.config import (
     TASK_ARGS,
     ConfigError,
@@ -512,7 +513,13 @@ def test_learning_over_seeds_runs_on_the_sweep_machinery(tmp_path: Path) -> None
     mean, half = mean_ci([r["task_score"] for r in data])
     assert cells[1] == "2 of 2" and cells[4] == f"{mean:.3f} +- {half:.3f}"
     assert "*Measured by `neuroleg learning --seeds 2 --tasks Posture --timesteps 128`" in out.read_text()
-    assert "| Posture | needs a ceiling | - | - |" in out.read_text()  # its economy target has nothing to meet
+    # graded against the packaged Posture ceiling's mean over the evaluation's own targets
+    ceiling = stored_ceiling("Posture")
+    assert ceiling is not None
+    held = ceiling.over(EVALUATION_SEED, load_config(resolve_config("posture_ppo")).eval_episodes)
+    assert held is not None
+    fraction = np.mean([r["task_score"] for r in data]) / held[0]
+    assert f"| Posture | >= 80% of the ceiling | {fraction:.0%} | no |" in out.read_text()
     # started again it trains nothing: every trial has its record
     before = [p.read_text() for p in records]
     assert cli_main(args) == 0
@@ -557,3 +564,12 @@ def test_the_economy_targets_are_met_or_not_by_the_means_over_seeds() -> None:
     assert "0.9x the ceiling's | no |" in targets_table(hops, {"f", "g"}, ["Hop"], ceiling)
     del hops[0]["metric_hop_flight_height_m"], hops[1]["metric_hop_flight_height_m"]  # records without it
     assert "not recorded | no |" in targets_table(hops, {"f", "g"}, ["Hop"], ceiling)
+    # the countermovement jump must dip past 3 cm; Posture's target is precision alone
+    jumps = [record("h", "CMJ", 0.93, 0.8), record("i", "CMJ", 0.91, 1.4), record("j", "Posture", 0.85, 3.0)]
+    for r, dip in zip(jumps, (0.2, 0.1, 0.0), strict=True):
+        r["metric_dip_m"] = dip
+    table = targets_table(jumps, {"h", "i", "j"}, ["CMJ", "Posture"], {})
+    assert "| CMJ | >= 90% of the ceiling, dip_m at least 0.03 | 92%, dip_m 0.15 | yes |" in table
+    assert "| Posture | >= 80% of the ceiling | 85% | yes |" in table
+    jumps[0]["metric_dip_m"] = jumps[1]["metric_dip_m"] = 0.01  # pushed without dipping
+    assert "dip_m 0.01 | no |" in targets_table(jumps, {"h", "i"}, ["CMJ"], {})
