@@ -5,10 +5,11 @@ of targets: those the evaluations draw (episode seeds EVALUATION_SEED, +1, ...; 
 trained policy meets the same ones). Each control is a reach and a hold: every muscle at its reach
 level from the start until a switch time, then at its hold level to the end (the burst that moves the
 foot, then the co-contraction that holds it against gravity; 19 numbers). CMA-ES searches each target
-from the same start, minimising the task's ceiling_cost (the score, with the dense tracking reward as
-a tie-breaker where every early candidate scores 0). One file stores every target's control and
-figures; the ceiling's score and energy are their means, and a policy evaluated on the same episodes
-is graded against the means over its own episodes (`Ceiling.over`).
+from the best of a common start and the controls found for the other targets (neighbouring targets
+share patterns; one search alone can stall far from its start), minimising the task's ceiling_cost
+(the score, with the dense tracking reward as a tie-breaker where every early candidate scores 0).
+One file stores every target's control and figures; the ceiling's score and energy are their means,
+and a policy is graded against the means over its own evaluation's episodes (`Ceiling.over`).
 """
 
 from __future__ import annotations
@@ -77,24 +78,25 @@ def search_target(
     task: str,
     episode_seed: int,
     env: gym.Env,
+    span_s: float,
     generations: int,
     population: int,
     seed: int,
     restarts: int,
-    start: ReachHold,
+    starts: list[ReachHold],
 ) -> tuple[ReachHold, dict[str, Any], int, int]:
-    """CMA-ES over one target's reach-and-hold control (the episode of `episode_seed`), from `start`
-    (evaluated too, so the result is never worse by the search's cost); `restarts` searches with seeds
-    seed, seed + 1, ... Returns (control, its rollout's info, evaluations, the winning search's seed)."""
+    """CMA-ES over one target's reach-and-hold control (the episode of `episode_seed`, `span_s` long),
+    centred on the best of `starts` (each evaluated, so the result is never worse than any by the
+    search's cost); `restarts` searches with seeds seed, seed + 1, ... Returns (control, its rollout's
+    info, evaluations, the winning search's seed)."""
     import cma  # only a search needs it
 
-    span = episode_span_s(task)
-
     def cost(x: np.ndarray) -> float:
-        return search_cost(task, rollout(task, ReachHold.decode(x, span), seed=episode_seed, env=env))
+        return search_cost(task, rollout(task, ReachHold.decode(x, span_s), seed=episode_seed, env=env))
 
-    x0 = start.encode(span)
-    x_best, f_best, best_seed, evaluations = x0, cost(x0), seed, 1
+    scored = [(cost(x), i, x) for i, x in enumerate(c.encode(span_s) for c in starts)]
+    f_best, _, x0 = min(scored, key=lambda t: t[:2])
+    x_best, best_seed, evaluations = x0, seed, len(scored)
     for run_seed in range(seed, seed + restarts):
         options = {"bounds": [0.0, 1.0], "popsize": population, "seed": run_seed + 1, "maxiter": generations}
         es = cma.CMAEvolutionStrategy(x0, SEED_SIGMA, {**options, "verbose": -9})
@@ -104,7 +106,7 @@ def search_target(
         evaluations += int(es.result.evaluations)
         if float(es.result.fbest) < f_best:
             x_best, f_best, best_seed = np.asarray(es.result.xbest), float(es.result.fbest), run_seed
-    control = ReachHold.decode(x_best, span)
+    control = ReachHold.decode(x_best, span_s)
     return control, rollout(task, control, seed=episode_seed, env=env), evaluations, best_seed
 
 
@@ -121,10 +123,11 @@ def optimize_targets(
     progress: bool = False,
 ) -> Ceiling:
     """The per-target ceiling of `task` (Posture) on the targets of episodes EVALUATION_SEED ..
-    EVALUATION_SEED + targets - 1, for the body `env_kwargs` describes. `start`: a stored per-target
-    ceiling whose control for each target its search starts from (where it has that target; the
-    common start otherwise). Written to `out` (atomically) when given, after every target is searched;
-    `progress`: a bar over the targets with the mean score so far (the command line's)."""
+    EVALUATION_SEED + targets - 1, for the body `env_kwargs` describes. Each target's search is
+    centred on the best of the common start, the control `start` (a stored per-target ceiling) has
+    for it, and every control found or stored for another target. Written to `out` (atomically) when
+    given, after every target is searched; `progress`: a bar over the targets with the mean score so
+    far (the command line's)."""
     if not is_per_target(task):
         raise ValueError(f"{task} is not searched target by target (its ceiling is {task!r}'s own: optimize)")
     if not TARGETS_RANGE[0] <= targets <= TARGETS_RANGE[1]:
@@ -139,10 +142,20 @@ def optimize_targets(
         seeds = range(EVALUATION_SEED, EVALUATION_SEED + targets)
         bar = tqdm(seeds, desc=f"{task} targets", unit="target", disable=not progress)
         for episode_seed in bar:
-            first = known.get(episode_seed, ReachHold.start(span))
+            own = [known[episode_seed]] if episode_seed in known else []
+            others = [c for s, c in known.items() if s != episode_seed]
             control, info, tried, best_seed = search_target(
-                task, episode_seed, env, generations, population, seed, restarts, first
+                task,
+                episode_seed,
+                env,
+                span,
+                generations,
+                population,
+                seed,
+                restarts,
+                [*own, ReachHold.start(span), *others],
             )
+            known[episode_seed] = control
             evaluations += tried
             if info.get("unstable") or search_cost(task, info) >= UNSTABLE_COST:
                 raise ValueError(

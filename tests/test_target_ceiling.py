@@ -41,9 +41,14 @@ def test_each_target_gets_its_own_control_that_replays_its_figures(small: tuple[
         # never worse than the common start, by the search's own cost
         start = rollout("Posture", ReachHold.start(2.0), seed=target["episode_seed"])
         assert search_cost("Posture", info) <= search_cost("Posture", start)
-    # the two targets are different episodes: their controls differ
+    # the two targets are different episodes: their controls differ; the second's search tried the
+    # first's control too, so it is no worse than that on the second target
     first, second = (ReachHold.stored(t) for t in c.targets)
     assert not np.array_equal(first.hold, second.hold)
+    borrowed = rollout("Posture", first, seed=c.targets[1]["episode_seed"])
+    assert search_cost("Posture", rollout("Posture", second, seed=c.targets[1]["episode_seed"])) <= search_cost(
+        "Posture", borrowed
+    )
 
 
 def test_a_per_target_ceiling_holds_only_for_the_episodes_it_has(small: tuple[Ceiling, Path]) -> None:
