@@ -131,3 +131,13 @@ def test_a_per_target_ceiling_carries_over_target_by_target(small: tuple[Ceiling
     with pytest.raises(CarryOverError, match=f"target of episode {EVALUATION_SEED + 1}: score"):
         carry_over_ceiling(moved)
     assert moved.read_bytes() == before
+
+
+def test_the_packaged_posture_ceiling_is_for_this_model_and_reproduces() -> None:
+    c = stored_ceiling("Posture")
+    assert c is not None, "run `neuroleg optimize Posture` and store it under envs/models/ceilings/"
+    evaluated = load_config(resolve_config("posture_ppo")).eval_episodes
+    assert c.over(EVALUATION_SEED, evaluated) is not None  # it grades the default config's evaluation
+    for target, info in zip(c.targets, replay_targets(c), strict=True):
+        assert info["task_score"] == pytest.approx(target["score"], abs=1e-9)
+        assert info["energy_per_unit_j"] == pytest.approx(target["energy_per_unit_j"])
