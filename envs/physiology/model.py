@@ -37,9 +37,9 @@ DEFAULT_MODEL = "leg9"
 GEYER_HERR_FV_K = 5.0
 # Units per motor-unit pool when the model file names none: Fuglevand, Winter & Patla 1993's pool.
 MOTOR_UNITS_DEFAULT = 120
-# Largest over smallest twitch force in a pool (RP) when the model file names none: Fuglevand 1993's
-# 100-fold (human pools span about 10- to 100-fold and more; the twitch is the innervation ratio's
-# measure: Enoka & Fuglevand 2001). Allowed: 2- to 1000-fold.
+# Largest over smallest twitch force in a pool (RP) when the model file names none: Fuglevand, Winter &
+# Patla 1993's 100-fold (a unit's twitch grows with its innervation ratio: Enoka & Fuglevand 2001).
+# Allowed: 2- to 1000-fold (our bounds).
 TWITCH_FORCE_RANGE_DEFAULT = 100.0
 TWITCH_FORCE_RANGE_LIMITS = (2.0, 1000.0)
 
