@@ -245,7 +245,7 @@ def evaluate_run(
     ceiling = stored_ceiling(cfg.env.task, kwargs, ceilings)
     # a per-target ceiling holds for these episodes' targets only (None when it lacks one of them)
     held = ceiling.over(seed, n) if ceiling is not None else None
-    if ceiling is not None and held is not None and applies_to(cfg.env.task, kwargs, ceiling.task_args) and held[0] > 0:
+    if held is not None and held[0] > 0 and applies_to(cfg.env.task, kwargs, ceiling.task_args):
         # "How well did RL coordinate the muscles": the score as a fraction of the best open-loop control.
         result["ceiling"] = {"score": held[0], "energy_per_unit_j": held[1]}
         for summary in (result["policy"], *result["baselines"].values()):

@@ -116,6 +116,11 @@ def rollout(
     return {**info, **extra, "task_return": task_return, "force_impulse_n_s": impulse}
 
 
+def numeric_figures(info: dict[str, Any]) -> dict[str, float]:
+    """The numbers of a rollout's info (flags and arrays left out): what a ceiling stores as its metrics."""
+    return {k: float(v) for k, v in info.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+
+
 def release_delay_s(env_kwargs: dict[str, Any] | None = None) -> float:
     """How much later than with a step drive SquatJump releases the body (its hold follows
     drive_rise_s): a pattern found for a step drive keeps its timing after release when its
@@ -272,7 +277,7 @@ def optimize(
         control.windows.tolist(),
         evaluations,
         best_seed,
-        {k: float(v) for k, v in best.items() if isinstance(v, (int, float)) and not isinstance(v, bool)},
+        numeric_figures(best),
         task_args(task, env_kwargs),
         ENV_VERSION,
     )

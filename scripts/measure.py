@@ -84,21 +84,9 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         return optimize_per_target(args, kwargs, out)
     if args.targets is not None:
         raise ValueError(f"--targets: only a task with a new target every episode takes it, not {args.task}")
-    centre = None
-    if args.start_from:
-        path = Path(args.start_from)
-        if not path.is_file():
-            raise FileNotFoundError(f"--start-from {path}: no such ceiling file")
-        # the control only: the file may be another squat's or another model's ceiling
-        centre = ceiling_control(Ceiling(**json.loads(path.read_text())))
-    elif args.from_stored:
-        known = stored_ceiling(args.task, kwargs, out.parent)
-        if known is None:
-            raise ValueError(
-                f"--from-stored: no ceiling of {args.task} with {kwargs} is stored for this model file and "
-                f"environment version (in {out.parent}/ or the packaged ones)"
-            )
-        centre = ceiling_control(known)
+    # the control only: a --start-from file may be another squat's or another model's ceiling
+    known = starting_ceiling(args, kwargs, out)
+    centre = None if known is None else ceiling_control(known)
     start = time.perf_counter()
     c = optimize(
         args.task,
@@ -122,22 +110,32 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     return 0
 
 
+def starting_ceiling(args: argparse.Namespace, kwargs: dict[str, Any], out: Path) -> Ceiling | None:
+    """The ceiling a search starts from: the file `--start-from` names, the stored one `--from-stored`
+    asks for (--out's folder first, then the packaged ones), else None."""
+    if args.start_from:
+        path = Path(args.start_from)
+        if not path.is_file():
+            raise FileNotFoundError(f"--start-from {path}: no such ceiling file")
+        return Ceiling(**json.loads(path.read_text()))
+    if not args.from_stored:
+        return None
+    known = stored_ceiling(args.task, kwargs, out.parent)
+    if known is None:
+        raise ValueError(
+            f"--from-stored: no ceiling of {args.task} with {kwargs} is stored for this model file and "
+            f"environment version (in {out.parent}/ or the packaged ones)"
+        )
+    return known
+
+
 def optimize_per_target(args: argparse.Namespace, kwargs: dict[str, Any], out: Path) -> int:
     """`neuroleg optimize Posture`: one reach-and-hold control per evaluation target (target_ceiling)."""
     from neuroleg.agents.target_ceiling import TARGETS_DEFAULT, optimize_targets
 
     if args.polish:
         raise ValueError(f"--polish: {args.task}'s reach-and-hold controls have no grid to polish on; leave it out")
-    start = None
-    if args.start_from:
-        path = Path(args.start_from)
-        if not path.is_file():
-            raise FileNotFoundError(f"--start-from {path}: no such ceiling file")
-        start = Ceiling(**json.loads(path.read_text()))
-    elif args.from_stored:
-        start = stored_ceiling(args.task, kwargs, out.parent)
-        if start is None:
-            raise ValueError(f"--from-stored: no ceiling of {args.task} with {kwargs} is stored for this model file")
+    start = starting_ceiling(args, kwargs, out)
     if start is not None and not start.targets:
         raise ValueError(f"{args.start_from or 'the stored ceiling'}: not a per-target ceiling of {args.task}")
     began = time.perf_counter()

@@ -14,8 +14,8 @@ import numpy as np
 from neuroleg.envs.physiology import MUSCLE_NAMES, antagonist_pairs, load_model
 from neuroleg.envs.physiology.model import MOTOR_UNITS_DEFAULT
 
+from ..ceilings import EVALUATION_SEED
 from ..config import load_config, resolve_config
-from ..reference import EVALUATION_SEED
 from ..runs import RunDir
 from .common import mean_sd, write_experiment
 
