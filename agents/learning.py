@@ -5,12 +5,10 @@ only what has no record). Rerun with `neuroleg learning --seeds N --out docs/res
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from neuroleg.envs.tasks.squat_jump import COUNTERMOVEMENT_TOLERANCE_M
 
@@ -18,6 +16,7 @@ from .ceilings import EVALUATION_SEED, Ceiling, applies_to, stored_ceiling
 from .config import load_config, resolve_config, validate_config
 from .provenance import results_page
 from .runs import write_text_atomic
+from .summary import CONFIDENCE, format_ci
 from .sweep import named_trial, run_trials, trials_at_once
 
 # The page's rows: each task's default PPO config, and the countermovement jump (SquatJump from standing).
@@ -29,7 +28,6 @@ LEARNING_ROWS = {
     "Pedal": "pedal_ppo",
 }
 BASELINES = ("zero", "random")  # evaluated once per task, beside its first seed: they do not learn
-CONFIDENCE = 0.95
 # The economy the policies should reach (the project's targets), as means over seeds: task ->
 # (fraction of the ceiling's score at least, energy per unit over the ceiling's at most; None: no
 # energy target, Posture's is precision alone).
@@ -101,25 +99,6 @@ def graded(
     return out
 
 
-def mean_ci(values: list[float]) -> tuple[float, float]:
-    """Mean and the half-width of its 95 % confidence interval (Student's t; nan for one value)."""
-    a = np.asarray(values, dtype=float)
-    if a.size < 2:
-        return float(a.mean()), math.nan
-    half = stats.t.ppf(0.5 + CONFIDENCE / 2, a.size - 1) * a.std(ddof=1) / math.sqrt(a.size)
-    return float(a.mean()), float(half)
-
-
-def _fmt(values: list[float], spec: str, percent: bool = False) -> str:
-    if not values:
-        return "-"
-    mean, half = mean_ci(values)
-    scale = 100.0 if percent else 1.0
-    unit = " %" if percent else ""
-    text = f"{mean * scale:{spec}}"
-    return text + unit if math.isnan(half) else f"{text} +- {half * scale:{spec}}{unit}"
-
-
 def _ok(records: list[dict[str, Any]], wanted: set[str], task: str) -> list[dict[str, Any]]:
     return [r for r in records if r["trial"] in wanted and r["task"] == task and r["status"] == "ok"]
 
@@ -184,7 +163,7 @@ def metrics_table(
                 {
                     "task": task,
                     "figure": label,
-                    "policy": _fmt(values, ".1f"),
+                    "policy": format_ci(values, ".1f"),
                     "ceiling": "-" if ceiling is None else f"{ceiling * scale:.1f}",
                 }
             )
@@ -227,12 +206,12 @@ def learning_table(
                 "task": task,
                 "seeds (ok of run)": f"{len(ok)} of {len(mine)}",
                 "steps": steps,
-                "train time (min)": _fmt([v / 60 for v in col("train_time_s")], ".0f"),
-                "score: policy": _fmt(col("task_score"), ".3f"),
-                "of ceiling": _fmt(col("fraction_of_ceiling"), ".0f", percent=True),
-                "energy per unit (J)": _fmt(col("energy_per_unit_j"), ".0f"),
-                "energy / ceiling's": _fmt(col("energy_to_ceiling"), ".2f"),
-                "energy term's share of reward": _fmt(col("reward_energy_share"), ".1f", percent=True),
+                "train time (min)": format_ci([v / 60 for v in col("train_time_s")], ".0f"),
+                "score: policy": format_ci(col("task_score"), ".3f"),
+                "of ceiling": format_ci(col("fraction_of_ceiling"), ".0f", percent=True),
+                "energy per unit (J)": format_ci(col("energy_per_unit_j"), ".0f"),
+                "energy / ceiling's": format_ci(col("energy_to_ceiling"), ".2f"),
+                "energy term's share of reward": format_ci(col("reward_energy_share"), ".1f", percent=True),
                 "score: zero": f"{base['zero_task_score']:.3f}" if base else "-",
                 "score: random": f"{base['random_task_score']:.3f}" if base else "-",
                 "energy: zero (J)": f"{base['zero_energy_per_unit_j']:.0f}" if base else "-",

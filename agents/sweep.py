@@ -41,8 +41,8 @@ from .config import (
     resolve_config,
     validate_config,
 )
-from .report import pyplot, save_figure
 from .runs import RunDir, write_json_atomic, write_text_atomic
+from .sweep_page import plot_sweep, write_sweep_page
 
 RECORDS = "trials"
 RESULTS_CSV = "results.csv"
@@ -232,25 +232,41 @@ def cancelled_on_interrupt(refs: Iterable[Any]) -> Iterator[None]:
         raise
 
 
-def sweep(
-    path: Path, out: Path, address: str | None = None, retry_failed: bool = False, num_cpus: int | None = None
-) -> list[dict[str, Any]]:
-    """Run the sweep file's trials on Ray (a local cluster of this machine's cores, or `address`);
-    returns the records of every trial, finished before or now."""
-    try:
-        import ray  # noqa: F401 - the [distributed] extra
-    except ImportError:
-        raise RuntimeError("neuroleg sweep runs on Ray: pip install 'neuroleg[distributed]'") from None
+def planned(path: Path) -> tuple[list[dict[str, Any]], list[str], int]:
+    """The sweep file's trials (each config validated), its axes (the override keys it varies) and the
+    CPUs each trial declares."""
     spec = load_sweep(path)
     # a base given as a relative path is read beside the sweep file; a bare name is a packaged config
     is_path = "/" in spec.base or Path(spec.base).suffix != ""
     base_path = resolve_config(str(path.parent / spec.base) if is_path else spec.base)
     todo = trials(spec, base_path)
     axes = sorted({k for t in todo for k in t["point"]})
-    cpus = spec.cpus_per_trial or load_config(base_path).n_envs
+    return todo, axes, spec.cpus_per_trial or load_config(base_path).n_envs
+
+
+def sweep(
+    path: Path,
+    out: Path,
+    address: str | None = None,
+    retry_failed: bool = False,
+    num_cpus: int | None = None,
+    page: Path | None = None,
+) -> list[dict[str, Any]]:
+    """Run the sweep file's trials on Ray (a local cluster of this machine's cores, or `address`);
+    returns the records of every trial, finished before or now. `page`: also write a results page of
+    this file's trials (mean and confidence interval over seeds per point, and the figure beside it)."""
+    try:
+        import ray  # noqa: F401 - the [distributed] extra
+    except ImportError:
+        raise RuntimeError("neuroleg sweep runs on Ray: pip install 'neuroleg[distributed]'") from None
+    todo, axes, cpus = planned(path)
     records = run_trials(todo, out, axes, cpus, address, retry_failed, num_cpus)
     if threading.current_thread() is threading.main_thread():
         plot_sweep(records, axes, out / "sweep.png")
+        if page is not None:
+            order = {t["id"]: i for i, t in enumerate(todo)}  # the file's order, not the records' names
+            mine = sorted((r for r in records if r["trial"] in order), key=lambda r: order[r["trial"]])
+            write_sweep_page(path, page, mine, axes, trials_at_once(cpus, address))
     return records
 
 
@@ -306,25 +322,3 @@ def run_trials(
                         refs.pop(ref)
                         keep(ray.get(ref))
     return write_results(out, axes)
-
-
-def plot_sweep(records: list[dict[str, Any]], axes: list[str], path: Path) -> None:
-    """Task score against energy per unit per value of each axis: mean and standard deviation over seeds."""
-    ok = [r for r in records if r["status"] == "ok"]
-    if not ok or not axes:
-        return
-    plt = pyplot()
-    fig, panels = plt.subplots(1, len(axes), figsize=(4.5 * len(axes), 3.5), squeeze=False)
-    for ax, axis in zip(panels[0], axes, strict=True):
-        for value in sorted({json.dumps(r[axis]) for r in ok}):
-            group = [r for r in ok if json.dumps(r[axis]) == value]
-            e = np.array([r["energy_per_unit_j"] for r in group], dtype=float)
-            s = np.array([r["task_score"] for r in group], dtype=float)
-            ax.errorbar(
-                e.mean(), s.mean(), xerr=e.std(), yerr=s.std(), fmt="o", capsize=3, label=f"{value} (n={len(group)})"
-            )
-        ax.set_xlabel("energy per unit (J)")
-        ax.set_ylabel("task score")
-        ax.set_title(axis, fontsize=9)
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    save_figure(fig, path)

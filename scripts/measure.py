@@ -193,12 +193,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     path, out = _spec_and_out(args.sweep, "sweep", args.out, "sweeps")
     try:
-        records = sweep(path, out, address=args.address, retry_failed=args.retry_failed)
+        page = Path(args.page) if args.page else None
+        records = sweep(path, out, address=args.address, retry_failed=args.retry_failed, page=page)
     except RuntimeError as err:  # Ray not installed
         print(f"error: {err}", file=sys.stderr)
         return 2
     failed = [r for r in records if r["status"] == "failed"]
-    print(f"{len(records)} trials ({len(failed)} failed): {out / 'results.csv'}")
+    print(f"{len(records)} trials ({len(failed)} failed): {out / 'results.csv'}" + (f", {page}" if page else ""))
     for r in failed:
         print(f"  failed {r['trial']} (seed {r['seed']}): {r['error']}")
     return 1 if failed else 0
@@ -292,6 +293,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--out", help="folder for results.csv, trial records and runs (default: sweeps/<file name>)")
     p.add_argument("--address", help="a Ray cluster's address (default: RAY_ADDRESS, else a local Ray on this machine)")
     p.add_argument("--retry-failed", action="store_true", help="run failed trials again (finished ones are skipped)")
+    p.add_argument("--page", help="also write a results page of its trials (mean, 95%% CI over seeds per point)")
     p.set_defaults(func=cmd_sweep)
     p = sub.add_parser("tune", help="hyperparameter search with Optuna (parallel trials on Ray, pruning, Pareto front)")
     p.add_argument("tune", help="a tune file: base config, params (ranges or choices), trials, objective")

@@ -498,7 +498,7 @@ def test_learning_table_trains_on_a_model_file_and_scores_against_its_ceiling(
 @pytest.mark.slow
 def test_learning_over_seeds_runs_on_the_sweep_machinery(tmp_path: Path) -> None:
     pytest.importorskip("ray", reason="the [distributed] extra")
-    from neuroleg.agents.learning import mean_ci
+    from neuroleg.agents.summary import mean_ci
 
     args = ["learning", "--tasks", "Posture", "--timesteps", "128", "--seeds", "2", "--runs-dir", str(tmp_path / "r")]
     out = tmp_path / "learning.md"

@@ -52,9 +52,21 @@ def test_a_sweep_runs_its_trials_records_a_failure_and_resumes(tmp_path: Path) -
     before = (out / "trials" / f"{ok_id}.json").read_text()
     failed_record = out / "trials" / f"{table['20.0']['trial']}.json"
     failed_record.unlink()
-    records = sweep(spec, out)
+    page = tmp_path / "docs" / "squat.md"
+    page.parent.mkdir()
+    records = sweep(spec, out, page=page)
     assert len(records) == 2 and (out / "trials" / f"{ok_id}.json").read_text() == before
     assert json.loads(failed_record.read_text())["status"] == "failed"  # run again, failed again
+
+    # the page: stamped, the file as it ran, a row per point with what ran of it, the failure named
+    text = page.read_text()
+    assert text.startswith("# Sweep: squat\n\n*Measured by `neuroleg sweep ") and "on env v" in text
+    assert "squat_ankle_deg:\n  - 26.0\n  - 20.0" in text
+    lines = [line.split(" | ") for line in text.splitlines() if line.startswith("| 2")]
+    assert [(cells[0], cells[2]) for cells in lines] == [("| 26", "1 of 1"), ("| 20", "0 of 1")]  # file order
+    failure = next(line for line in text.splitlines() if line.startswith("Failed: "))
+    assert failure.startswith(f"Failed: {table['20.0']['trial']} (seed 0): ValueError") and "no trunk lean" in failure
+    assert "(squat.png)" in text and page.with_suffix(".png").is_file()
 
 
 def test_a_bad_sweep_file_is_named_before_anything_runs(tmp_path: Path) -> None:
