@@ -46,6 +46,9 @@ TARGET_FLOORS: dict[str, tuple[str, float | None]] = {
     "Hop": ("hop_flight_height_m", None),
     "CMJ": ("dip_m", COUNTERMOVEMENT_TOLERANCE_M),
 }
+# Where a target is not met, the page names what was tried: row -> a results page of the sweep that
+# looked for what stands in the way (relative to docs/results/, where the learning page lives).
+EVIDENCE = {"Posture": "sweeps/posture_budget.md"}
 # Task figures the page lists beside the ceiling's: row -> (info key, label, scale to the label's unit).
 REPORTED_METRICS = {
     "CMJ": (("dip_m", "dip (cm)", 100.0), ("jump_height_m", "jump height (cm)", 100.0)),
@@ -104,10 +107,15 @@ def _ok(records: list[dict[str, Any]], wanted: set[str], task: str) -> list[dict
 
 
 def targets_table(
-    records: list[dict[str, Any]], wanted: set[str], tasks: list[str], ceiling_metrics: dict[str, dict[str, float]]
+    records: list[dict[str, Any]],
+    wanted: set[str],
+    tasks: list[str],
+    ceiling_metrics: dict[str, dict[str, float]],
+    tried: dict[str, str] | None = None,
 ) -> str:
     """Each task's economy target, the means over its seeds, and whether they meet it
-    (`ceiling_metrics`: task -> its ceiling's figures, for TARGET_FLOORS)."""
+    (`ceiling_metrics`: task -> its ceiling's figures, for TARGET_FLOORS; `tried`: task -> what was
+    tried where its target is not met, a link for the page)."""
     from .experiments import markdown_table
 
     rows = []
@@ -145,6 +153,8 @@ def targets_table(
                 mean += f", {key} not recorded"
                 met = False
         rows.append({**row, "mean over seeds": mean, "met": "yes" if met else "no"})
+        if not met and task in (tried or {}):
+            rows[-1]["what was tried"] = (tried or {})[task]
     return "Economy targets, means over the seeds above:\n\n" + markdown_table(rows)
 
 
@@ -168,6 +178,16 @@ def metrics_table(
                 }
             )
     return "Task figures, means over the seeds above:\n\n" + markdown_table(rows) if rows else ""
+
+
+def tried_pages(out: Path | None) -> dict[str, str]:
+    """EVIDENCE as links from a page at `out` where the linked page is beside it, else as paths."""
+    return {
+        task: f"[{Path(page).stem}]({page})"
+        if out is not None and (out.parent / page).is_file()
+        else f"`docs/results/{page}`"
+        for task, page in EVIDENCE.items()
+    }
 
 
 def learning_table(
@@ -225,7 +245,7 @@ def learning_table(
         part
         for part in (
             markdown_table(rows),
-            targets_table(records, wanted, tasks, ceiling_metrics),
+            targets_table(records, wanted, tasks, ceiling_metrics, tried_pages(out)),
             metrics_table(records, wanted, tasks, ceiling_metrics),
         )
         if part

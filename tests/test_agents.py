@@ -573,3 +573,17 @@ def test_the_economy_targets_are_met_or_not_by_the_means_over_seeds() -> None:
     assert "| Posture | >= 80% of the ceiling | 85% | yes |" in table
     jumps[0]["metric_dip_m"] = jumps[1]["metric_dip_m"] = 0.01  # pushed without dipping
     assert "dip_m 0.01 | no |" in targets_table(jumps, {"h", "i"}, ["CMJ"], {})
+    # a target not met names what was tried, a met one does not
+    tried = {"CMJ": "[cmj sweep](sweeps/cmj.md)", "Posture": "[posture sweep](sweeps/posture.md)"}
+    table = targets_table(jumps, {"h", "i", "j"}, ["CMJ", "Posture"], {}, tried)
+    assert "dip_m 0.01 | no | [cmj sweep](sweeps/cmj.md) |" in table and "| 85% | yes |  |" in table
+
+
+def test_what_was_tried_links_the_sweep_page_only_where_it_is_beside_the_learning_page(tmp_path: Path) -> None:
+    from neuroleg.agents.learning import EVIDENCE, tried_pages
+
+    task, page = next(iter(EVIDENCE.items()))
+    assert tried_pages(tmp_path / "learning.md")[task] == f"`docs/results/{page}`"  # not there: its path
+    (tmp_path / page).parent.mkdir(parents=True)
+    (tmp_path / page).write_text("# a sweep\n")
+    assert tried_pages(tmp_path / "learning.md")[task] == f"[{Path(page).stem}]({page})"

@@ -4,6 +4,8 @@ within 20k steps, Pedal and Posture within 60k (about 3 minutes in all on two co
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -30,8 +32,11 @@ def mean_return(env: gym.Env, act) -> float:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("task", list(BUDGETS))
-def test_default_ppo_learns_beyond_random_drive_on_the_registered_id(task: str) -> None:
+def test_default_ppo_learns_beyond_random_drive_on_the_registered_id(
+    task: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     torch.set_num_threads(1)
+    monkeypatch.setenv("SB3_LOGDIR", str(tmp_path))  # SB3's default logger makes a folder; not in /tmp's root
     env = gym.make(neuroleg.ENV_IDS[task])
     model = PPO("MlpPolicy", env, seed=0).learn(BUDGETS[task])
     learned = mean_return(env, lambda obs: model.predict(obs, deterministic=True)[0])
