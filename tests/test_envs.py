@@ -14,6 +14,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 from neuroleg.envs import ENV_IDS, drive_to_action
 from neuroleg.envs.physiology import MUSCLE_NAMES
+from neuroleg.envs.tasks.posture import PITCH_ERROR_M_PER_RAD
 from neuroleg.envs.tasks.squat_jump import EXTENSORS as SEED_EXTENSORS
 
 IDS = list(ENV_IDS.values())
@@ -689,3 +690,16 @@ def test_observation_structure_names_every_value_once(env_id: str, drive_rise_s:
     np.testing.assert_array_equal(obs[structure["joint_angle"]], env.unwrapped._last_snapshot.q.astype(np.float32))
     if drive_rise_s:
         np.testing.assert_array_equal(obs[structure["drive"]], info["drive"].astype(np.float32))
+
+
+def test_posture_info_gives_the_target_and_the_final_pose_its_error_is_made_of() -> None:
+    env = gym.make(ENV_IDS["Posture"])
+    _, info = env.reset(seed=5)
+    target = [info["target_x_m"], info["target_z_m"], info["target_foot_angle_rad"]]
+    assert target == pytest.approx(list(env.unwrapped.task.target))
+    for _ in range(10):
+        _, _, _, _, info = env.step(drive_to_action(np.full(9, 0.3, np.float32)))
+    dx, dz = info["foot_x_m"] - info["target_x_m"], info["foot_z_m"] - info["target_z_m"]
+    angle = info["foot_angle_rad"] - info["target_foot_angle_rad"]
+    assert np.hypot(dx, dz) + PITCH_ERROR_M_PER_RAD * abs(angle) == pytest.approx(info["precision_m"])
+    assert [info["target_x_m"], info["target_z_m"], info["target_foot_angle_rad"]] == target  # held all episode

@@ -271,6 +271,7 @@ def test_every_experiment_runs_from_its_command_at_a_small_budget(
 ) -> None:
     # what a user types, end to end: each command exits 0, prints its table and writes table, data and figure
     from neuroleg.agents.config import load_config, resolve_config
+    from neuroleg.agents.reference import reference_run
     from neuroleg.agents.runs import RunDir
     from neuroleg.agents.train import train
     from neuroleg.scripts.cli import main as cli_main
@@ -278,6 +279,7 @@ def test_every_experiment_runs_from_its_command_at_a_small_budget(
     cfg = load_config(resolve_config("pedal_smoke"), ["total_timesteps=128"])
     run = RunDir.create(cfg, tmp_path, "pedal")
     train(cfg, run, progress=False)
+    posture = reference_run("Posture", tmp_path / "posture_reference")
     commands = {  # experiment: (arguments, rows its table has, the files' stem)
         "recruitment": (["--generations", "1"], len(experiments.RECRUITMENT_LIMITS), "recruitment_limit"),
         "rate-coding": ([], None, "rate_coding"),
@@ -289,6 +291,7 @@ def test_every_experiment_runs_from_its_command_at_a_small_budget(
         "posture-unit-size": (["--episodes", "2"], 6, "posture_unit_size"),
         "slow-component": (["--powers", "100", "--minutes", "0.5"], 1, "slow_component"),
         "discharge-training": (["--timesteps", "128", "--episodes", "1"], 4, "discharge_training"),
+        "posture-following": (["--runs", str(posture), "--episodes", "3"], 2, "posture_following"),
     }
     assert set(commands) == set(experiments.EXPERIMENTS)  # a new experiment is run here too
     for name, (args, n_rows, stem) in commands.items():
@@ -332,3 +335,28 @@ def test_the_posture_policy_holds_the_same_targets_whatever_its_units(tmp_path: 
     few = hold_episodes("discharge", 30, episodes=2)
     assert few["error_m"] != rate["error_m"]  # the units' discharges move the foot...
     assert np.allclose(few["error_m"], rate["error_m"], atol=0.01)  # ...by millimetres, on the same targets
+
+
+def test_posture_following_reads_a_slope_of_one_as_following_and_zero_as_ignoring_the_target() -> None:
+    from neuroleg.agents.ceilings import EVALUATION_SEED, stored_ceiling
+    from neuroleg.agents.experiments.posture_following import AXES, ceiling_infos, following
+
+    rng = np.random.default_rng(0)
+    targets = [
+        dict(zip(("target_x_m", "target_z_m", "target_foot_angle_rad"), rng.normal(size=3), strict=True))
+        for _ in range(8)
+    ]
+    exact = [
+        {**t, "foot_x_m": t["target_x_m"], "foot_z_m": 0.5, "foot_angle_rad": 0.5 * t["target_foot_angle_rad"]}
+        for t in targets
+    ]
+    result = following([{**i, "task_score": 0.5} for i in exact])
+    assert result["ankle forward: slope"] == pytest.approx(1.0) and result["ankle forward: error"] == pytest.approx(0)
+    assert result["ankle height: slope"] == pytest.approx(0.0, abs=1e-9)  # the same height whatever the target
+    assert result["foot angle: slope"] == pytest.approx(0.5)
+    assert set(AXES) == {k.split(":")[0] for k in result if ":" in k}
+    # the ceiling's replay is the stored ceiling: its mean precision over those targets is the stored one's
+    infos = ceiling_infos(4)
+    assert following(infos)["score"] == pytest.approx(stored_ceiling("Posture").over(EVALUATION_SEED, 4)[0], rel=1e-6)
+    with pytest.raises(ValueError, match="--episodes 31"):
+        ceiling_infos(31)

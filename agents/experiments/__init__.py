@@ -10,6 +10,7 @@ plot. One module per experiment, each with NAME, HELP, `add_arguments` (its comm
 - unit-size: force steadiness by motor-unit size and force level (discharge mode)
 - synchronization: the rate of force development against synchronization (discharge mode)
 - posture-unit-size: the Posture reference policy's hold error by motor-unit size (discharge mode)
+- posture-following: per axis of the target, how far trained Posture policies and the ceiling follow it
 - slow-component: metabolic drift over minutes of heavy pedalling with fatiguing motor units (Poole & Jones 2012)
 - discharge-training: Posture policies trained in the rate mode and in discharge mode, each evaluated in both
 """
@@ -23,6 +24,7 @@ from . import (
     countermovement,
     discharge_training,
     energy_weight,
+    posture_following,
     posture_unit_size,
     rate_coding,
     recruitment,
@@ -47,6 +49,7 @@ EXPERIMENTS: dict[str, ModuleType] = {
         countermovement,
         unit_size,
         posture_unit_size,
+        posture_following,
         synchronization,
         slow_component,
         discharge_training,

@@ -53,6 +53,12 @@ class PostureTask(Task):
         "precision_m": "the foot's error from its target at the last step (m; foot angle at 0.05 m per rad)",
         "time_on_target_s": "time within tolerance_m of the target (s)",
         "time_on_target_fraction": "that time as a fraction of the episode",
+        "target_x_m": "the ankle's target: horizontal offset from the hip (m), as target_x observes",
+        "target_z_m": "the ankle's target: vertical offset from the hip (m, below it negative)",
+        "target_foot_angle_rad": "the foot's target angle (rad), as target_foot_angle observes",
+        "foot_x_m": "the ankle's horizontal offset from the hip at the last step (m)",
+        "foot_z_m": "the ankle's vertical offset from the hip at the last step (m)",
+        "foot_angle_rad": "the foot's angle at the last step (rad)",
     }
 
     Args = PostureArgs
@@ -113,8 +119,11 @@ class PostureTask(Task):
         return float(self.target[0]), float(self.target[1])  # the ankle's target, relative to the hip
 
     def metrics(self) -> dict[str, float]:
+        pose = self.target + self._cached[1] if self._cached is not None else self.target
         return {
             "precision_m": self._error if np.isfinite(self._error) else 0.0,
             "time_on_target_s": self._on_time,
             "time_on_target_fraction": self._on_time / self._elapsed if self._elapsed > 0 else 0.0,
+            **dict(zip(("target_x_m", "target_z_m", "target_foot_angle_rad"), map(float, self.target), strict=True)),
+            **dict(zip(("foot_x_m", "foot_z_m", "foot_angle_rad"), map(float, pose), strict=True)),
         }
