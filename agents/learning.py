@@ -46,9 +46,9 @@ TARGET_FLOORS: dict[str, tuple[str, float | None]] = {
     "Hop": ("hop_flight_height_m", None),
     "CMJ": ("dip_m", COUNTERMOVEMENT_TOLERANCE_M),
 }
-# Where a target is not met, the page names what was tried: row -> a results page of the sweep that
-# looked for what stands in the way (relative to docs/results/, where the learning page lives).
-EVIDENCE = {"Posture": "sweeps/posture_budget.md"}
+# Where a target is not met, the page names what was tried: row -> the results pages that looked for
+# what stands in the way (relative to docs/results/, where the learning page lives).
+EVIDENCE = {"Posture": ("sweeps/posture_budget.md", "experiments/posture_following.md")}
 # Task figures the page lists beside the ceiling's: row -> (info key, label, scale to the label's unit).
 REPORTED_METRICS = {
     "CMJ": (("dip_m", "dip (cm)", 100.0), ("jump_height_m", "jump height (cm)", 100.0)),
@@ -182,12 +182,11 @@ def metrics_table(
 
 def tried_pages(out: Path | None) -> dict[str, str]:
     """EVIDENCE as links from a page at `out` where the linked page is beside it, else as paths."""
-    return {
-        task: f"[{Path(page).stem}]({page})"
-        if out is not None and (out.parent / page).is_file()
-        else f"`docs/results/{page}`"
-        for task, page in EVIDENCE.items()
-    }
+
+    def cite(page: str) -> str:
+        return f"[{Path(page).stem}]({page})" if out is not None and (out.parent / page).is_file() else f"`{page}`"
+
+    return {task: ", ".join(cite(page) for page in pages) for task, pages in EVIDENCE.items()}
 
 
 def learning_table(

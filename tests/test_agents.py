@@ -582,8 +582,10 @@ def test_the_economy_targets_are_met_or_not_by_the_means_over_seeds() -> None:
 def test_what_was_tried_links_the_sweep_page_only_where_it_is_beside_the_learning_page(tmp_path: Path) -> None:
     from neuroleg.agents.learning import EVIDENCE, tried_pages
 
-    task, page = next(iter(EVIDENCE.items()))
-    assert tried_pages(tmp_path / "learning.md")[task] == f"`docs/results/{page}`"  # not there: its path
+    task, (page, *others) = next(iter(EVIDENCE.items()))
+    unlinked = ", ".join(f"`{p}`" for p in (page, *others))
+    assert tried_pages(tmp_path / "learning.md")[task] == unlinked  # none there: their paths
     (tmp_path / page).parent.mkdir(parents=True)
     (tmp_path / page).write_text("# a sweep\n")
-    assert tried_pages(tmp_path / "learning.md")[task] == f"[{Path(page).stem}]({page})"
+    linked = ", ".join([f"[{Path(page).stem}]({page})", *(f"`{p}`" for p in others)])
+    assert tried_pages(tmp_path / "learning.md")[task] == linked
