@@ -4,6 +4,7 @@ A page marks where a table goes with an HTML comment; the build replaces it, so 
 drift from the schema the environments, configs and command line validate with:
 - `<!-- reference: body -->`: the arguments every environment takes (`BodyArgs`);
 - `<!-- reference: task NAME -->`: a task's own arguments (`Task.Args`);
+- `<!-- reference: info NAME -->`: a task's own figures in info (`Task.metric_info`);
 - `<!-- reference: config SECTION -->`: a run config section (`RunConfig`, `algo`, `algo.policy`);
 - `<!-- reference: configs -->`: the packaged configs;
 - `<!-- reference: ceilings -->`: the stored optimal-control ceilings;
@@ -39,6 +40,8 @@ def _reference(what: str) -> str:
         return _table(reference_rows(BodyArgs), header)
     if words[0] == "task":
         return _table(reference_rows(TASKS[words[1]].Args), header)
+    if words[0] == "info":
+        return _table(list(TASKS[words[1]].metric_info.items()), ("key", "meaning"))
     if words[0] == "config":
         section = {
             "run": config.RunConfig,
