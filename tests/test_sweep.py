@@ -64,6 +64,7 @@ def test_a_sweep_runs_its_trials_records_a_failure_and_resumes(tmp_path: Path) -
     assert "squat_ankle_deg:\n  - 26.0\n  - 20.0" in text
     lines = [line.split(" | ") for line in text.splitlines() if line.startswith("| 2")]
     assert [(cells[0], cells[2]) for cells in lines] == [("| 26", "1 of 1"), ("| 20", "0 of 1")]  # file order
+    assert lines[0][5] == f"0: {float(table['26.0']['task_score']):.3f}"  # each seed's score beside the mean
     failure = next(line for line in text.splitlines() if line.startswith("Failed: "))
     assert failure.startswith(f"Failed: {table['20.0']['trial']} (seed 0): ValueError") and "no trunk lean" in failure
     assert "(squat.png)" in text and page.with_suffix(".png").is_file()
