@@ -48,7 +48,13 @@ TARGET_FLOORS: dict[str, tuple[str, float | None]] = {
 }
 # Where a target is not met, the page names what was tried: row -> the results pages that looked for
 # what stands in the way (relative to docs/results/, where the learning page lives).
-EVIDENCE = {"Posture": ("sweeps/posture_budget.md", "experiments/posture_following.md")}
+EVIDENCE = {
+    "Posture": (
+        "sweeps/posture_budget.md",
+        "sweeps/posture_exploration.md",
+        "experiments/posture_following.md",
+    )
+}
 # Task figures the page lists beside the ceiling's: row -> (info key, label, scale to the label's unit).
 REPORTED_METRICS = {
     "CMJ": (("dip_m", "dip (cm)", 100.0), ("jump_height_m", "jump height (cm)", 100.0)),
