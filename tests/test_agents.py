@@ -48,6 +48,17 @@ def test_every_config_in_the_repository_loads() -> None:
     assert set(packaged_configs()) == {f.stem for f in files}
 
 
+def test_every_sweep_file_in_the_manual_plans_its_trials_and_has_its_page() -> None:
+    from neuroleg.agents.sweep import planned
+
+    files = sorted((REPO / "docs" / "results" / "sweeps").glob("*.yaml"))
+    assert files
+    for f in files:
+        todo, axes, _ = planned(f)  # every grid value validated against the config schema
+        assert todo and axes, f.name
+        assert f.with_suffix(".md").is_file(), f"{f.name}: run it with --page {f.with_suffix('.md').name}"
+
+
 def test_every_bad_field_is_reported_by_path() -> None:
     data = yaml.safe_load(resolve_config("hop_ppo").read_text())
     data["n_envs"] = "two"
