@@ -50,6 +50,7 @@ def sweep_rows(records: list[dict[str, Any]], axes: list[str]) -> list[dict[str,
 def write_sweep_page(path: Path, page: Path, records: list[dict[str, Any]], axes: list[str], where: str) -> None:
     """The page for the sweep file at `path` from its trials' `records`, and its figure beside it
     (`page` with .png); `where`: how the trials ran (trials_at_once)."""
+    page.parent.mkdir(parents=True, exist_ok=True)
     figure = page.with_suffix(".png")
     drawn = bool(axes) and any(r["status"] == "ok" for r in records)
     if drawn:

@@ -306,6 +306,11 @@ def test_every_experiment_runs_from_its_command_at_a_small_budget(
         written = (out / f"{stem}.md").read_text().splitlines()
         assert all(line in written for line in table), name  # the page holds what was printed
         assert (out / f"{stem}.png").stat().st_size > 1000, name
+    # a run of another task is refused by name, and nothing is written
+    refused = ["experiment", "posture-following", "--runs", str(run.path), "--out", str(tmp_path / "refused")]
+    assert cli_main(refused) == 2
+    assert "a Pedal run; posture-following takes Posture runs" in capsys.readouterr().err
+    assert not (tmp_path / "refused").exists()
 
 
 def test_fewer_larger_motor_units_hold_a_force_less_steadily(tmp_path: Path) -> None:

@@ -52,8 +52,7 @@ def test_a_sweep_runs_its_trials_records_a_failure_and_resumes(tmp_path: Path) -
     before = (out / "trials" / f"{ok_id}.json").read_text()
     failed_record = out / "trials" / f"{table['20.0']['trial']}.json"
     failed_record.unlink()
-    page = tmp_path / "docs" / "squat.md"
-    page.parent.mkdir()
+    page = tmp_path / "docs" / "squat.md"  # its folder is made
     records = sweep(spec, out, page=page)
     assert len(records) == 2 and (out / "trials" / f"{ok_id}.json").read_text() == before
     assert json.loads(failed_record.read_text())["status"] == "failed"  # run again, failed again
