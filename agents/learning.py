@@ -52,6 +52,7 @@ EVIDENCE = {
     "Posture": (
         "sweeps/posture_budget.md",
         "sweeps/posture_exploration.md",
+        "sweeps/posture_sac.md",
         "experiments/posture_following.md",
     )
 }
