@@ -16,7 +16,7 @@ from .ceilings import EVALUATION_SEED, Ceiling, applies_to, stored_ceiling
 from .config import load_config, resolve_config, validate_config
 from .provenance import results_page
 from .runs import write_text_atomic
-from .summary import CONFIDENCE, format_ci
+from .summary import CONFIDENCE, format_ci, values
 from .sweep import named_trial, run_trials, trials_at_once
 
 # The page's rows: each task's default PPO config, and the countermovement jump (SquatJump from standing).
@@ -125,11 +125,12 @@ def targets_table(
     tried where its target is not met, a link for the page)."""
     from .experiments import markdown_table
 
+    tried = tried or {}
     rows = []
     for task in tasks:
         ok = _ok(records, wanted, task)
-        fractions = [float(r["fraction_of_ceiling"]) for r in ok if r.get("fraction_of_ceiling", "") != ""]
-        ratios = [float(r["energy_to_ceiling"]) for r in ok if r.get("energy_to_ceiling", "") != ""]
+        fractions = values(ok, "fraction_of_ceiling")
+        ratios = values(ok, "energy_to_ceiling")
         if task not in ECONOMY_TARGETS:
             rows.append({"task": task, "target": "needs a ceiling", "mean over seeds": "-", "met": "-"})
             continue
@@ -147,21 +148,21 @@ def targets_table(
         mean = f"{fraction:.0%}" + ("" if most is None else f" at {ratio:.2f}x")
         if task in TARGET_FLOORS:
             key, fixed = TARGET_FLOORS[task]
-            values = [float(r[f"metric_{key}"]) for r in ok if f"metric_{key}" in r]
+            figures = values(ok, f"metric_{key}")
             floor = ceiling_metrics.get(task, {}).get(key) if fixed is None else fixed
-            if values and floor is not None:
+            if figures and floor is not None:
                 mean += (
-                    f", {key} {np.mean(values) / floor:.1f}x the ceiling's"
+                    f", {key} {np.mean(figures) / floor:.1f}x the ceiling's"
                     if fixed is None
-                    else f", {key} {np.mean(values):.3g}"
+                    else f", {key} {np.mean(figures):.3g}"
                 )
-                met = met and float(np.mean(values)) >= floor
+                met = met and float(np.mean(figures)) >= floor
             else:  # records from before the figure was kept, or no ceiling figure: not shown to be met
                 mean += f", {key} not recorded"
                 met = False
         rows.append({**row, "mean over seeds": mean, "met": "yes" if met else "no"})
-        if not met and task in (tried or {}):
-            rows[-1]["what was tried"] = (tried or {})[task]
+        if not met and task in tried:
+            rows[-1]["what was tried"] = tried[task]
     return "Economy targets, means over the seeds above:\n\n" + markdown_table(rows)
 
 
@@ -174,13 +175,13 @@ def metrics_table(
     rows = []
     for task in tasks:
         for key, label, scale in REPORTED_METRICS.get(task, ()):
-            values = [float(r[f"metric_{key}"]) * scale for r in _ok(records, wanted, task) if f"metric_{key}" in r]
+            figures = values(_ok(records, wanted, task), f"metric_{key}", scale)
             ceiling = ceiling_metrics.get(task, {}).get(key)
             rows.append(
                 {
                     "task": task,
                     "figure": label,
-                    "policy": format_ci(values, ".1f"),
+                    "policy": format_ci(figures, ".1f"),
                     "ceiling": "-" if ceiling is None else f"{ceiling * scale:.1f}",
                 }
             )
@@ -223,21 +224,18 @@ def learning_table(
         ok = [r for r in mine if r["status"] == "ok"]
         base = next((r for r in ok if "zero_task_score" in r), {})
 
-        def col(key: str, rs: list[dict[str, Any]] = ok) -> list[float]:
-            return [float(r[key]) for r in rs if r.get(key, "") != ""]
-
         steps = next(t["config"]["total_timesteps"] for t in todo if t["point"]["task"] == task)
         rows.append(
             {
                 "task": task,
                 "seeds (ok of run)": f"{len(ok)} of {len(mine)}",
                 "steps": steps,
-                "train time (min)": format_ci([v / 60 for v in col("train_time_s")], ".0f"),
-                "score: policy": format_ci(col("task_score"), ".3f"),
-                "of ceiling": format_ci(col("fraction_of_ceiling"), ".0f", percent=True),
-                "energy per unit (J)": format_ci(col("energy_per_unit_j"), ".0f"),
-                "energy / ceiling's": format_ci(col("energy_to_ceiling"), ".2f"),
-                "energy term's share of reward": format_ci(col("reward_energy_share"), ".1f", percent=True),
+                "train time (min)": format_ci(values(ok, "train_time_s", 1 / 60), ".0f"),
+                "score: policy": format_ci(values(ok, "task_score"), ".3f"),
+                "of ceiling": format_ci(values(ok, "fraction_of_ceiling"), ".0f", percent=True),
+                "energy per unit (J)": format_ci(values(ok, "energy_per_unit_j"), ".0f"),
+                "energy / ceiling's": format_ci(values(ok, "energy_to_ceiling"), ".2f"),
+                "energy term's share of reward": format_ci(values(ok, "reward_energy_share"), ".1f", percent=True),
                 "score: zero": f"{base['zero_task_score']:.3f}" if base else "-",
                 "score: random": f"{base['random_task_score']:.3f}" if base else "-",
                 "energy: zero (J)": f"{base['zero_energy_per_unit_j']:.0f}" if base else "-",

@@ -4,11 +4,17 @@ interval (Student's t), used by the learning page and by sweep pages alike."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
 CONFIDENCE = 0.95
+
+
+def values(records: list[dict[str, Any]], key: str, scale: float = 1.0) -> list[float]:
+    """`key` of each record that has it (a CSV's empty cell counts as missing), times `scale`."""
+    return [float(r[key]) * scale for r in records if r.get(key, "") != ""]
 
 
 def mean_ci(values: list[float]) -> tuple[float, float]:

@@ -14,11 +14,7 @@ from .experiments.common import markdown_table
 from .provenance import results_page
 from .report import pyplot, save_figure
 from .runs import write_text_atomic
-from .summary import CONFIDENCE, format_ci
-
-
-def _values(records: list[dict[str, Any]], key: str, scale: float = 1.0) -> list[float]:
-    return [float(r[key]) * scale for r in records if r.get(key, "") != ""]
+from .summary import CONFIDENCE, format_ci, values
 
 
 def sweep_rows(records: list[dict[str, Any]], axes: list[str]) -> list[dict[str, Any]]:
@@ -34,15 +30,15 @@ def sweep_rows(records: list[dict[str, Any]], axes: list[str]) -> list[dict[str,
         row.update(
             {
                 "seeds (ok of run)": f"{len(ok)} of {len(group)}",
-                "train time (min)": format_ci(_values(ok, "train_time_s", 1 / 60), ".0f"),
-                "score": format_ci(_values(ok, "task_score"), ".3f"),
+                "train time (min)": format_ci(values(ok, "train_time_s", 1 / 60), ".0f"),
+                "score": format_ci(values(ok, "task_score"), ".3f"),
                 "score by seed": ", ".join(f"{r['seed']}: {float(r['task_score']):.3f}" for r in ok),
-                "of ceiling": format_ci(_values(ok, "fraction_of_ceiling"), ".0f", percent=True),
-                "energy per unit (J)": format_ci(_values(ok, "energy_per_unit_j"), ".0f"),
-                "energy / ceiling's": format_ci(_values(ok, "energy_to_ceiling"), ".2f"),
+                "of ceiling": format_ci(values(ok, "fraction_of_ceiling"), ".0f", percent=True),
+                "energy per unit (J)": format_ci(values(ok, "energy_per_unit_j"), ".0f"),
+                "energy / ceiling's": format_ci(values(ok, "energy_to_ceiling"), ".2f"),
             }
         )
-        row.update({m[len("metric_") :]: format_ci(_values(ok, m), ".3g") for m in metrics})
+        row.update({m[len("metric_") :]: format_ci(values(ok, m), ".3g") for m in metrics})
         rows.append(row)
     return rows
 

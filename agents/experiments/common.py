@@ -28,9 +28,9 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
 
 
 def mean_sd(values: list[float], scale: float = 1.0, digits: int = 3) -> str:
-    """'mean +- SD' (SD over the values, ddof 1) of values times `scale`."""
+    """'mean +- SD' (SD over the values, ddof 1) of values times `scale`; one value alone as it is."""
     a = np.asarray(values, dtype=float) * scale
-    return f"{a.mean():.{digits}g} +- {a.std(ddof=1):.2g}"
+    return f"{a.mean():.{digits}g}" + (f" +- {a.std(ddof=1):.2g}" if a.size > 1 else "")
 
 
 def write_experiment(

@@ -7,6 +7,7 @@ ceiling's, this says along which axis."""
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,11 @@ NAME = "posture-following"
 HELP = "per axis of the target, how far trained Posture policies (and the ceiling) follow it"
 
 EPISODES = 30  # the packaged ceiling's targets: episode seeds EVALUATION_SEED to EVALUATION_SEED + 29
-AXES = {  # label -> (info key of the target, of the final pose, scale to the label's unit)
-    "ankle forward": ("target_x_m", "foot_x_m", 100.0),
-    "ankle height": ("target_z_m", "foot_z_m", 100.0),
-    "foot angle": ("target_foot_angle_rad", "foot_angle_rad", float(np.degrees(1.0))),
+AXES = {  # label -> (info key of the target, of the final pose, the error's unit, scale from SI to it)
+    "ankle forward": ("target_x_m", "foot_x_m", "cm", 100.0),
+    "ankle height": ("target_z_m", "foot_z_m", "cm", 100.0),
+    "foot angle": ("target_foot_angle_rad", "foot_angle_rad", "deg", float(np.degrees(1.0))),
 }
-UNITS = {"ankle forward": "cm", "ankle height": "cm", "foot angle": "deg"}
 CEILING = "ceiling (one control per target)"
 
 
@@ -34,7 +34,7 @@ def following(infos: list[dict[str, Any]]) -> dict[str, float]:
     on the target (least squares) and the mean absolute error (the axis's unit);
     and the mean precision score."""
     out = {"score": float(np.mean([i["task_score"] for i in infos]))}
-    for axis, (target_key, pose_key, scale) in AXES.items():
+    for axis, (target_key, pose_key, _, scale) in AXES.items():
         target = np.array([i[target_key] for i in infos])
         pose = np.array([i[pose_key] for i in infos])
         out[f"{axis}: slope"] = float(np.polyfit(target, pose, 1)[0])
@@ -60,17 +60,12 @@ def ceiling_infos(episodes: int) -> list[dict[str, Any]]:
     seeds = range(EVALUATION_SEED, EVALUATION_SEED + episodes)
     if ceiling is None or not set(seeds) <= {t["episode_seed"] for t in ceiling.targets}:
         raise ValueError(f"--episodes {episodes}: the packaged Posture ceiling does not hold all of seeds {seeds}")
-    infos = replay_targets(ceiling)
-    return [i for i, t in zip(infos, ceiling.targets, strict=True) if t["episode_seed"] in seeds]
+    return replay_targets(replace(ceiling, targets=[t for t in ceiling.targets if t["episode_seed"] in seeds]))
 
 
 def label(run: RunDir) -> str:
     cfg = run.config()
     return f"{cfg.algo.name.upper()}, {cfg.total_timesteps:,} steps"
-
-
-def _cell(values: list[float], scale: float = 1.0) -> str:
-    return mean_sd(values, scale) if len(values) > 1 else f"{values[0] * scale:.3g}"
 
 
 def posture_following_experiment(out: Path, runs: list[Path], episodes: int = EPISODES) -> list[dict[str, Any]]:
@@ -84,10 +79,10 @@ def posture_following_experiment(out: Path, runs: list[Path], episodes: int = EP
     rows = []
     for name, results in groups.items():
         row: dict[str, Any] = {"policy": name, "runs": len(results) if name != CEILING else "-"}
-        row["precision score"] = _cell([r["score"] for r in results])
-        for axis, unit in UNITS.items():
-            row[f"{axis}: slope"] = _cell([r[f"{axis}: slope"] for r in results])
-            row[f"{axis}: mean error ({unit})"] = _cell([r[f"{axis}: error"] for r in results])
+        row["precision score"] = mean_sd([r["score"] for r in results])
+        for axis, (_, _, unit, _) in AXES.items():
+            row[f"{axis}: slope"] = mean_sd([r[f"{axis}: slope"] for r in results])
+            row[f"{axis}: mean error ({unit})"] = mean_sd([r[f"{axis}: error"] for r in results])
         rows.append(row)
 
     def plot(ax: Any) -> None:
