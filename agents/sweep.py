@@ -279,6 +279,15 @@ def trials_at_once(cpus: int, address: str | None = None) -> str:
     return f"{max(1, (os.cpu_count() or 1) // cpus)} at a time"  # a local Ray fits them on the cores
 
 
+def trials_placed(address: str | None = None) -> str:
+    """How `run_trials` places trials that name their own CPUs, said for a results page."""
+    if address or os.environ.get("RAY_ADDRESS"):
+        return "on a Ray cluster"
+    if importlib.util.find_spec("ray") is None:
+        return "one after another"
+    return f"as many at once as this machine's {os.cpu_count() or 1} cores hold"
+
+
 def run_trials(
     todo: list[dict[str, Any]],
     out: Path,
@@ -289,7 +298,8 @@ def run_trials(
     num_cpus: int | None = None,
 ) -> list[dict[str, Any]]:
     """Run the trials that have no record in out/trials (and failed ones with `retry_failed`) as Ray
-    tasks of `cpus` CPUs each, recording each as it finishes; results.csv is rewritten after each.
+    tasks of `cpus` CPUs each (a trial's own "cpus" where it names one), recording each as it
+    finishes; results.csv is rewritten after each.
     Without Ray installed and no cluster named, they run one after another in this process.
     Returns every trial's record."""
     records_dir = out / RECORDS
@@ -313,8 +323,8 @@ def run_trials(
         return write_results(out, axes)
     if pending:
         with ray_cluster(address, num_cpus):
-            task = ray.remote(num_cpus=cpus)(run_trial)
-            refs = {task.remote(t, str(out / "runs")): t for t in pending}
+            task = ray.remote(run_trial)
+            refs = {task.options(num_cpus=t.get("cpus", cpus)).remote(t, str(out / "runs")): t for t in pending}
             with cancelled_on_interrupt(refs):
                 while refs:
                     ready, _ = ray.wait(list(refs), num_returns=1)

@@ -22,6 +22,7 @@ from neuroleg.agents.config import (
     resolve_config,
     validate_config,
 )
+from neuroleg.agents.learning import LEARNING_ROWS
 from neuroleg.agents.normalization import load_stats
 from neuroleg.agents.pipeline import smoke
 from neuroleg.agents.runs import RunDir
@@ -477,6 +478,15 @@ def test_a_run_reports_the_antagonist_pairs_of_its_own_model_file(tmp_path: Path
     assert make_report(run).is_file()
 
 
+def learning_row(page: Path, task: str) -> dict[str, str]:
+    """A task's row of the learning table (before the targets' table) on `page`, cells by header."""
+    lines = page.read_text().split("Economy targets")[0].splitlines()
+    header = next(line for line in lines if line.startswith("| task"))
+    (row,) = [line for line in lines if line.startswith(f"| {task} ")]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    return dict(zip([h.strip() for h in header.strip("|").split("|")], cells, strict=True))
+
+
 @pytest.mark.slow
 def test_learning_table_trains_on_a_model_file_and_scores_against_its_ceiling(
     tmp_path: Path, stronger_model: Path
@@ -494,16 +504,14 @@ def test_learning_table_trains_on_a_model_file_and_scores_against_its_ceiling(
     out = tmp_path / "learning.md"
     args = ["learning", "--tasks", "SquatJump", "--timesteps", "128", "--runs-dir", str(tmp_path / "r")]
     assert cli_main([*args, "--model", str(stronger_model), "--ceilings", str(folder), "--out", str(out)]) == 0
-    table = out.read_text().split("Economy targets")[0]  # the learning table, before the targets'
-    (row,) = [line for line in table.splitlines() if line.startswith("| SquatJump")]
-    cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[1] == "1 of 1" and cells[2] == "128"
+    cells = learning_row(out, "SquatJump")
+    assert cells["seeds (ok of run)"] == "1 of 1" and cells["steps"] == "128" and cells["CPUs"] == "2"
     (run,) = list((tmp_path / "r" / "runs").iterdir())
     result = json.loads((run / "evaluation.json").read_text())
     assert (run / "model.yaml").read_text() == stronger_model.read_text()  # trained on that body
     assert result["ceiling"]["score"] == own.score
-    assert cells[5] == f"{100 * result['policy']['task_score']['mean'] / own.score:.0f} %"
-    assert cells[8] != "-" and cells[9] != "-"  # the baselines, evaluated beside the first seed
+    assert cells["of ceiling"] == f"{100 * result['policy']['task_score']['mean'] / own.score:.0f} %"
+    assert cells["score: zero"] != "-" and cells["score: random"] != "-"  # evaluated beside the first seed
 
 
 @pytest.mark.slow
@@ -518,16 +526,15 @@ def test_learning_over_seeds_runs_on_the_sweep_machinery(tmp_path: Path) -> None
     assert len(records) == 2
     data = [json.loads(p.read_text()) for p in records]
     assert sorted(r["seed"] for r in data) == [0, 1] and all(r["status"] == "ok" for r in data)
-    table = out.read_text().split("Economy targets")[0]  # the learning table, before the targets'
-    (row,) = [line for line in table.splitlines() if line.startswith("| Posture")]
-    cells = [c.strip() for c in row.strip("|").split("|")]
+    cells = learning_row(out, "Posture")
     mean, half = mean_ci([r["task_score"] for r in data])
-    assert cells[1] == "2 of 2" and cells[4] == f"{mean:.3f} +- {half:.3f}"
+    assert cells["seeds (ok of run)"] == "2 of 2" and cells["score: policy"] == f"{mean:.3f} +- {half:.3f}"
+    assert cells["config"] == LEARNING_ROWS["Posture"] and cells["CPUs"] == "1"  # SAC: one environment
     assert "*Measured by `neuroleg learning --seeds 2 --tasks Posture --timesteps 128`" in out.read_text()
     # graded against the packaged Posture ceiling's mean over the evaluation's own targets
     ceiling = stored_ceiling("Posture")
     assert ceiling is not None
-    held = ceiling.over(EVALUATION_SEED, load_config(resolve_config("posture_ppo")).eval_episodes)
+    held = ceiling.over(EVALUATION_SEED, load_config(resolve_config(LEARNING_ROWS["Posture"])).eval_episodes)
     assert held is not None
     fraction = np.mean([r["task_score"] for r in data]) / held[0]
     assert f"| Posture | >= 80% of the ceiling | {fraction:.0%} | no |" in out.read_text()
