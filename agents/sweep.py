@@ -266,7 +266,9 @@ def sweep(
         if page is not None:
             order = {t["id"]: i for i, t in enumerate(todo)}  # the file's order, not the records' names
             mine = sorted((r for r in records if r["trial"] in order), key=lambda r: order[r["trial"]])
-            write_sweep_page(path, page, mine, axes, trials_at_once(cpus, address))
+            tasks = {t["config"]["env"]["task"] for t in todo}
+            leave_out = frozenset().union(*(TASKS[task].descriptive_metrics for task in tasks))
+            write_sweep_page(path, page, mine, axes, trials_at_once(cpus, address), leave_out)
     return records
 
 

@@ -17,13 +17,17 @@ from .runs import write_text_atomic
 from .summary import CONFIDENCE, format_ci, values
 
 
-def sweep_rows(records: list[dict[str, Any]], axes: list[str]) -> list[dict[str, Any]]:
-    """One row per point (the axes' values, in the order the records first show them)."""
+def sweep_rows(
+    records: list[dict[str, Any]], axes: list[str], leave_out: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """One row per point (the axes' values, in the order the records first show them), with every task
+    figure the records hold but those named in `leave_out` (the tasks' descriptive_metrics)."""
     rows = []
     groups: dict[str, list[dict[str, Any]]] = {}
     for r in records:
         groups.setdefault(json.dumps([r.get(a) for a in axes]), []).append(r)
-    metrics = sorted({k for r in records for k in r if k.startswith("metric_")})
+    named = {k for r in records for k in r if k.startswith("metric_")}
+    metrics = sorted(k for k in named if k[len("metric_") :] not in leave_out)
     for key, group in groups.items():
         ok = [r for r in group if r["status"] == "ok"]
         row: dict[str, Any] = dict(zip(axes, json.loads(key), strict=True))
@@ -43,20 +47,30 @@ def sweep_rows(records: list[dict[str, Any]], axes: list[str]) -> list[dict[str,
     return rows
 
 
-def write_sweep_page(path: Path, page: Path, records: list[dict[str, Any]], axes: list[str], where: str) -> None:
+def write_sweep_page(
+    path: Path,
+    page: Path,
+    records: list[dict[str, Any]],
+    axes: list[str],
+    where: str,
+    leave_out: frozenset[str] = frozenset(),
+) -> None:
     """The page for the sweep file at `path` from its trials' `records`, and its figure beside it
-    (`page` with .png); `where`: how the trials ran (trials_at_once)."""
+    (`page` with .png); `where`: how the trials ran (trials_at_once); `leave_out`: task figures that
+    describe episodes rather than grade them (Task.descriptive_metrics), not averaged on the page."""
     page.parent.mkdir(parents=True, exist_ok=True)
     figure = page.with_suffix(".png")
     drawn = bool(axes) and any(r["status"] == "ok" for r in records)
     if drawn:
         plot_sweep(records, axes, figure)
     failed = [r for r in records if r["status"] != "ok"]
+    left = f" Left out, as they describe episodes rather than grade them: {', '.join(sorted(leave_out))}."
     body = (
         f"The sweep file (`{path}`):\n\n```yaml\n{path.read_text().rstrip()}\n```\n\n"
         f"Mean +- half-width of the {CONFIDENCE:.0%} confidence interval over seeds (Student's t); "
-        f"train times are wall-clock, trials {where}, with whatever else the machine ran beside them.\n\n"
-        f"{markdown_table(sweep_rows(records, axes))}\n\n"
+        f"train times are wall-clock, trials {where}, with whatever else the machine ran beside them."
+        + (left if leave_out else "")
+        + f"\n\n{markdown_table(sweep_rows(records, axes, leave_out))}\n\n"
         + "".join(f"Failed: {r['trial']} (seed {r['seed']}): {r['error']}\n\n" for r in failed)
         + (f"![task score against energy per unit]({figure.name})\n" if drawn else "")
     )

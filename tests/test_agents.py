@@ -60,6 +60,37 @@ def test_every_sweep_file_in_the_manual_plans_its_trials_and_has_its_page() -> N
         assert f.with_suffix(".md").is_file(), f"{f.name}: run it with --page {f.with_suffix('.md').name}"
 
 
+def test_a_sweep_page_leaves_out_the_figures_a_task_calls_descriptive(tmp_path: Path) -> None:
+    from neuroleg.agents.sweep_page import write_sweep_page
+    from neuroleg.envs.tasks import TASKS
+
+    for task in TASKS.values():
+        assert task.descriptive_metrics <= set(task.metric_info), task.__name__
+    records = [
+        {
+            "trial": f"t{seed}",
+            "seed": seed,
+            "status": "ok",
+            "total_timesteps": 100,
+            "task_score": 0.3 + 0.1 * seed,
+            "train_time_s": 60.0,
+            "energy_per_unit_j": 900.0 + 10 * seed,
+            "metric_precision_m": 0.05 + 0.01 * seed,
+            "metric_target_z_m": -0.8 - 0.1 * seed,
+        }
+        for seed in (0, 1)
+    ]
+    spec, page = tmp_path / "posture.yaml", tmp_path / "posture.md"
+    spec.write_text("base: posture_sac\nseeds: [0, 1]\n")
+    write_sweep_page(spec, page, records, ["total_timesteps"], "2 at a time", TASKS["Posture"].descriptive_metrics)
+    text = page.read_text()
+    header = next(line for line in text.splitlines() if line.startswith("| total_timesteps"))
+    assert "| precision_m |" in header and "target_z_m" not in header
+    assert "Left out, as they describe episodes rather than grade them: foot_angle_rad, foot_x_m" in text
+    write_sweep_page(spec, page, records, ["total_timesteps"], "2 at a time")  # nothing left out
+    assert "target_z_m" in page.read_text() and "Left out" not in page.read_text()
+
+
 def test_every_bad_field_is_reported_by_path() -> None:
     data = yaml.safe_load(resolve_config("hop_ppo").read_text())
     data["n_envs"] = "two"

@@ -91,6 +91,10 @@ class Task(abc.ABC):
     score_meaning: ClassVar[str] = ""
     score_unit: ClassVar[str] = ""
     metric_info: ClassVar[dict[str, str]] = {}
+    # Those of metric_info that describe an episode (what it drew, where it ended) rather than grade
+    # it: their mean over episodes and seeds says little, so summaries over runs (sweep pages) leave
+    # them out.
+    descriptive_metrics: ClassVar[frozenset[str]] = frozenset()
     # The ceiling search's parameterisation (agents/optimize.py): None, no ceiling; "once", each muscle's
     # onset and window in s over the episode; "cyclic", in cycles (`cycle_position`), every cycle;
     # "per_target", a reach level and a hold level per muscle, searched for each evaluation episode's

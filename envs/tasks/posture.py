@@ -60,6 +60,9 @@ class PostureTask(Task):
         "foot_z_m": "the ankle's vertical offset from the hip at the last step (m)",
         "foot_angle_rad": "the foot's angle at the last step (rad)",
     }
+    descriptive_metrics = frozenset(
+        ("target_x_m", "target_z_m", "target_foot_angle_rad", "foot_x_m", "foot_z_m", "foot_angle_rad")
+    )
 
     Args = PostureArgs
 
