@@ -342,6 +342,26 @@ def test_the_posture_policy_holds_the_same_targets_whatever_its_units(tmp_path: 
     assert np.allclose(few["error_m"], rate["error_m"], atol=0.01)  # ...by millimetres, on the same targets
 
 
+def test_the_unit_size_experiment_holds_with_a_given_posture_run_and_refuses_others(tmp_path: Path) -> None:
+    import yaml
+
+    from neuroleg.agents.experiments.posture_unit_size import hold_episodes, policy_for
+    from neuroleg.agents.reference import reference_run
+
+    run = reference_run("Posture", tmp_path / "posture")
+    policy, who = policy_for(run)
+    assert "`posture`" in who and "seed 0" in who
+    assert hold_episodes(True, None, 2, policy) == hold_episodes(True, None, 2)  # the reference, loaded as a run
+    with pytest.raises(ValueError, match="a Hop run"):
+        policy_for(reference_run("Hop", tmp_path / "hop"))
+    config = run / "config.yaml"
+    data = yaml.safe_load(config.read_text())
+    data["env"]["motor_units"] = "discharge"
+    config.write_text(yaml.safe_dump(data))
+    with pytest.raises(ValueError, match="needs a rate-mode policy"):
+        policy_for(run)
+
+
 def test_posture_following_reads_a_slope_of_one_as_following_and_zero_as_ignoring_the_target() -> None:
     from neuroleg.agents.ceilings import EVALUATION_SEED, stored_ceiling
     from neuroleg.agents.experiments.posture_following import AXES, ceiling_infos, following

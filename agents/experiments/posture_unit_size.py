@@ -1,7 +1,8 @@
-"""Precision of a task by motor-unit size: the packaged Posture reference policy (trained in the rate
-mode) holding its targets with the same muscles made of fewer, larger or more, smaller discharging
-units. The targets and starts are the same in every condition (the same evaluation seeds); what
-changes is only how the force is made, so the spread of the hold error is the units' doing."""
+"""Precision of a task by motor-unit size: a Posture policy trained in the rate mode (the packaged
+reference, or a run given with --run) holding its targets with the same muscles made of fewer,
+larger or more, smaller discharging units. The targets and starts are the same in every condition
+(the same evaluation seeds); what changes is only how the force is made, so the spread of the hold
+error is the units' doing."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ import numpy as np
 
 from neuroleg.envs import CONTROL_DT_S
 
+from ..loading import LoadedRun, load_run
 from ..reference import EVALUATION_SEED, card, load_reference
 from .common import mean_sd, write_experiment
 
 NAME = "posture-unit-size"
-HELP = "the Posture reference policy's hold error with fewer, larger or more, smaller motor units"
+HELP = "a Posture policy's hold error with fewer, larger or more, smaller motor units"
 
 UNIT_COUNTS = (30, 60, 120, 240, 480)  # per muscle, the same maximal force (as the unit-size experiment)
 EPISODES = 30
@@ -27,11 +29,14 @@ STEADY_MS = round(STEADY_STEPS * CONTROL_DT_S * 1000)
 RATE_MODE = "rate mode (mean force)"
 
 
-def hold_episodes(motor_units: bool | str, unit_count: int | None, episodes: int = EPISODES) -> dict[str, list[float]]:
-    """The reference policy's Posture episodes at EVALUATION_SEED + i in this motor-unit condition:
-    per episode the final foot error (m), the foot's jitter (SD of its error over the last
-    STEADY_STEPS control steps, m), the time on target (fraction), and the metabolic energy (J)."""
-    ref = load_reference("Posture")
+def hold_episodes(
+    motor_units: bool | str, unit_count: int | None, episodes: int = EPISODES, policy: LoadedRun | None = None
+) -> dict[str, list[float]]:
+    """A Posture policy's episodes (`policy`; None: the packaged reference) at EVALUATION_SEED + i in
+    this motor-unit condition: per episode the final foot error (m), the foot's jitter (SD of its error
+    over the last STEADY_STEPS control steps, m), the time on target (fraction), and the metabolic
+    energy (J)."""
+    ref = load_reference("Posture") if policy is None else policy
     kwargs = {**ref.config.env.env_kwargs(), "motor_units": motor_units, "motor_unit_count": unit_count}
     env = gym.make(ref.config.env.env_id, **kwargs)
     out: dict[str, list[float]] = {"error_m": [], "jitter_m": [], "on_target": [], "energy_j": []}
@@ -54,13 +59,34 @@ def hold_episodes(motor_units: bool | str, unit_count: int | None, episodes: int
     return out
 
 
-def posture_unit_size_experiment(out: Path, episodes: int = EPISODES) -> list[dict[str, Any]]:
+def policy_for(run: Path | None) -> tuple[LoadedRun, str]:
+    """The policy the experiment holds targets with, and how the page names it: a trained Posture run
+    at `run`, else the packaged reference."""
+    if run is None:
+        score = card("Posture")["evaluation"]["policy"]["task_score"]
+        return load_reference("Posture"), (
+            f"The packaged Posture reference policy (trained in the rate mode; precision score {score:.2f} in its card)"
+        )
+    policy = load_run(run)
+    cfg = policy.config
+    if cfg.env.task != "Posture":
+        raise ValueError(f"--run {run}: a {cfg.env.task} run; the experiment holds Posture's targets")
+    if cfg.env.motor_units is not True:
+        raise ValueError(
+            f"--run {run}: trained with motor_units={cfg.env.motor_units!r}; the experiment needs a rate-mode policy"
+        )
+    what = f"{cfg.algo.name.upper()}, {cfg.total_timesteps:,} steps, seed {cfg.seed}"
+    return policy, f"A Posture policy trained in the rate mode (`{run.name}`: {what})"
+
+
+def posture_unit_size_experiment(out: Path, episodes: int = EPISODES, run: Path | None = None) -> list[dict[str, Any]]:
+    policy, who = policy_for(run)
     conditions: list[tuple[str, bool | str, int | None]] = [(RATE_MODE, True, None)]
     conditions += [(f"discharge, {n} units", "discharge", n) for n in UNIT_COUNTS]
     rows: list[dict[str, Any]] = []
     errors: dict[str, np.ndarray] = {}
     for label, mode, n in conditions:
-        r = hold_episodes(mode, n, episodes)
+        r = hold_episodes(mode, n, episodes, policy)
         errors[label] = np.asarray(r["error_m"])
         rows.append(
             {
@@ -86,10 +112,8 @@ def posture_unit_size_experiment(out: Path, episodes: int = EPISODES) -> list[di
         ax.set_ylabel("final foot error (mm), mean +- SD")
         ax.legend(fontsize=7)
 
-    score = card("Posture")["evaluation"]["policy"]["task_score"]
     intro = (
-        f"The packaged Posture reference policy (trained in the rate mode; precision score {score:.2f} "
-        f"in its card) over {episodes} episodes, the same targets and starts "
+        f"{who} over {episodes} episodes, the same targets and starts "
         f"in every condition (seeds {EVALUATION_SEED} onward), deterministic actions; mean +- SD over "
         "episodes. The muscles keep their maximal forces; only the number (and so the size) of their "
         "units changes. Jitter: the SD of the foot's error over the episode's last "
@@ -101,9 +125,10 @@ def posture_unit_size_experiment(out: Path, episodes: int = EPISODES) -> list[di
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--episodes", type=int, default=EPISODES, help="episodes per condition")
+    parser.add_argument("--run", type=Path, help="a trained Posture run (rate mode); default: the packaged reference")
 
 
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     if args.episodes < 2:
         raise ValueError(f"--episodes must be at least 2 (a spread needs two), got {args.episodes}")
-    return posture_unit_size_experiment(args.out, args.episodes)
+    return posture_unit_size_experiment(args.out, args.episodes, args.run)
