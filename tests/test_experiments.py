@@ -350,7 +350,7 @@ def test_the_unit_size_experiment_holds_with_a_given_posture_run_and_refuses_oth
 
     run = reference_run("Posture", tmp_path / "posture")
     policy, who = policy_for(run)
-    assert "`posture`" in who and "seed 0" in who
+    assert f"`{run}`" in who and "seed 0" in who
     assert hold_episodes(True, None, 2, policy) == hold_episodes(True, None, 2)  # the reference, loaded as a run
     with pytest.raises(ValueError, match="a Hop run"):
         policy_for(reference_run("Hop", tmp_path / "hop"))

@@ -76,7 +76,7 @@ def policy_for(run: Path | None) -> tuple[LoadedRun, str]:
             f"--run {run}: trained with motor_units={cfg.env.motor_units!r}; the experiment needs a rate-mode policy"
         )
     what = f"{cfg.algo.name.upper()}, {cfg.total_timesteps:,} steps, seed {cfg.seed}"
-    return policy, f"A Posture policy trained in the rate mode (`{run.name}`: {what})"
+    return policy, f"A Posture policy trained in the rate mode (`{run}`: {what})"
 
 
 def posture_unit_size_experiment(out: Path, episodes: int = EPISODES, run: Path | None = None) -> list[dict[str, Any]]:
@@ -119,7 +119,8 @@ def posture_unit_size_experiment(out: Path, episodes: int = EPISODES, run: Path 
         "units changes. Jitter: the SD of the foot's error over the episode's last "
         f"{STEADY_MS} ms. The last column pairs each episode's final error with the rate mode's."
     )
-    write_experiment(out, "posture_unit_size", "Hold error by motor-unit size (Posture)", NAME, intro, rows, plot)
+    command = NAME if run is None else f"{NAME} --run {run}"
+    write_experiment(out, "posture_unit_size", "Hold error by motor-unit size (Posture)", command, intro, rows, plot)
     return rows
 
 
