@@ -108,6 +108,8 @@ def posture_unit_size_experiment(out: Path, episodes: int = EPISODES, run: Path 
         ax.errorbar(UNIT_COUNTS, means, yerr=sds, fmt="o-", capsize=3, label="discharge mode")
         ax.axhline(1000 * base.mean(), color="0.5", ls="--", label=RATE_MODE)
         ax.set_xscale("log")
+        ax.set_xticks(UNIT_COUNTS, [str(n) for n in UNIT_COUNTS])
+        ax.minorticks_off()  # the log axis's minor labels overlap the counts'
         ax.set_xlabel("motor units per muscle (same maximal force)")
         ax.set_ylabel("final foot error (mm), mean +- SD")
         ax.legend(fontsize=7)
