@@ -9,7 +9,7 @@ plot. One module per experiment, each with NAME, HELP, `add_arguments` (its comm
 - countermovement: countermovement minus squat jump as the drive's rise slows (Bobbert & Casius 2005)
 - unit-size: force steadiness by motor-unit size and force level (discharge mode)
 - synchronization: the rate of force development against synchronization (discharge mode)
-- posture-unit-size: the Posture reference policy's hold error by motor-unit size (discharge mode)
+- posture-unit-size: a Posture policy's hold error by motor-unit size (discharge mode; the reference or --run)
 - posture-following: per axis of the target, how far trained Posture policies and the ceiling follow it
 - slow-component: metabolic drift over minutes of heavy pedalling with fatiguing motor units (Poole & Jones 2012)
 - discharge-training: Posture policies trained in the rate mode and in discharge mode, each evaluated in both
