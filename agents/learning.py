@@ -218,7 +218,7 @@ def learning_table(
     todo = learning_trials(tasks, list(range(seeds)), overrides, ceilings)
     configs = {t["point"]["task"]: validate_config(t["config"]) for t in todo}  # each row's, seed aside
     found = {row: stored_ceiling(c.env.task, c.env.env_kwargs(), ceilings) for row, c in configs.items()}
-    records = graded(run_trials(todo, runs_root, ["task"], 1, address), todo, found)
+    records = graded(run_trials(todo, runs_root, ["task"], 1, address), todo, found)  # each names its CPUs
     wanted = {t["id"] for t in todo}
     rows = []
     for task in tasks:
