@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
 
 from neuroleg.envs import CONTROL_DT_S
 
-from ..loading import LoadedRun, load_run
 from ..reference import EVALUATION_SEED, card, load_reference
 from .common import mean_sd, write_experiment
+
+if TYPE_CHECKING:  # loading imports stable-baselines3: only where a policy runs, not for --help
+    from ..loading import LoadedRun
 
 NAME = "posture-unit-size"
 HELP = "a Posture policy's hold error with fewer, larger or more, smaller motor units"
@@ -67,6 +69,8 @@ def policy_for(run: Path | None) -> tuple[LoadedRun, str]:
         return load_reference("Posture"), (
             f"The packaged Posture reference policy (trained in the rate mode; precision score {score:.2f} in its card)"
         )
+    from ..loading import load_run
+
     policy = load_run(run)
     cfg = policy.config
     if cfg.env.task != "Posture":
