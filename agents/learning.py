@@ -17,7 +17,7 @@ from .config import load_config, resolve_config, validate_config
 from .provenance import results_page
 from .runs import write_text_atomic
 from .summary import CONFIDENCE, format_ci, values
-from .sweep import named_trial, run_trials, trials_placed
+from .sweep import named_trial, run_trials, trials_at_once
 
 # The page's rows: each task's default config, and the countermovement jump (SquatJump from standing).
 # Posture's is SAC: PPO reached 22 % of its ceiling at 300k steps and 33 % at 900k, not following the
@@ -268,7 +268,7 @@ def learning_table(
         body = (
             f"Mean +- half-width of the {CONFIDENCE:.0%} confidence interval over seeds (Student's t); "
             f"baselines from the first seed's evaluation. Train times are wall-clock, each trial on its "
-            f"row's CPUs (one per environment), {trials_placed(address)}, with whatever else the machine "
+            f"row's CPUs (one per environment), {trials_at_once(None, address)}, with whatever else the machine "
             f"ran beside them.\n\n{table}{notes}"
         )
         write_text_atomic(out, results_page("Learning: each task's default config", command, body, out.parent))

@@ -272,22 +272,16 @@ def sweep(
     return records
 
 
-def trials_at_once(cpus: int, address: str | None = None) -> str:
-    """How `run_trials` runs trials of `cpus` CPUs each from here, said for a results page."""
+def trials_at_once(cpus: int | None, address: str | None = None) -> str:
+    """How `run_trials` runs trials of `cpus` CPUs each from here (None: each names its own), said for
+    a results page."""
     if address or os.environ.get("RAY_ADDRESS"):
         return "on a Ray cluster"
     if importlib.util.find_spec("ray") is None:  # run_trials' fallback: one after another
         return "1 at a time"
+    if cpus is None:
+        return f"as many at once as this machine's {os.cpu_count() or 1} cores hold"
     return f"{max(1, (os.cpu_count() or 1) // cpus)} at a time"  # a local Ray fits them on the cores
-
-
-def trials_placed(address: str | None = None) -> str:
-    """How `run_trials` places trials that name their own CPUs, said for a results page."""
-    if address or os.environ.get("RAY_ADDRESS"):
-        return "on a Ray cluster"
-    if importlib.util.find_spec("ray") is None:
-        return "one after another"
-    return f"as many at once as this machine's {os.cpu_count() or 1} cores hold"
 
 
 def run_trials(
