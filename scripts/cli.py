@@ -19,7 +19,7 @@ from neuroleg.agents.config import TASK_CONFIG, ConfigError, load_config, packag
 from neuroleg.agents.pipeline import smoke, train_and_evaluate
 from neuroleg.agents.runs import RunDir
 
-from .measure import add_commands, existing_folder, positive_int
+from .measure import DefaultsFormatter, add_commands, existing_folder, positive_int
 
 # The demo: 100k PPO steps jump about 26 cm, over 90 % of the ceiling, in about 2 min of training on 2 cores.
 DEMO_CONFIG = "squatjump_ppo"
@@ -172,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     # every subcommand's help shows each option's default
     _add = sub.add_parser
-    sub.add_parser = lambda *a, **k: _add(*a, formatter_class=argparse.ArgumentDefaultsHelpFormatter, **k)  # type: ignore[method-assign]
+    sub.add_parser = lambda *a, **k: _add(*a, formatter_class=DefaultsFormatter, **k)  # type: ignore[method-assign]
     p = sub.add_parser("configs", help="list the packaged configs (train one by its name)")
     p.set_defaults(func=cmd_configs)
     p = sub.add_parser("train", help="train a policy from a config (path or packaged name, e.g. hop_ppo)")

@@ -27,6 +27,16 @@ from neuroleg.agents.optimize import ceiling_control, optimize
 from neuroleg.envs.physiology.model import MUSCLE_NAMES
 
 
+class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default, unless its help already says it, it has none, or it is a flag."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if action.default is None or action.nargs == 0 or "(default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
 def positive_int(text: str) -> int:
     """A count that must be at least 1 (argparse names the option with the error)."""
     try:
@@ -284,7 +294,7 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser("experiment", help="a coordination experiment (its table, data and figure)")
     experiments = p.add_subparsers(dest="name", required=True, metavar="NAME", help="the experiment to run")
     for name, experiment in EXPERIMENTS.items():
-        e = experiments.add_parser(name, help=experiment.HELP, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        e = experiments.add_parser(name, help=experiment.HELP, formatter_class=DefaultsFormatter)
         e.add_argument("--out", default="experiments", help="folder for the table, data and figure")
         experiment.add_arguments(e)
         e.set_defaults(func=cmd_experiment)
@@ -308,7 +318,7 @@ def add_commands(sub: Any) -> None:
         nargs="+",
         default=list(LEARNING_ROWS),
         choices=list(LEARNING_ROWS),
-        help="rows to train: each task's default PPO config, CMJ the countermovement jump's",
+        help="rows to train: each task's default config (Posture's is SAC), CMJ the countermovement jump's",
     )
     p.add_argument("--out", help="also write the Markdown table here")
     p.add_argument("--model", help="a model file of one's own (default: the packaged leg9.yaml)")

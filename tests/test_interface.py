@@ -23,6 +23,7 @@ from neuroleg.envs.physiology import MUSCLE_NAMES
 from neuroleg.envs.tasks import TASKS
 from neuroleg.scripts.cli import build_parser
 from neuroleg.scripts.cli import main as cli_main
+from neuroleg.scripts.measure import DefaultsFormatter
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -116,10 +117,16 @@ def test_every_cli_option_has_help_and_shows_its_default(capsys: pytest.CaptureF
     parser = build_parser()
     (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     for name, command in sub.choices.items():
-        assert command.formatter_class is argparse.ArgumentDefaultsHelpFormatter, name
+        assert command.formatter_class is DefaultsFormatter, name
         for action in command._actions:
             if not isinstance(action, argparse._HelpAction):
                 assert action.help, f"{name} {action.dest}"
+        text = " ".join(command.format_help().split())
+        # a default is shown once where there is one to show, never "None" or a flag's "False"
+        assert "(default: None)" not in text and "(default: False)" not in text, name
+        assert text.count("(default") == sum(
+            1 for a in command._actions if a.default not in (None, argparse.SUPPRESS) and a.nargs != 0
+        ) + sum(1 for a in command._actions if a.default is None and "(default" in (a.help or "")), name
     assert cli_main(["configs"]) == 0
     listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
     from neuroleg.agents.config import packaged_configs
