@@ -107,15 +107,17 @@ def posture_unit_size_experiment(out: Path, episodes: int = EPISODES, run: Path 
         row["change against rate mode (mm)"] = mean_sd(list(errors[label] - base), 1000.0)
 
     def plot(ax: Any) -> None:
-        means = [1000 * errors[f"discharge, {n} units"].mean() for n in UNIT_COUNTS]
-        sds = [1000 * errors[f"discharge, {n} units"].std(ddof=1) for n in UNIT_COUNTS]
-        ax.errorbar(UNIT_COUNTS, means, yerr=sds, fmt="o-", capsize=3, label="discharge mode")
-        ax.axhline(1000 * base.mean(), color="0.5", ls="--", label=RATE_MODE)
+        # median and quartiles: the errors are skewed (most episodes near the target, a few far), so a
+        # mean +- SD bar would reach below zero
+        q = np.array([1000 * np.percentile(errors[f"discharge, {n} units"], (25, 50, 75)) for n in UNIT_COUNTS])
+        spread = (q[:, 1] - q[:, 0], q[:, 2] - q[:, 1])
+        ax.errorbar(UNIT_COUNTS, q[:, 1], yerr=spread, fmt="o-", capsize=3, label="discharge mode")
+        ax.axhline(1000 * np.median(base), color="0.5", ls="--", label=f"{RATE_MODE}, median")
         ax.set_xscale("log")
         ax.set_xticks(UNIT_COUNTS, [str(n) for n in UNIT_COUNTS])
         ax.minorticks_off()  # the log axis's minor labels overlap the counts'
         ax.set_xlabel("motor units per muscle (same maximal force)")
-        ax.set_ylabel("final foot error (mm), mean +- SD")
+        ax.set_ylabel("final foot error (mm), median and quartiles")
         ax.legend(fontsize=7)
 
     intro = (
