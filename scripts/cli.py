@@ -170,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"neuroleg {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    # every subcommand's help shows each option's default
+    # every subcommand's help shows each option's default, where it has one
     _add = sub.add_parser
     sub.add_parser = lambda *a, **k: _add(*a, formatter_class=DefaultsFormatter, **k)  # type: ignore[method-assign]
     p = sub.add_parser("configs", help="list the packaged configs (train one by its name)")

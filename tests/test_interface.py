@@ -116,7 +116,9 @@ def test_the_package_version_follows_the_environment_version(capsys: pytest.Capt
 def test_every_cli_option_has_help_and_shows_its_default(capsys: pytest.CaptureFixture[str]) -> None:
     parser = build_parser()
     (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    for name, command in sub.choices.items():
+    (experiments,) = [a for a in sub.choices["experiment"]._actions if isinstance(a, argparse._SubParsersAction)]
+    commands = {**sub.choices, **{f"experiment {k}": v for k, v in experiments.choices.items()}}
+    for name, command in commands.items():
         assert command.formatter_class is DefaultsFormatter, name
         for action in command._actions:
             if not isinstance(action, argparse._HelpAction):
