@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 # Major version = environment version (the ids' -v<N>); minor and patch count releases within it.
-__version__ = "9.4.0"
+__version__ = "10.0.0"
 
 from .envs import ENV_IDS, ENV_VERSION
 

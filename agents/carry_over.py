@@ -1,12 +1,13 @@
 """Carrying stored results over to a new environment version, where they still hold.
 
-A stored ceiling and a packaged reference policy each name the environment version they hold for, and
-a new version invalidates both. Most behaviour changes touch an option (fatigue, the discharge mode)
-that neither uses; re-running a ceiling's search or retraining a policy to learn that nothing moved
-costs hours. Here the evidence is measured instead: a ceiling's control is replayed and a reference
-policy re-evaluated on this version, and only if every stored figure comes out the same is the record
-re-stamped for ENV_VERSION (keeping the version it was found or trained at, and when it was carried
-over). If any figure moved, nothing is written and the error names what moved: search or train again.
+A stored ceiling and a packaged reference policy each name the environment version they hold for (a
+ceiling the model file's version too), and a new version invalidates them. Most behaviour changes touch
+an option (fatigue, the discharge mode) that neither uses; re-running a ceiling's search or retraining
+a policy to learn that nothing moved costs hours. Here the evidence is measured instead: a ceiling's
+control is replayed and a reference policy re-evaluated on this version, and only if every stored
+figure comes out the same is the record re-stamped for ENV_VERSION and the packaged model file (keeping
+the versions it was found or trained at, and when it was carried over). If any figure moved, nothing is
+written and the error names what moved: search or train again.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 from neuroleg import __version__
 from neuroleg.envs import ENV_VERSION
 
-from .ceilings import Ceiling, model_fingerprint
+from .ceilings import Ceiling, ceiling_filename, model_fingerprint
 from .optimize import ceiling_control, rollout
 from .provenance import git_commit
 from .reference import CARD, CARD_ATOL, CARD_RTOL, evaluate_packaged, evaluation_figures
@@ -55,16 +56,21 @@ def _moved(before: dict[str, Any], after: dict[str, Any], prefix: str = "") -> l
 
 
 def carry_over_ceiling(path: Path) -> Ceiling:
-    """Replay the stored ceiling at `path` on this version; if its score, energy and every stored
-    metric come out the same, re-stamp the file for ENV_VERSION. A ceiling already on it is returned
-    as it is. Raises CarryOverError (file untouched) if a figure moved."""
+    """Replay the stored ceiling at `path` on this version and the packaged model file; if its score,
+    energy and every stored metric come out the same, re-stamp it for ENV_VERSION and the model file's
+    version (renamed after it, the old file removed). A ceiling already on both is returned as it is.
+    Raises CarryOverError (file untouched) if a figure moved."""
     c = Ceiling(**json.loads(path.read_text()))
-    if c.env_version == ENV_VERSION:
+    name, version, digest = model_fingerprint()
+    if c.env_version == ENV_VERSION and c.model_sha256 == digest:
         return c
     if c.env_version > ENV_VERSION:
         raise CarryOverError(f"{path}", [f"stored for env v{c.env_version}, newer than this one"])
-    if c.model_sha256 != model_fingerprint()[2]:
-        raise CarryOverError(f"{path}", ["stored for another model file than the packaged one"])
+    if c.model != name or c.model_version > version or (c.model_version == version and c.model_sha256 != digest):
+        raise CarryOverError(
+            f"{path}",
+            [f"stored for {c.model} v{c.model_version}, not an earlier version of the packaged {name} v{version}"],
+        )
     if c.targets:  # a per-target ceiling: every target's control on its own episode
         moved = []
         for target, info in zip(c.targets, replay_targets(c), strict=True):
@@ -80,7 +86,13 @@ def carry_over_ceiling(path: Path) -> Ceiling:
         raise CarryOverError(f"the {c.task} ceiling {path.name}", moved)
     c.found_at_env_version = c.found_at_env_version or c.env_version
     c.env_version = ENV_VERSION
-    write_json_atomic(path, asdict(c))
+    if c.model_sha256 != digest:  # a new model file version: the ceiling's name follows it
+        c.found_with_model_version = c.found_with_model_version or c.model_version
+        c.model_version, c.model_sha256 = version, digest
+    target = path.with_name(ceiling_filename(c.task, c.task_args))
+    write_json_atomic(target, asdict(c))
+    if target != path:
+        path.unlink()
     return c
 
 

@@ -46,6 +46,8 @@ class Ceiling:
     # The version the search ran at, where the ceiling was carried over to a later one (its control
     # replayed there gave the same figures: `neuroleg.agents.carry_over`); None: env_version.
     found_at_env_version: int | None = None
+    # Likewise the model file version it was found with, where it was carried over to a later one.
+    found_with_model_version: int | None = None
     # A per-target ceiling (Posture): one control and its figures per evaluation episode (its
     # `episode_seed`, `switch_s`, `reach_levels`, `hold_levels`, `score`, `energy_per_unit_j`,
     # `metrics`); score, energy_per_unit_j and metrics above are their means, onsets... are empty.

@@ -15,7 +15,7 @@ from .leg_env import CONTROL_DT_S, LegEnv
 from .tasks import TASKS, Task
 
 # Bumped on any change of behaviour; the history is in CHANGELOG.md.
-ENV_VERSION = 9
+ENV_VERSION = 10
 ENV_IDS: dict[str, str] = {}
 
 

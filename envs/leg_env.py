@@ -143,13 +143,15 @@ class LegEnv(gym.Env[np.ndarray, np.ndarray]):
         self.physics_dt = args.physics_dt
         spec = dataclasses.replace(self.task.body_spec(args.physics_dt), solver_iterations=args.solver_iterations)
         self.body = LegBody(self.model, spec)
-        self.musculature = Musculature(self.model, args, spec.legs, self.metabolic_model, args.physics_dt)
+        self.frame_skip = round(CONTROL_DT_S / args.physics_dt)
+        self.musculature = Musculature(
+            self.model, args, spec.legs, self.metabolic_model, args.physics_dt, self.frame_skip
+        )
         self.muscle_params = self.musculature.params
         self.body_mass = self.model.body.mass
         self.body_weight = self.body.total_mass * GRAVITY_M_S2
         self.basal_w = basal_rate(self.body_mass)
         self.dt = CONTROL_DT_S
-        self.frame_skip = round(CONTROL_DT_S / args.physics_dt)
         n = self.muscle_params.n
         self.action_space = spaces.Box(-1.0, 1.0, (n,), np.float32)
         # With a rate limit the drive applied depends on the last one: the policy has to see it.

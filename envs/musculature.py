@@ -21,7 +21,7 @@ from .body.leg import (
 from .physiology import LumpedDrive, MetabolicModel, Metabolics, MotorUnitPool, MuscleGeometry, MuscleModel, MuscleState
 from .physiology.fatigue import UnitFatigue
 from .physiology.model import LegModel
-from .physiology.motor_units import Recruitment
+from .physiology.motor_units import Recruitment, unit_counts_for
 
 if TYPE_CHECKING:
     from .physiology.discharge import DischargeUnits
@@ -34,7 +34,13 @@ Crank = Callable[[], tuple[float, float]]  # the crank's (torque N m, brake work
 
 class Musculature:
     def __init__(
-        self, model: LegModel, args: BodyArgs, legs: int, metabolic_model: MetabolicModel, physics_dt: float
+        self,
+        model: LegModel,
+        args: BodyArgs,
+        legs: int,
+        metabolic_model: MetabolicModel,
+        physics_dt: float,
+        frame_skip: int,
     ) -> None:
         # One planar leg standing for two doubles the muscles as well as the segment masses.
         self.params = dataclasses.replace(model.muscles, f_max=model.muscles.f_max * legs)
@@ -42,8 +48,9 @@ class Musculature:
         self.pool: MotorUnitPool | LumpedDrive
         self.discharge: DischargeUnits | None = None
         if args.motor_units:
+            n_units = unit_counts_for(args.motor_units == "discharge", args.motor_unit_count)
             self.pool = MotorUnitPool.create(
-                p, args.recruitment_limit, args.rate_scale, args.synchronization, n_units=args.motor_unit_count
+                p, args.recruitment_limit, args.rate_scale, args.synchronization, n_units=n_units
             )
         else:
             self.pool = LumpedDrive.create(p, args.recruitment_limit, args.synchronization)
@@ -54,7 +61,7 @@ class Musculature:
             from .physiology.discharge import DischargeUnits  # numba: imported when discharge mode is asked
 
             assert isinstance(self.pool, MotorUnitPool)
-            self.discharge = DischargeUnits.create(self.pool, physics_dt)
+            self.discharge = DischargeUnits.create(self.pool, physics_dt, frame_skip)
             sync_tau = np.zeros(p.n)
         self.muscles = MuscleModel(p, physics_dt, elastic_tendon=args.elastic_tendon, synchronization=sync_tau)
         self.fatigue: UnitFatigue | None = None
@@ -126,16 +133,25 @@ class Musculature:
             self._active = np.zeros(self.params.n)
             return self.recruitment
         assert self.capacity is not None  # every motor-unit pool has one (fresh: ones)
-        if self.discharge is not None:
-            self.discharge.set_drive(pool, drive, self.capacity, self.contraction_time)
+        if self.discharge is not None:  # the units recruit at the drive with its common input (simulate)
+            self.discharge.set_drive(drive, self.capacity, self.contraction_time)
+            self._set_recruitment(self.discharge.rec)
+            return self.recruitment
         if self.compiled is None:
             self.recruitment = pool.recruit(drive, self.capacity, self.contraction_time)
             self._active = pool.active_units(drive).sum(axis=1).astype(float)
             return self.recruitment
-        from .physiology import discharge as kernels
+        from .physiology import kernels
 
         out = np.empty((kernels.N_RECRUIT_ROWS, self.params.n))
-        out = kernels.recruit_pool(pool, drive, self.capacity, out, self.contraction_time)
+        self._set_recruitment(kernels.recruit_pool(pool, drive, self.capacity, out, self.contraction_time))
+        return self.recruitment
+
+    def _set_recruitment(self, out: np.ndarray) -> None:
+        """`recruitment` from the compiled kernels' rows R_* (copied: the discharge kernel reuses its own)."""
+        from .physiology import kernels
+
+        out = out.copy()
         self.recruitment = Recruitment(
             out[kernels.R_FORCE],
             out[kernels.R_SLOW],
@@ -145,7 +161,6 @@ class Musculature:
             out[kernels.R_AT_LIMIT] > 0.5,
         )
         self._active = out[kernels.R_ACTIVE]
-        return self.recruitment
 
     def capacity_left(self) -> tuple[np.ndarray, np.ndarray]:
         """(type I, type II) force capacity left per muscle, 0..1 (1 without fatigue)."""
@@ -205,8 +220,13 @@ class Musculature:
         from .fast_step import O_FORCE, O_LNORM, O_VCE, substep  # compiled: imported once compiled is asked for
 
         cp, rec, du = self.compiled, self.recruitment, self.discharge
-        # drive rows: excitation, type I and type II force; in discharge mode the discharges fill them
-        drive = np.vstack([rec.force_fraction, rec.slow_force, rec.fast_force]) if du is None else du.out
+        # drive rows: excitation, type I and type II force; in discharge mode the discharges fill them,
+        # one set per physics step, all drawn at once (they depend on the drive, not on the body)
+        drive = np.vstack([rec.force_fraction, rec.slow_force, rec.fast_force])
+        drives = None
+        if du is not None:
+            drives = du.step(seed, frame_skip)
+            self._set_recruitment(du.rec)
         state = np.vstack([self.state.activation, self.state.fiber_length])
         out = np.zeros((5, self.params.n))
         tau = np.zeros(3)
@@ -214,14 +234,10 @@ class Musculature:
         # locals: this loop runs 1000 times per simulated second, attribute lookups add up
         read, advance, acc, effort = body.read_joints, body.step, self.acc_matrix, self.effort
         mp, pp, sc, joints = cp.mp, cp.pp, cp.sc, cp.joints
-        if du is not None:
-            from .physiology.discharge import discharge_step
-
-            units, sync, counts, dt = du.units, du.synchronization, du.counts, du.dt
         for k in range(frame_skip):
             q, qd = read()
-            if du is not None:
-                discharge_step(units, sync, counts, drive, dt, seed if k == 0 else -1)
+            if drives is not None:
+                drive = drives[k]
             substep(q, qd, drive, state, mp, pp, sc, joints, out, acc, effort, tau)
             if crank is None:
                 advance(tau)

@@ -41,40 +41,51 @@ def test_units_tire_by_their_own_activity_largest_fastest_and_recover_at_rest() 
 
 
 def test_a_tired_pool_gives_less_force_for_the_same_drive_in_both_modes() -> None:
-    from neuroleg.envs.physiology.discharge import U_AMP, DischargeUnits
+    from neuroleg.envs.physiology.discharge import DischargeUnits
+    from neuroleg.envs.physiology.kernels import R_FORCE, U_AMP
 
     pool = MotorUnitPool.create(load_model().muscles)
     capacity = np.full(pool.threshold.shape, 0.5)
     fresh, tired = pool.recruit(np.full(9, 0.6)), pool.recruit(np.full(9, 0.6), capacity)
     np.testing.assert_allclose(tired.force_fraction, 0.5 * fresh.force_fraction, rtol=1e-12)
-    units = DischargeUnits.create(pool, 0.001)
-    units.set_drive(pool, np.full(9, 0.6), np.ones(pool.threshold.shape))
+    units = DischargeUnits.create(pool, 0.001, 20, common_input_sd=0.0)
+    units.set_drive(np.full(9, 0.6))
+    units.step(0)
     full = units.units[U_AMP].copy()
-    units.set_drive(pool, np.full(9, 0.6), capacity)
+    units.set_drive(np.full(9, 0.6), capacity)
+    units.step(0)
     np.testing.assert_allclose(units.units[U_AMP], 0.5 * full, rtol=1e-12)
+    np.testing.assert_allclose(units.rec[R_FORCE], tired.force_fraction, rtol=1e-12)
 
 
 def test_tired_units_twitch_slower_and_so_fuse_more_at_the_same_rate() -> None:
     """Contraction times lengthen with the capacity lost (Potvin & Fuglevand's 0.379): a tired pool at
     a moderate drive keeps more force than its capacity alone gives; reset restores them."""
-    from neuroleg.envs.physiology.discharge import U_DECAY, DischargeUnits
+    from neuroleg.envs.physiology.discharge import DischargeUnits, bin_contraction_times
     from neuroleg.envs.physiology.fatigue import CONTRACTION_TIME_LENGTHENING
+    from neuroleg.envs.physiology.kernels import U_BIN, U_RATE
 
     pool = MotorUnitPool.create(load_model().muscles)
     tired = UnitFatigue.create(pool)
     for _ in range(1500):  # 30 s at 70 % drive
         tired.update(pool, np.full(9, 0.7), 0.02)
     lost = 1.0 - tired.capacity
-    assert lost.max() > 0.4 and lost.min() > 0.0  # every unit recruited, the largest tired most
+    real = np.arange(pool.n_units) < pool.counts[:, None]  # the pools are padded to the largest
+    assert lost.max() > 0.4 and lost[real].min() > 0.0  # every unit recruited, the largest tired most
     expected = pool.contraction_time * (1.0 + CONTRACTION_TIME_LENGTHENING * lost)
     np.testing.assert_allclose(tired.contraction_time, expected, rtol=1e-12)
     drive = np.full(9, 0.4)
     capacity_only = pool.recruit(drive, tired.capacity).force_fraction
     slowed = pool.recruit(drive, tired.capacity, tired.contraction_time).force_fraction
     assert np.all(slowed > capacity_only * 1.01)
-    units = DischargeUnits.create(pool, 0.001)
-    units.set_drive(pool, drive, tired.capacity, tired.contraction_time)
-    np.testing.assert_allclose(units.units[U_DECAY], np.exp(-0.001 / tired.contraction_time), rtol=1e-12)
+    # discharging units twitch in the bin of their lengthened contraction time, within 2 % of it
+    units = DischargeUnits.create(pool, 0.001, 20, common_input_sd=0.0)
+    units.set_drive(drive, tired.capacity, tired.contraction_time)
+    units.step(0)
+    recruited = units.units[U_RATE] > 0
+    binned = bin_contraction_times()[units.units[U_BIN].astype(int)]
+    assert recruited.sum() > 1000
+    assert np.all(np.abs(binned / tired.contraction_time - 1.0)[recruited] <= 0.0201)
     tired.reset()
     assert np.array_equal(tired.contraction_time, pool.contraction_time) and np.all(tired.capacity == 1.0)
 
@@ -151,3 +162,4 @@ def test_compiled_fatigue_update_matches_its_numpy_statement() -> None:
     assert np.all(compiled.capacity <= 1.0) and compiled.capacity.min() < 0.99  # some tired, none above fresh
     np.testing.assert_allclose(compiled.capacity, reference.capacity, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(compiled.contraction_time, reference.contraction_time, rtol=1e-12)
+    np.testing.assert_allclose(compiled.left(), reference.left_reference(), rtol=1e-12)

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .discharge import N_RECRUIT_ROWS, R_FORCE, R_SLOW, recruit_pool
 from .fatigue import FATIGUE_RATE_PER_S, RECOVERY_RATE_PER_S, UnitFatigue
+from .kernels import N_RECRUIT_ROWS, R_FORCE, R_SLOW, recruit_pool
 from .model import MUSCLE_NAMES, load_model
 from .motor_units import BENCH_CONTROL_PERIOD_S, MotorUnitPool
 

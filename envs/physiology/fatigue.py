@@ -49,17 +49,24 @@ CONTRACTION_TIME_LENGTHENING = 0.379
 # two-minute maximal contraction fall to about 0.07 % (exp(-0.061 x 120)).
 CAPACITY_MIN = 0.01
 
+# Rows of the per-unit matrix (rows, muscles, units): capacity, contraction time, rested contraction time,
+# fatigability, fresh type I and type II force; of the per-muscle totals: the type I and type II capacity
+# left, and the pool's fresh type I and type II force (what the compiled kernels.fatigue_step reads).
+F_CAPACITY, F_CT, F_RESTED_CT, F_FATIGABILITY, F_FRESH1, F_FRESH2 = range(6)
+N_FATIGUE_ROWS = 6
+C_LEFT1, C_LEFT2, C_TOTAL1, C_TOTAL2 = range(4)
+
 
 @dataclass
 class UnitFatigue:
-    """Force capacity per unit (muscles, units) and what the type I and type II parts have left."""
+    """Per unit (muscles, units): force capacity, contraction time and their constants, as rows of one
+    matrix (F_*; `capacity` and `contraction_time` are views of it, updated in place), and the
+    type I and type II capacity left per muscle (`left`)."""
 
-    capacity: np.ndarray
-    fatigability: np.ndarray
-    fresh_force: np.ndarray  # each unit's tetanic force share at full capacity (its weight in the sums)
+    units: np.ndarray  # (N_FATIGUE_ROWS, muscles, units)
+    totals: np.ndarray  # (4, muscles): rows C_LEFT1, C_LEFT2 (what is left), C_TOTAL1, C_TOTAL2 (fresh)
     type1: np.ndarray
-    rested_contraction_time: np.ndarray  # (muscles, units) s
-    contraction_time: np.ndarray  # (muscles, units) s, lengthened by the capacity lost; updated in place
+    counts: np.ndarray
     fatigue_rate: float = FATIGUE_RATE_PER_S
     recovery_rate: float = RECOVERY_RATE_PER_S
 
@@ -68,61 +75,80 @@ class UnitFatigue:
         cls, pool: MotorUnitPool, fatigue_rate: float = FATIGUE_RATE_PER_S, recovery_rate: float = RECOVERY_RATE_PER_S
     ) -> UnitFatigue:
         n, width = pool.threshold.shape
-        phi = np.zeros((n, width))
+        units = np.zeros((N_FATIGUE_ROWS, n, width))
         for m, count in enumerate(pool.counts.astype(int)):
             i = np.arange(count)
-            phi[m, :count] = FATIGABILITY_RANGE ** (i / max(count - 1, 1)) / FATIGABILITY_RANGE
+            units[F_FATIGABILITY, m, :count] = FATIGABILITY_RANGE ** (i / max(count - 1, 1)) / FATIGABILITY_RANGE
+        # each unit's tetanic force share at full capacity (its weight in what is left)
         fresh = pool.twitch * pool.force_frequency_gain(pool.contraction_time * pool.peak_rate) * pool.availability
-        rested = pool.contraction_time.copy()
-        return cls(np.ones((n, width)), phi, fresh, pool.type1, rested, rested.copy(), fatigue_rate, recovery_rate)
+        units[F_FRESH1] = fresh * pool.type1
+        units[F_FRESH2] = fresh - units[F_FRESH1]
+        units[F_RESTED_CT] = pool.contraction_time
+        totals = np.zeros((4, n))
+        totals[C_TOTAL1] = units[F_FRESH1].sum(axis=1)
+        totals[C_TOTAL2] = units[F_FRESH2].sum(axis=1)
+        f = cls(units, totals, pool.type1, pool.counts.copy(), fatigue_rate, recovery_rate)
+        f.reset()
+        return f
+
+    @property
+    def capacity(self) -> np.ndarray:
+        return self.units[F_CAPACITY]
+
+    @property
+    def contraction_time(self) -> np.ndarray:
+        return self.units[F_CT]
+
+    @property
+    def rested_contraction_time(self) -> np.ndarray:
+        return self.units[F_RESTED_CT]
 
     def reset(self) -> None:
         self.capacity[...] = 1.0
         self.contraction_time[...] = self.rested_contraction_time
-
-    def _lengthen(self) -> None:
-        """Every unit's contraction time from the capacity it has left (in place: holders of the array
-        see it)."""
-        np.multiply(
-            self.rested_contraction_time,
-            1.0 + CONTRACTION_TIME_LENGTHENING * (1.0 - self.capacity),
-            out=self.contraction_time,
-        )
+        self.totals[:2] = 1.0
 
     def update(self, pool: MotorUnitPool, drive: np.ndarray, dt: float) -> None:
-        """`dt` seconds at `drive`: every unit's capacity falls with its activity and recovers
-        (compiled; `update_reference` is the numpy statement of the same)."""
-        from .discharge import fatigue_step  # numba: loaded when fatigue is asked for
+        """`dt` seconds at `drive`: every unit's capacity falls with its activity and recovers, and
+        its contraction time follows (compiled; `update_reference` is the numpy statement of the same)."""
+        from .kernels import fatigue_step  # numba: loaded when fatigue is asked for
 
         fatigue_step(
             np.clip(np.asarray(drive, dtype=float), 0.0, 1.0),
             pool.threshold,
             pool.peak_rate,
-            self.contraction_time,
             pool.availability,
+            self.counts,
             pool.max_excitation,
-            self.fatigability,
-            self.capacity,
-            self.fatigue_rate,
-            self.recovery_rate,
-            CAPACITY_MIN,
+            self.units,
+            self.totals,
+            np.array([self.fatigue_rate, self.recovery_rate, CAPACITY_MIN, CONTRACTION_TIME_LENGTHENING]),
             dt,
         )
-        self._lengthen()
 
     def update_reference(self, pool: MotorUnitPool, drive: np.ndarray, dt: float) -> None:
         rate, weight, _ = pool.unit_rates(drive)
         activity = np.where(weight > 0.0, pool.force_frequency_gain(self.contraction_time * rate), 0.0)
         c = self.capacity
         resting = activity <= 0.0
-        dc = -self.fatigue_rate * self.fatigability * activity * c + self.recovery_rate * resting * (1.0 - c)
+        dc = -self.fatigue_rate * self._fatigability * activity * c + self.recovery_rate * resting * (1.0 - c)
         np.clip(c + dc * dt, CAPACITY_MIN, 1.0, out=c)
-        self._lengthen()
+        np.multiply(
+            self.rested_contraction_time, 1.0 + CONTRACTION_TIME_LENGTHENING * (1.0 - c), out=self.contraction_time
+        )
+
+    @property
+    def _fatigability(self) -> np.ndarray:
+        return self.units[F_FATIGABILITY]
 
     def left(self) -> tuple[np.ndarray, np.ndarray]:
-        """(type I, type II) force capacity left per muscle, 0..1, weighted by each unit's fresh force."""
-        f1 = self.fresh_force * self.type1
-        f2 = self.fresh_force - f1
+        """(type I, type II) force capacity left per muscle, 0..1, weighted by each unit's fresh force
+        (as of the last `update`)."""
+        return self.totals[0].copy(), self.totals[1].copy()
+
+    def left_reference(self) -> tuple[np.ndarray, np.ndarray]:
+        """`left` computed afresh from every unit's capacity (numpy)."""
+        f1, f2 = self.units[F_FRESH1], self.units[F_FRESH2]
         total1, total2 = f1.sum(axis=1), f2.sum(axis=1)
         t1 = (self.capacity * f1).sum(axis=1) / np.where(total1 > 0, total1, 1.0)
         t2 = (self.capacity * f2).sum(axis=1) / np.where(total2 > 0, total2, 1.0)

@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from .discharge import U_FIRED, DischargeUnits
+from .discharge import COMMON_INPUT_SD, DischargeUnits
+from .kernels import ISI_REFRACTORY_S
 from .model import MUSCLE_NAMES, load_model
-from .motor_units import BENCH_CONTROL_PERIOD_S, DISCHARGE_SEED_LIMIT, LumpedDrive, MotorUnitPool
+from .motor_units import BENCH_CONTROL_PERIOD_S, DISCHARGE_SEED_LIMIT, LumpedDrive, MotorUnitPool, unit_counts_for
 from .muscle import MuscleModel
 
 MAX_DURATION_S = 600.0
@@ -35,13 +36,17 @@ def isometric_contraction(
     rate_scale: float = 1.0,
     dt: float = 0.001,
     discharge_times: bool = False,
+    common_input_sd: float = COMMON_INPUT_SD,
 ) -> dict[str, Any]:
     """Force of `muscle` (one of MUSCLE_NAMES) held isometric at l_opt for `duration_s`.
 
     drive: 0..1, a number (held from t = 0, a step) or one value per physics step (dt).
     motor_units: "discharge" (units fire impulses), True (rate coding) or False (lumped drive).
-    n_units: units in the pool (default: the model file's count for the muscle, else N_UNITS_DEFAULT);
-    fewer units are larger units, the same maximal force.
+    n_units: units in the pool (default: discharge mode, the model file's count for the muscle, else
+    N_UNITS_DEFAULT; rate mode, RATE_MODE_UNITS, as in the environments); fewer units are larger units,
+    the same maximal force.
+    common_input_sd: SD of the input the pool's units share (discharge mode), a fraction of maximal
+    drive (`discharge.COMMON_INPUT_SD`; 0: the units' own variability only).
     Returns time_s and force_n (N) at every physics step, the drive applied and f_max_n, and with
     `discharge_times` (discharge mode) discharge_times_s, one array of times (s) per unit of the pool,
     smallest unit first. The same seed gives the same discharges. Unlike the environments, no
@@ -56,6 +61,14 @@ def isometric_contraction(
         raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
     if isinstance(dt, bool) or not isinstance(dt, float) or not 0.0 < dt <= MAX_DT_S:
         raise ValueError(f"dt must be a number of seconds in (0, {MAX_DT_S:g}], got {dt!r}")
+    if (
+        isinstance(common_input_sd, bool)
+        or not isinstance(common_input_sd, int | float)
+        or not 0 <= common_input_sd <= 1
+    ):
+        raise ValueError(
+            f"common_input_sd must be a number in [0, 1] (a fraction of maximal drive), got {common_input_sd!r}"
+        )
     if discharge_times and motor_units != "discharge":
         raise ValueError("discharge_times needs motor_units='discharge' (the other modes have no discharges)")
     steps = round(duration_s / dt)
@@ -67,26 +80,32 @@ def isometric_contraction(
     if motor_units is False:
         pool = LumpedDrive.create(p, recruitment_limit, synchronization)
     else:
-        pool = MotorUnitPool.create(p, recruitment_limit, rate_scale, synchronization, n_units=n_units)
+        counts = unit_counts_for(motor_units == "discharge", n_units)
+        pool = MotorUnitPool.create(p, recruitment_limit, rate_scale, synchronization, n_units=counts)
     force = np.empty(steps)
     full = np.zeros(p.n)
     if motor_units == "discharge":
         assert isinstance(pool, MotorUnitPool)
-        du = DischargeUnits.create(pool, dt)
+        per_call = max(round(BENCH_CONTROL_PERIOD_S / dt), 1)
+        du = DischargeUnits.create(pool, dt, per_call, common_input_sd=float(common_input_sd))
         rng = np.random.default_rng(seed)
-        per_seed = max(round(BENCH_CONTROL_PERIOD_S / dt), 1)
-        times: list[list[float]] = [[] for _ in range(int(pool.counts[m]))]
-        last = None
-        for k in range(steps):
-            if drives[k] != last:
-                full[m] = last = drives[k]
-                du.set_drive(pool, full, np.ones(pool.threshold.shape))
-            fired_before = du.units[U_FIRED, m].copy() if discharge_times else None
-            out = du.step(int(rng.integers(DISCHARGE_SEED_LIMIT)) if k % per_seed == 0 else -1)
-            force[k] = out[0, m] * p.f_max[m]
-            if fired_before is not None:
-                for i in np.flatnonzero(du.units[U_FIRED, m] != fired_before):
-                    times[i].append((k + 1) * dt)
+        count = int(pool.counts[m])
+        times: list[list[float]] = [[] for _ in range(count)]
+        # at most one discharge per refractory period and unit in a call, and one more
+        record = np.zeros((count * (int(per_call * dt / ISI_REFRACTORY_S) + 2), 3), dtype=np.int64)
+        k = 0
+        while k < steps:
+            # a call holds one drive: it lasts an environment's control step or until the drive changes
+            end = min(k + per_call, steps)
+            changed = np.flatnonzero(drives[k + 1 : end] != drives[k])
+            end = k + 1 + int(changed[0]) if changed.size else end
+            full[m] = drives[k]
+            du.set_drive(full)
+            out = du.step(int(rng.integers(DISCHARGE_SEED_LIMIT)), end - k, record if discharge_times else None)
+            force[k:end] = out[:, 0, m] * p.f_max[m]
+            for _, i, s in record[: du.recorded]:
+                times[i].append((k + s + 1) * dt)
+            k = end
         result: dict[str, Any] = {}
         if discharge_times:
             result["discharge_times_s"] = [np.array(t) for t in times]

@@ -37,6 +37,8 @@ DEFAULT_MODEL = "leg9"
 GEYER_HERR_FV_K = 5.0
 # Units per motor-unit pool when the model file names none: Fuglevand, Winter & Patla 1993's pool.
 MOTOR_UNITS_DEFAULT = 120
+# Units a pool may have (our bounds): the vasti's three heads hold about 1700 (the model file's estimate).
+UNIT_COUNT_RANGE = (10, 2000)
 # Largest over smallest twitch force in a pool (RP) when the model file names none: Fuglevand, Winter &
 # Patla 1993's 100-fold (a unit's twitch grows with its innervation ratio: Enoka & Fuglevand 2001).
 # Allowed: 2- to 1000-fold (our bounds).
@@ -89,8 +91,8 @@ class _Muscle(_Strict):
     # Herr's 0.2. Umberger et al. 2003 make it 0.1 + 0.4 x the fast-twitch fraction.
     fv_curvature: float | None = Field(default=None, ge=0.05, le=1)
     fv_curvature_source: str | None = None
-    # Motor units in the muscle's pool; none: MOTOR_UNITS_DEFAULT (Fuglevand 1993's 120).
-    motor_units: int | None = Field(default=None, ge=10, le=1000)
+    # Motor units in the muscle's discharging pool; none: MOTOR_UNITS_DEFAULT (Fuglevand 1993's 120).
+    motor_units: int | None = Field(default=None, ge=UNIT_COUNT_RANGE[0], le=UNIT_COUNT_RANGE[1])
     motor_units_source: str | None = None
     # Largest over smallest twitch force in the pool (the spread of innervation ratios, RP); none:
     # TWITCH_FORCE_RANGE_DEFAULT. Larger: the last units recruited are larger against the first.

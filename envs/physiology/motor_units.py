@@ -17,7 +17,8 @@ Three user parameters per muscle (or for the whole body):
   assumption). Discharging units (`discharge`) synchronize their discharges instead.
 
 Each muscle's pool has its own size and range of twitch forces, RP (the model file's, else
-N_UNITS_DEFAULT and Fuglevand's 100-fold); the arrays are padded to the largest pool.
+N_UNITS_DEFAULT and Fuglevand's 100-fold); the arrays are padded to the largest pool. The rate mode's
+pools have RATE_MODE_UNITS each unless asked otherwise (`unit_counts_for`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .metabolics import bhargava_slow_fast
-from .model import MOTOR_UNITS_DEFAULT, MuscleParams
+from .model import MOTOR_UNITS_DEFAULT, UNIT_COUNT_RANGE, MuscleParams
 
 # A finite rate of rise of the neural drive (Bobbert & Casius 2005, MSSE 37:440: after switching on,
 # stimulation rises to its maximum at a fixed dSTIM/dt; their countermovement jump's advantage over
@@ -41,7 +42,13 @@ DRIVE_RISE_MAX_S = 1.0
 
 # --- Fuglevand, Winter & Patla 1993 ---
 N_UNITS_DEFAULT = MOTOR_UNITS_DEFAULT  # units per pool when the model file names none (Fuglevand's)
-UNIT_COUNT_RANGE = (10, 1000)
+# The rate mode's pools, unless n_units names others: Fuglevand's 120 units each, whatever the model
+# file's counts (which discharge mode uses). The rate mode computes a pool's mean force, a sum over its
+# units that converges as they grow; at 120 it is within 1 % of maximal force of a pool of 445-1678
+# units at every drive (tests/test_motor_units.py), at a cost per control step that grows with the
+# units. Only the fluctuation about the
+# mean, which only discharge mode has, needs the real numbers.
+RATE_MODE_UNITS = MOTOR_UNITS_DEFAULT
 RECRUITMENT_RANGE = 30.0  # RR, largest / smallest recruitment threshold
 CONTRACTION_TIME_LONGEST_S = 0.090  # T_L
 CONTRACTION_TIME_RANGE = 3.0  # RT
@@ -111,6 +118,14 @@ def _unit_counts(value: int | Mapping[str, int], names: tuple[str, ...]) -> np.n
     if any(isinstance(n, bool) or not isinstance(n, int | np.integer) for n in values):
         raise ValueError(f"n_units must be whole numbers, got {value!r}")
     return _per_muscle(value, names, "n_units", UNIT_COUNT_RANGE).astype(int)
+
+
+def unit_counts_for(discharge: bool, n_units: int | Mapping[str, int] | None) -> int | Mapping[str, int] | None:
+    """The `n_units` to build a pool with: what was asked, else the model file's counts (None) for
+    discharging units and RATE_MODE_UNITS for the rate mode."""
+    if n_units is not None:
+        return n_units
+    return None if discharge else RATE_MODE_UNITS
 
 
 def _validate_drive(drive: np.ndarray, n: int) -> np.ndarray:
