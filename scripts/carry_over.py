@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from neuroleg.agents.carry_over import CarryOverError, carry_over_ceiling, carry_over_reference
+from neuroleg.agents.ceilings import ceiling_filename
 from neuroleg.agents.provenance import git_commit
 from neuroleg.agents.reference import CARD, references_page
 from neuroleg.agents.runs import write_text_atomic
@@ -32,7 +33,11 @@ def main(argv: list[str] | None = None) -> int:
     for path in sorted(args.ceilings.glob("*.json")) if args.ceilings else []:
         try:
             c = carry_over_ceiling(path)
-            print(f"{path.name}: holds on env v{c.env_version} (found at v{c.found_at_env_version or c.env_version})")
+            now = ceiling_filename(c.task, c.task_args)
+            renamed = f" (now {now})" if now != path.name else ""
+            print(
+                f"{path.name}: holds on env v{c.env_version}{renamed} (found at v{c.found_at_env_version or c.env_version})"
+            )
         except CarryOverError as err:
             failed += 1
             print(err, file=sys.stderr)

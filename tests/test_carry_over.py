@@ -21,6 +21,9 @@ def _aged(path: Path, **changes: object) -> None:
     """Make a stored record look as if an earlier environment version wrote it (and change figures)."""
     data = json.loads(path.read_text())
     data["env_version"] = ENV_VERSION - 1
+    for key in ("found_at_env_version", "found_with_model_version"):  # a ceiling searched at that version
+        if key in data:
+            data[key] = None
     for key, value in changes.items():
         node, *rest = key.split(".")
         target = data
@@ -50,6 +53,28 @@ def test_a_ceiling_that_replays_the_same_is_restamped_and_one_that_moved_is_not(
         carry_over_ceiling(moved)
     assert "metrics" not in str(err.value) and "task_score" in str(err.value)
     assert moved.read_bytes() == before  # nothing written
+
+
+def test_a_ceiling_carried_over_to_a_new_model_file_version_is_renamed_after_it(tmp_path: Path) -> None:
+    """The model file's version is in the ceiling's name: carried over, the file follows it; a ceiling
+    of a newer version than the packaged file, or of another model, is refused."""
+    name = ceiling_filename("Pedal")
+    source = Path(str(resources.files("neuroleg.envs").joinpath(f"models/ceilings/{name}")))
+    version = json.loads(source.read_text())["model_version"]
+    old = tmp_path / name.replace(f"_v{version}_", f"_v{version - 1}_")
+    shutil.copyfile(source, old)
+    _aged(old, model_version=version - 1, model_sha256="0" * 64)
+    c = carry_over_ceiling(old)
+    assert not old.exists() and (tmp_path / name).is_file()
+    assert (c.model_version, c.found_with_model_version) == (version, version - 1)
+    assert c.model_sha256 == json.loads(source.read_text())["model_sha256"]
+    assert stored_ceiling("Pedal", folder=tmp_path) is not None
+    for change in ({"model_version": version + 1}, {"model": "arm7"}):
+        bad = tmp_path / "bad.json"
+        shutil.copyfile(source, bad)
+        _aged(bad, **change)
+        with pytest.raises(CarryOverError, match="not an earlier version"):
+            carry_over_ceiling(bad)
 
 
 def test_a_reference_is_restamped_only_when_its_card_is_reproduced(tmp_path: Path) -> None:
