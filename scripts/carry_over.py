@@ -35,9 +35,8 @@ def main(argv: list[str] | None = None) -> int:
             c = carry_over_ceiling(path)
             now = ceiling_filename(c.task, c.task_args)
             renamed = f" (now {now})" if now != path.name else ""
-            print(
-                f"{path.name}: holds on env v{c.env_version}{renamed} (found at v{c.found_at_env_version or c.env_version})"
-            )
+            found = c.found_at_env_version or c.env_version
+            print(f"{path.name}: holds on env v{c.env_version}{renamed} (found at v{found})")
         except CarryOverError as err:
             failed += 1
             print(err, file=sys.stderr)
