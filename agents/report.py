@@ -12,6 +12,7 @@ import numpy as np
 from neuroleg.envs.leg_env import CONTROL_DT_S
 from neuroleg.envs.physiology import MUSCLE_NAMES, MotorUnitPool, load_model
 from neuroleg.envs.physiology import muscle as mus
+from neuroleg.envs.physiology.motor_units import RATE_MODE_UNITS
 from neuroleg.envs.tasks import TASKS
 
 from .ceilings import EVALUATION_SEED
@@ -313,7 +314,7 @@ def plot_physiology_curves(path: Path, model_path: str | None = None) -> Path:
     ax.set_title("Tendon (F_max at 4 %)", fontsize=9)
     drive = np.linspace(0, 1, 201)
     vas = p.names.index("VAS")
-    pool = MotorUnitPool.create(p)
+    pool = MotorUnitPool.create(p, n_units=RATE_MODE_UNITS)  # the rate mode's pools, as the run's
     recs = [pool.recruit(np.full(p.n, d)) for d in drive]
     ax = axes[1, 0]
     ax.plot(drive, [r.recruited_fraction[vas] for r in recs], label="units recruited")
@@ -327,7 +328,7 @@ def plot_physiology_curves(path: Path, model_path: str | None = None) -> Path:
         (axes[1, 2], "rate_scale", (0.8, 1.0, 1.3), "Peak discharge-rate scale"),
     ):
         for value in values:
-            pl = MotorUnitPool.create(p, **{field: value})
+            pl = MotorUnitPool.create(p, n_units=RATE_MODE_UNITS, **{field: value})
             ax.plot(drive, [pl.recruit(np.full(p.n, d)).force_fraction[vas] for d in drive], label=f"{value}")
         ax.set_xlabel("neural drive")
         ax.set_ylabel("active force / F_max")

@@ -21,6 +21,7 @@ from neuroleg.envs.physiology import (
     MuscleModel,
     load_model,
 )
+from neuroleg.envs.physiology.motor_units import RATE_MODE_UNITS
 
 TARGET_US = 15.0
 
@@ -47,7 +48,10 @@ def main() -> None:
     metab = Metabolics(p)
     l_mtu, v_mtu, _ = geo.lengths_velocities(q, qd)
     rows = []
-    for mode, pool in (("motor units", MotorUnitPool.create(p)), ("lumped", LumpedDrive.create(p))):
+    for mode, pool in (
+        ("motor units", MotorUnitPool.create(p, n_units=RATE_MODE_UNITS)),
+        ("lumped", LumpedDrive.create(p)),
+    ):
         rec = pool.recruit(np.full(p.n, 0.4))
         for elastic in (True, False):
             mm = MuscleModel(p, 0.001, elastic_tendon=elastic)
@@ -96,13 +100,15 @@ def main() -> None:
         print(f"  {label:<40}{us:>8.2f} us  ({us / TARGET_US:.2f}x the target)")
     from neuroleg.envs.physiology.discharge import DischargeUnits  # numba: compiled on first use
 
-    pool = MotorUnitPool.create(p)
-    units = DischargeUnits.create(pool, 0.001)
-    units.set_drive(pool, np.full(p.n, 0.4), np.ones(pool.threshold.shape))
-    for _ in range(200):  # past the first discharges
-        units.step(-1)
-    us = per_call_us(lambda: units.step(-1), args.repeats)
-    print(f"discharge mode, per substep ({p.n} x {pool.n_units} units, drive 0.4): {us:.2f} us (added to the above)")
+    pool = MotorUnitPool.create(p)  # the model file's pools
+    steps = 20  # one control step of 1 ms substeps, drawn in one call
+    units = DischargeUnits.create(pool, 0.001, steps)
+    units.set_drive(np.full(p.n, 0.4))
+    for seed in range(10):  # past the first discharges
+        units.step(seed)
+    us = per_call_us(lambda: units.step(0), args.repeats) / steps
+    total = int(pool.counts.sum())
+    print(f"discharge mode, per substep ({total} units, drive 0.4): {us:.2f} us (added to the above)")
 
 
 def compiled_rows(repeats: int) -> list[tuple[str, float]]:

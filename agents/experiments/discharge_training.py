@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 
 from neuroleg.envs.physiology import MUSCLE_NAMES, antagonist_pairs, load_model
-from neuroleg.envs.physiology.model import MOTOR_UNITS_DEFAULT
 
 from ..ceilings import EVALUATION_SEED
 from ..config import load_config, resolve_config
@@ -113,11 +112,13 @@ def discharge_training_experiment(
         ax.set_ylabel("energy per reach (J)")
         ax.legend(fontsize=7)
 
+    counts = load_model().muscles.motor_unit_count.tolist()
     intro = (
         f"Posture's default PPO config, {timesteps} steps, trained with seeds 0-{seeds - 1} in the rate mode "
-        f'(`motor_units=True`: mean force) and in discharge mode (`motor_units="discharge"`: {MOTOR_UNITS_DEFAULT} '
-        f"discharging units per muscle, the force fluctuating). Each policy then reaches {episodes} targets "
-        f"(seeds {EVALUATION_SEED} onward, the same in every row) in both modes, deterministic actions. "
+        '(`motor_units=True`: mean force) and in discharge mode (`motor_units="discharge"`: the model '
+        f"file's pools of {min(counts)}-{max(counts)} discharging units a muscle, the force fluctuating). "
+        f"Each policy then reaches {episodes} targets (seeds {EVALUATION_SEED} onward, the same in every row) "
+        "in both modes, deterministic actions. "
         "Mean +- SD over the training seeds of each policy's mean over episodes; co-contraction index: "
         "Falconer & Winter's, 0-100, the mean over the body's antagonist pairs."
     )

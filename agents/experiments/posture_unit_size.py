@@ -14,6 +14,7 @@ import gymnasium as gym
 import numpy as np
 
 from neuroleg.envs import CONTROL_DT_S
+from neuroleg.envs.physiology import load_model
 
 from ..reference import EVALUATION_SEED, card, load_reference
 from .common import mean_sd, write_experiment
@@ -24,7 +25,8 @@ if TYPE_CHECKING:  # loading imports stable-baselines3: only where a policy runs
 NAME = "posture-unit-size"
 HELP = "a Posture policy's hold error with fewer, larger or more, smaller motor units"
 
-UNIT_COUNTS = (30, 60, 120, 240, 480)  # per muscle, the same maximal force (as the unit-size experiment)
+UNIT_COUNTS = (30, 120, 480)  # per muscle, the same maximal force (as the unit-size experiment)
+FILE_POOLS = "discharge, the model file's pools"
 EPISODES = 30
 STEADY_STEPS = 25  # the last 0.5 s of the 2 s episode: the foot's jitter there is its steadiness
 STEADY_MS = round(STEADY_STEPS * CONTROL_DT_S * 1000)
@@ -85,8 +87,10 @@ def policy_for(run: Path | None) -> tuple[LoadedRun, str]:
 
 def posture_unit_size_experiment(out: Path, episodes: int = EPISODES, run: Path | None = None) -> list[dict[str, Any]]:
     policy, who = policy_for(run)
+    counts = load_model().muscles.motor_unit_count.tolist()
     conditions: list[tuple[str, bool | str, int | None]] = [(RATE_MODE, True, None)]
     conditions += [(f"discharge, {n} units", "discharge", n) for n in UNIT_COUNTS]
+    conditions.append((FILE_POOLS, "discharge", None))
     rows: list[dict[str, Any]] = []
     errors: dict[str, np.ndarray] = {}
     for label, mode, n in conditions:
@@ -113,6 +117,7 @@ def posture_unit_size_experiment(out: Path, episodes: int = EPISODES, run: Path 
         spread = (q[:, 1] - q[:, 0], q[:, 2] - q[:, 1])
         ax.errorbar(UNIT_COUNTS, q[:, 1], yerr=spread, fmt="o-", capsize=3, label="discharge mode")
         ax.axhline(1000 * np.median(base), color="0.5", ls="--", label=f"{RATE_MODE}, median")
+        ax.axhline(1000 * np.median(errors[FILE_POOLS]), color="C1", ls=":", label=f"{FILE_POOLS}, median")
         ax.set_xscale("log")
         ax.set_xticks(UNIT_COUNTS, [str(n) for n in UNIT_COUNTS])
         ax.minorticks_off()  # the log axis's minor labels overlap the counts'
@@ -124,7 +129,8 @@ def posture_unit_size_experiment(out: Path, episodes: int = EPISODES, run: Path 
         f"{who} over {episodes} episodes, the same targets and starts "
         f"in every condition (seeds {EVALUATION_SEED} onward), deterministic actions; mean +- SD over "
         "episodes. The muscles keep their maximal forces; only the number (and so the size) of their "
-        "units changes. Jitter: the SD of the foot's error over the episode's last "
+        "units changes: the same count in every muscle, or each muscle's pool from the model file "
+        f"({min(counts)}-{max(counts)} units). Jitter: the SD of the foot's error over the episode's last "
         f"{STEADY_MS} ms. The last column pairs each episode's final error with the rate mode's."
     )
     command = NAME if run is None else f"{NAME} --run {run}"

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from neuroleg.envs.physiology import MotorUnitPool, MuscleModel, load_model
+from neuroleg.envs.physiology.motor_units import RATE_MODE_UNITS
 
 from ..provenance import results_page
 from ..report import pyplot, save_figure
@@ -37,7 +38,7 @@ def isometric_force_rise(
 
     p = load_model(model_path).muscles
     i = p.names.index(RFD_MUSCLE)
-    pool = MotorUnitPool.create(p, rate_scale=rate_scale, synchronization=synchronization)
+    pool = MotorUnitPool.create(p, rate_scale=rate_scale, synchronization=synchronization, n_units=RATE_MODE_UNITS)
     mm = MuscleModel(p, 0.001, synchronization=pool.synchronization)
     l_mtu = p.l_opt + p.l_slack * 1.04  # fiber at l_opt when the tendon carries F_max
     state = mm.equilibrium_state(np.zeros(p.n), l_mtu)

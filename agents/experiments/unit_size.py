@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from neuroleg.envs.physiology import isometric_contraction
+from neuroleg.envs.physiology.discharge import COMMON_INPUT_SD
 
 from ..validation.units import drive_for
 from .common import add_model_argument, mean_sd, write_experiment
@@ -18,46 +19,63 @@ NAME = "unit-size"
 HELP = "force steadiness of one muscle by motor-unit size and force level (discharge mode)"
 
 MUSCLE = "VAS"
-UNIT_COUNTS = (30, 60, 120, 240, 480)  # the same maximal force in fewer, larger or more, smaller units
+# the same maximal force in fewer, larger or more, smaller units; 1678 is the model file's vasti
+UNIT_COUNTS = (30, 120, 480, 1678)
 FORCE_LEVELS = (0.1, 0.3, 0.6)  # fractions of maximal force
 HOLD_S = 6.0
 SETTLE_S = 1.0  # the rise after the step of drive is left out
 SEEDS = (0, 1, 2, 3, 4)
+# with the pool's common input (discharge.COMMON_INPUT_SD) and with the units' own variability alone
+COMMON_INPUT = ((COMMON_INPUT_SD, "yes"), (0.0, "no"))
 
 
 def unit_size_experiment(out: Path, model_path: str | None = None, seeds: tuple[int, ...] = SEEDS) -> list[dict]:
     rows: list[dict[str, Any]] = []
-    curves: dict[tuple[float, int], float] = {}
+    curves: dict[tuple[float, int, str], float] = {}
     for level in FORCE_LEVELS:
         drive = drive_for(level, model_path, MUSCLE)
-        for n in UNIT_COUNTS:
-            cvs, sds = [], []
-            for seed in seeds:
-                r = isometric_contraction(MUSCLE, drive, HOLD_S, seed=seed, model_path=model_path, n_units=n)
-                f = r["force_n"][r["time_s"] > SETTLE_S]
-                cvs.append(float(f.std() / f.mean()))
-                sds.append(float(f.std()))
-            curves[(level, n)] = float(np.mean(cvs))
-            rows.append(
-                {
-                    "force (of max)": level,
-                    "units": n,
-                    "force CV (%)": mean_sd(cvs, 100.0),
-                    "force SD (N)": mean_sd(sds),
-                }
-            )
+        for sd, label in COMMON_INPUT:
+            for n in UNIT_COUNTS:
+                cvs, sds = [], []
+                for seed in seeds:
+                    r = isometric_contraction(
+                        MUSCLE, drive, HOLD_S, seed=seed, model_path=model_path, n_units=n, common_input_sd=sd
+                    )
+                    f = r["force_n"][r["time_s"] > SETTLE_S]
+                    cvs.append(float(f.std() / f.mean()))
+                    sds.append(float(f.std()))
+                curves[(level, n, label)] = float(np.mean(cvs))
+                rows.append(
+                    {
+                        "force (of max)": level,
+                        "common input": label,
+                        "units": n,
+                        "force CV (%)": mean_sd(cvs, 100.0),
+                        "force SD (N)": mean_sd(sds),
+                    }
+                )
 
     def plot(ax: Any) -> None:
-        for level in FORCE_LEVELS:
-            ax.plot(UNIT_COUNTS, [100 * curves[(level, n)] for n in UNIT_COUNTS], "o-", label=f"{level:g} of max")
+        for i, level in enumerate(FORCE_LEVELS):
+            for _, label in COMMON_INPUT:
+                ax.plot(
+                    UNIT_COUNTS,
+                    [100 * curves[(level, n, label)] for n in UNIT_COUNTS],
+                    "o-" if label == "yes" else "o--",
+                    color=f"C{i}",
+                    label=f"{level:g} of max, common input {label}",
+                )
         ax.set_xscale("log")
+        ax.set_yscale("log")
         ax.set_xlabel("motor units in the pool (same maximal force)")
         ax.set_ylabel(f"{MUSCLE} force CV (%)")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=6)
 
     intro = (
         f"{MUSCLE} held isometric at its optimal length in discharge mode: {HOLD_S - SETTLE_S:g} s of steady "
-        f"holding after {SETTLE_S:g} s of rise, mean +- SD over {len(seeds)} seeds."
+        f"holding after {SETTLE_S:g} s of rise, mean +- SD over {len(seeds)} seeds, with the pool's common "
+        f"input (SD {100 * COMMON_INPUT_SD:.2f} % of maximal drive) and without it (the units' own interval "
+        f"variability alone). {UNIT_COUNTS[-1]} units is the model file's pool."
     )
     write_experiment(out, "unit_size", f"Precision by motor-unit size ({MUSCLE})", NAME, intro, rows, plot)
     return rows

@@ -12,6 +12,7 @@ from neuroleg.envs.physiology import MetabolicModel, Metabolics, MotorUnitPool, 
 from neuroleg.envs.physiology import muscle as mus
 from neuroleg.envs.physiology.metabolics import UMB_AEROBIC_SCALE
 from neuroleg.envs.physiology.model import MuscleParams
+from neuroleg.envs.physiology.motor_units import RATE_MODE_UNITS
 
 from .common import (
     CURVE_TOLERANCE,
@@ -48,7 +49,7 @@ def metabolic_checks(model: Any) -> list[Check]:
     models against each other on the same contraction."""
 
     p = model.muscles
-    rec = MotorUnitPool.create(p).recruit(np.full(p.n, 0.6))
+    rec = MotorUnitPool.create(p, n_units=RATE_MODE_UNITS).recruit(np.full(p.n, 0.6))
     checks = []
     totals = {}
     for name, v_norm in (("isometric hold", 0.0), ("shortening at 0.2 v_max", -0.2)):

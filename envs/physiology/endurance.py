@@ -16,7 +16,7 @@ import numpy as np
 from .fatigue import FATIGUE_RATE_PER_S, RECOVERY_RATE_PER_S, UnitFatigue
 from .kernels import N_RECRUIT_ROWS, R_FORCE, R_SLOW, recruit_pool
 from .model import MUSCLE_NAMES, load_model
-from .motor_units import BENCH_CONTROL_PERIOD_S, MotorUnitPool
+from .motor_units import BENCH_CONTROL_PERIOD_S, RATE_MODE_UNITS, MotorUnitPool
 
 DRIVE_TOLERANCE = 1e-5  # bisection on the drive that holds the target
 
@@ -43,7 +43,7 @@ def sustained_contraction(
         raise ValueError("max_duration_s must lie in (0, 3600] s and rest_after_s in [0, 3600] s")
     p = load_model(model_path).muscles
     m = MUSCLE_NAMES.index(muscle)
-    pool = MotorUnitPool.create(p)
+    pool = MotorUnitPool.create(p, n_units=RATE_MODE_UNITS)  # the rate mode's pools, which fatigue is fitted on
     tired = UnitFatigue.create(pool, fatigue_rate, recovery_rate)
     out = np.empty((N_RECRUIT_ROWS, p.n))
     drive = np.zeros(p.n)

@@ -414,5 +414,6 @@ def fatigue_step(
             units[F_CT, m, i] = units[F_RESTED_CT, m, i] * (1.0 + lengthening * (1.0 - c))
             kept1 += c * units[F_FRESH1, m, i]
             kept2 += c * units[F_FRESH2, m, i]
-        left[C_LEFT1, m] = kept1 / left[C_TOTAL1, m] if left[C_TOTAL1, m] > 0.0 else 1.0
-        left[C_LEFT2, m] = kept2 / left[C_TOTAL2, m] if left[C_TOTAL2, m] > 0.0 else 1.0
+        # (at most 1: the totals are numpy's sums, in another order than these)
+        left[C_LEFT1, m] = min(kept1 / left[C_TOTAL1, m], 1.0) if left[C_TOTAL1, m] > 0.0 else 1.0
+        left[C_LEFT2, m] = min(kept2 / left[C_TOTAL2, m], 1.0) if left[C_TOTAL2, m] > 0.0 else 1.0
