@@ -70,7 +70,8 @@ class BodyArgs(Arguments):
         None,
         description=(
             "units in each motor-unit pool, the same maximal force (fewer: larger units); "
-            "None: the model file's counts (120 where it names none)"
+            "None: discharge mode, the model file's counts (120 where it names none); the rate mode, 120 "
+            "(its mean force is within 1 % of the file's pools')"
         ),
     )
     synchronization: PerMuscle = Field(

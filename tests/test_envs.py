@@ -70,13 +70,16 @@ def test_env_checkers_pass_without_other_warnings(env_id: str) -> None:
     env.close()
 
 
+@pytest.mark.parametrize("motor_units", [True, "discharge"])
 @pytest.mark.parametrize("env_id", IDS)
-def test_same_seed_same_everything(env_id: str) -> None:
+def test_same_seed_same_everything(env_id: str, motor_units: bool | str) -> None:
     actions = np.random.default_rng(0).random((40, 9)).astype(np.float32)
-    a, b = gym.make(env_id), gym.make(env_id)
-    # `a` is reused: an episode of full drive first, so nothing of it may leak into the next
-    # (the ground force of its last step once did into the next first observation)
+    a, b = gym.make(env_id, motor_units=motor_units), gym.make(env_id, motor_units=motor_units)
+    # `a` is reused: an episode of full drive and a step of the same episode first, so nothing of them
+    # may leak into the next (the ground force of a last step once did into the next first observation;
+    # PyBullet keeps a contact, and its impulse, where the foot starts where it just stood)
     rollout(a, 3, np.ones((30, 9), np.float32))
+    rollout(a, 7, actions[:1])
     ra, rb = rollout(a, 7, actions), rollout(b, 7, actions)
     assert len(ra) == len(rb)
     for (oa, rwa, ia), (ob, rwb, ib) in zip(ra, rb, strict=True):

@@ -61,6 +61,7 @@ FOOT_SOLE_THICKNESS_M = 0.02
 SLIDER_MASS_KG = 0.01
 SLIDER_INERTIA_KG_M2 = 1e-4
 PELVIS_TRAVEL_M = 10.0  # the pelvis slider's limits when nothing stops it (never reached)
+GROUND_AWAY_M = 100.0  # where reset moves the ground for a moment: beyond any contact (m)
 # Hard stops a little beyond the soft limits catch what the soft limits cannot hold (rad).
 HARD_STOP_MARGIN_RAD = math.radians(10.0)
 HARD_STOP_STIFFNESS_NM_PER_RAD = 2000.0
@@ -262,6 +263,13 @@ class LegBody:
         pelvis_pitch: float = 0.0,
     ) -> None:
         c = self.client
+        # PyBullet keeps contact points, and the impulses that warm-start its solver, while bodies stay
+        # in touch (restoreState keeps them too): a collision pass with the ground out of reach drops
+        # them, so that no contact of an earlier episode carries into this one and a reused environment
+        # repeats a fresh one bit for bit.
+        c.resetBasePositionAndOrientation(self.ground, [0.0, 0.0, -GROUND_AWAY_M], [0.0, 0.0, 0.0, 1.0])
+        c.performCollisionDetection()
+        c.resetBasePositionAndOrientation(self.ground, [0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0])
         qd = np.zeros(3) if qd is None else qd
         for j, joint in enumerate(self.leg_joints):
             c.resetJointState(self.body_id, joint, float(q[j]), float(qd[j]))
