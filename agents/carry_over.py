@@ -96,13 +96,15 @@ def carry_over_ceiling(path: Path) -> Ceiling:
     return c
 
 
-def carry_over_reference(folder: Path, commit: str | None = None) -> dict[str, Any]:
+def carry_over_reference(folder: Path, commit: str | None = None, recheck: bool = False) -> dict[str, Any]:
     """Re-evaluate the reference policy in `folder` on this version (the card's episodes and seed);
     if the policy's and every baseline's figures come out the same, re-stamp its card for ENV_VERSION,
     naming `commit` (default: the working directory's) as the code it was carried over with. A card
-    already on it is returned as it is. Raises CarryOverError (card untouched) if a figure moved."""
+    already on it is returned as it is, unless `recheck` asks for its figures to be checked on this
+    code too. Raises CarryOverError (card untouched) if a figure moved."""
     card = json.loads((folder / CARD).read_text())
-    if card["env_version"] == ENV_VERSION:
+    current = card["env_version"] == ENV_VERSION
+    if current and not recheck:
         return card
     if card["env_version"] > ENV_VERSION:
         raise CarryOverError(f"{folder}", [f"packaged for env v{card['env_version']}, newer than this one"])
@@ -111,9 +113,27 @@ def carry_over_reference(folder: Path, commit: str | None = None) -> dict[str, A
     moved = _moved({"policy": stored["policy"], "baselines": stored["baselines"]}, now)
     if moved:
         raise CarryOverError(f"the {card['task']} reference policy", moved)
+    if current:
+        return card
     card.setdefault("trained_at_env_version", card["env_version"])
     card["env_version"] = ENV_VERSION
     when = time.strftime("%Y-%m-%d")
     card["carried_over"] = {"neuroleg": __version__, "commit": commit or git_commit(), "date": when}
+    write_json_atomic(folder / CARD, card)
+    return card
+
+
+def reevaluate_reference(folder: Path, commit: str | None = None) -> dict[str, Any]:
+    """Write the figures this version gives into the card of the reference policy in `folder`, for a
+    fix that moved them without changing what the policy was trained on (the card names the commit
+    and date it was re-evaluated at, `reevaluated`). The policy itself is untouched."""
+    card = json.loads((folder / CARD).read_text())
+    stored = card["evaluation"]
+    now = evaluation_figures(evaluate_packaged(folder, episodes=stored["episodes"]))
+    card["evaluation"] = {**stored, "policy": now["policy"], "baselines": now["baselines"]}
+    card.setdefault("trained_at_env_version", card["env_version"])
+    card["env_version"] = ENV_VERSION
+    when = time.strftime("%Y-%m-%d")
+    card["reevaluated"] = {"neuroleg": __version__, "commit": commit or git_commit(), "date": when}
     write_json_atomic(folder / CARD, card)
     return card

@@ -151,8 +151,9 @@ def evaluate_packaged(folder: Path, episodes: int | None = None) -> dict[str, An
 
 
 def _carried(c: dict[str, Any]) -> str:
-    """How a card was carried over to the version it holds on (carry_over), if it was."""
-    co = c.get("carried_over")
+    """How a card came to hold on its version (carry_over's check, or the figures written anew), if
+    not trained on it."""
+    co = c.get("reevaluated") or c.get("carried_over")
     return f" (re-evaluated at {co['commit']}, {co['date']})" if co else ""
 
 

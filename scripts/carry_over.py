@@ -7,6 +7,8 @@ replays every stored ceiling and re-evaluates every reference policy in the chec
 and re-stamps each whose figures all come out the same (neuroleg.agents.carry_over). Run it from a
 clean checkout of the commit that changed the version, and commit what it re-stamped. Exit status 1
 when any record no longer holds (those files are left as they were: search or train them again).
+`--reevaluate` checks every reference card, on the current version too, and writes the figures this
+code gives into those that moved: for a fix that changed an evaluation, not what a policy learnt on.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from neuroleg.agents.carry_over import CarryOverError, carry_over_ceiling, carry_over_reference
+from neuroleg.agents.carry_over import CarryOverError, carry_over_ceiling, carry_over_reference, reevaluate_reference
 from neuroleg.agents.ceilings import ceiling_filename
 from neuroleg.agents.provenance import git_commit
 from neuroleg.agents.reference import CARD, references_page
@@ -27,6 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ceilings", type=Path, help="a folder of stored ceilings (envs/models/ceilings)")
     parser.add_argument("--references", type=Path, help="the checkout's references folder")
     parser.add_argument("--page", help="rewrite this results page from every card (docs/results/references.md)")
+    parser.add_argument(
+        "--reevaluate",
+        action="store_true",
+        help="write the figures this version gives into the cards whose figures moved (after a fix that moved "
+        "them without changing what the policies were trained on)",
+    )
     args = parser.parse_args(argv)
     commit = git_commit()  # before anything is re-stamped: the code the figures were measured with
     failed = 0
@@ -42,11 +50,15 @@ def main(argv: list[str] | None = None) -> int:
             print(err, file=sys.stderr)
     for folder in sorted(p.parent for p in args.references.glob(f"*/{CARD}")) if args.references else []:
         try:
-            card = carry_over_reference(folder, commit)
+            card = carry_over_reference(folder, commit, recheck=args.reevaluate)
             print(f"{folder.name} reference: holds on env v{card['env_version']}")
         except CarryOverError as err:
-            failed += 1
-            print(err, file=sys.stderr)
+            if args.reevaluate:
+                reevaluate_reference(folder, commit)
+                print(f"{folder.name} reference: re-evaluated ({'; '.join(err.moved)})")
+            else:
+                failed += 1
+                print(err, file=sys.stderr)
     if args.page and args.references:
         command = "python -m neuroleg.scripts.carry_over --references references --page " + args.page
         write_text_atomic(Path(args.page), references_page(args.references, command, commit))

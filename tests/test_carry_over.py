@@ -92,3 +92,21 @@ def test_a_reference_is_restamped_only_when_its_card_is_reproduced(tmp_path: Pat
     with pytest.raises(CarryOverError, match=r"policy\.energy_per_unit_j: 1 -> "):
         carry_over_reference(refs / "pedal")
     assert (refs / "pedal" / CARD).read_bytes() == before
+
+
+def test_reevaluate_writes_the_figures_a_fix_moved_into_a_current_card(tmp_path: Path) -> None:
+    refs = tmp_path / "references"
+    shutil.copytree(packaged("Pedal"), refs / "pedal")
+    path = refs / "pedal" / CARD
+    card = json.loads(path.read_text())
+    true_energy = card["evaluation"]["policy"]["energy_per_unit_j"]
+    card["evaluation"]["policy"]["energy_per_unit_j"] = 1.0  # what an evaluation before a fix gave
+    path.write_text(json.dumps(card))
+    assert carry_over_main(["--references", str(refs)]) == 0  # on this version: not checked again
+    with pytest.raises(CarryOverError, match=r"policy\.energy_per_unit_j: 1 -> "):
+        carry_over_reference(refs / "pedal", recheck=True)
+    assert carry_over_main(["--references", str(refs), "--reevaluate"]) == 0
+    card = json.loads(path.read_text())
+    assert card["evaluation"]["policy"]["energy_per_unit_j"] == pytest.approx(true_energy, rel=1e-6)
+    assert card["reevaluated"]["commit"] and card["env_version"] == ENV_VERSION
+    assert carry_over_reference(refs / "pedal", recheck=True) == card  # now it holds
