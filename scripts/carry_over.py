@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
                 failed += 1
                 print(err, file=sys.stderr)
     if args.page and args.references:
-        command = "python -m neuroleg.scripts.carry_over --references references --page " + args.page
+        again = " --reevaluate" if args.reevaluate else ""
+        command = f"python -m neuroleg.scripts.carry_over --references references{again} --page {args.page}"
         write_text_atomic(Path(args.page), references_page(args.references, command, commit))
         print(f"page: {args.page}")
     return 1 if failed else 0
