@@ -27,6 +27,7 @@ SETTLE_S = 1.0  # the rise after the step of drive is left out
 SEEDS = (0, 1, 2, 3, 4)
 # with the pool's common input (discharge.COMMON_INPUT_SD) and with the units' own variability alone
 COMMON_INPUT = ((COMMON_INPUT_SD, "yes"), (0.0, "no"))
+CV_TICKS_PCT = (0.2, 0.5, 1.0, 2.0, 5.0)  # the figure's CV axis (log)
 
 
 def unit_size_experiment(out: Path, model_path: str | None = None, seeds: tuple[int, ...] = SEEDS) -> list[dict]:
@@ -67,6 +68,9 @@ def unit_size_experiment(out: Path, model_path: str | None = None, seeds: tuple[
                 )
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.minorticks_off()  # the log axes' minor labels crowd the counts' and the CVs'
+        ax.set_xticks(UNIT_COUNTS, [str(n) for n in UNIT_COUNTS])
+        ax.set_yticks(CV_TICKS_PCT, [f"{v:g}" for v in CV_TICKS_PCT])
         ax.set_xlabel("motor units in the pool (same maximal force)")
         ax.set_ylabel(f"{MUSCLE} force CV (%)")
         ax.legend(fontsize=6)
