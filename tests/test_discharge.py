@@ -215,14 +215,18 @@ def test_contact_tasks_stay_stable_under_random_drive(task: str) -> None:
 
 
 def test_a_changed_motor_unit_constant_stops_the_import(monkeypatch: pytest.MonkeyPatch) -> None:
-    """numba caches the pool kernels by kernels.py alone: a constant of motor_units they bake in
-    must not be edited under a cached kernel."""
+    """numba caches the pool kernels by kernels.py alone: a constant of motor_units or fatigue they
+    bake in must not be edited under a cached kernel."""
     import importlib
 
-    from neuroleg.envs.physiology import kernels, motor_units
+    from neuroleg.envs.physiology import fatigue, kernels, motor_units
 
-    for name in ("MIN_FIRING_RATE_HZ", "CONTRACTION_TIME_RANGE"):
-        monkeypatch.setattr(motor_units, name, 6.0)
+    for module, name in (
+        (motor_units, "MIN_FIRING_RATE_HZ"),
+        (motor_units, "CONTRACTION_TIME_RANGE"),
+        (fatigue, "CAPACITY_MIN"),
+    ):
+        monkeypatch.setattr(module, name, 0.5)
         with pytest.raises(ImportError, match="BAKED_CONSTANTS_SHA256"):
             importlib.reload(kernels)
         monkeypatch.undo()

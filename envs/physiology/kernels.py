@@ -24,6 +24,8 @@ from .fatigue import (
     C_LEFT2,
     C_TOTAL1,
     C_TOTAL2,
+    CAPACITY_MIN,
+    CONTRACTION_TIME_LENGTHENING,
     F_CAPACITY,
     F_CT,
     F_FATIGABILITY,
@@ -47,10 +49,11 @@ SYNC_NEIGHBOURS_FRACTION = 0.1
 # Units whose contraction times lie within this ratio share one twitch state (the twitch is linear in
 # its input): a unit's twitch time is off by at most half of it, 2 %, and its mean force is exact
 # (its amplitude is scaled by its bin's twitch area). The bins cover the rested pool's contraction
-# times (T_L / RT to T_L) and their lengthening by fatigue (fatigue.py, up to 1 + 0.379 x 0.99).
+# times (T_L / RT to T_L) and their lengthening by fatigue (fatigue.py: at most by the capacity lost,
+# 1 - CAPACITY_MIN, times CONTRACTION_TIME_LENGTHENING).
 BIN_RATIO = 1.04
 BIN_SHORTEST_S = mu.CONTRACTION_TIME_LONGEST_S / mu.CONTRACTION_TIME_RANGE
-BIN_LONGEST_S = mu.CONTRACTION_TIME_LONGEST_S * 1.4
+BIN_LONGEST_S = mu.CONTRACTION_TIME_LONGEST_S * (1.0 + CONTRACTION_TIME_LENGTHENING * (1.0 - CAPACITY_MIN))
 N_BINS = math.ceil(math.log(BIN_LONGEST_S / BIN_SHORTEST_S) / math.log(BIN_RATIO))
 
 U_RATE, U_AMP, U_TYPE1, U_BIN, U_NEXT, U_FIRED = range(6)
@@ -74,17 +77,15 @@ _CV0, _CVF, _CVD = ISI_CV_AT_RECRUITMENT, ISI_CV_FLOOR, ISI_CV_DECAY_HZ
 _REFR, _SYNCW, _SYNCN = ISI_REFRACTORY_S, SYNC_WINDOW_S, SYNC_NEIGHBOURS_FRACTION
 _LOG_BIN, _BIN0 = math.log(BIN_RATIO), BIN_SHORTEST_S
 
-# The fingerprint of motor_units' constants the kernels bake in (baking says why).
-BAKED_CONSTANTS_SHA256 = "10676d771ebd7dc94ce1e1a1c35eb48fb4120ab2d477ac47762478a11de94134"
+# The fingerprint of the other modules' constants the kernels bake in (baking says why).
+BAKED_CONSTANTS_SHA256 = "03d8e3fc39aed0d31b94ea1868a20ed0623bb7b034b99c3ae0eb9e194d650703"
 
 
 def baked_constants_sha256() -> str:
-    return fingerprint(
-        tuple(float(x) for x in (_MFR, _GE, _FFL, _FFS, mu.CONTRACTION_TIME_LONGEST_S, mu.CONTRACTION_TIME_RANGE))
-    )
+    return fingerprint(tuple(float(x) for x in (_MFR, _GE, _FFL, _FFS, _BIN0, BIN_LONGEST_S)))
 
 
-require_baked(baked_constants_sha256(), BAKED_CONSTANTS_SHA256, __file__, "a motor-unit constant")
+require_baked(baked_constants_sha256(), BAKED_CONSTANTS_SHA256, __file__, "a motor-unit or fatigue constant")
 
 
 @njit(cache=True)
