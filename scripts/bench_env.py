@@ -264,20 +264,20 @@ def page(
 
     units = int(load_model().muscles.motor_unit_count.sum())
 
-    body = f"""One core, random drive (0 to 0.3 per muscle), time inside `step()` only; every figure is the median
-of {SIDE_BY_SIDE_ROUNDS} turns, taken in rounds over every environment. "Physics alone" replays
-the joint torques the environment applied through PyBullet with no muscles, metabolics or task (the
-benchmark checks that the replay reproduces the joint angles exactly). Targets: env / physics cost at
-most {TARGET_ENV_OVER_PHYSICS}x; at least Hopper-v5's simulated seconds per wall second.
+    body = f"""One core, random drive (0 to 0.3 per muscle), time inside `step()` only; every figure is
+the median of {SIDE_BY_SIDE_ROUNDS} turns, taken in rounds over every environment. "Physics alone"
+replays the joint torques the environment applied through PyBullet with no muscles, metabolics or
+task (the benchmark checks that the replay reproduces the joint angles exactly). Targets: env /
+physics cost at most {TARGET_ENV_OVER_PHYSICS}x; at least Hopper-v5's simulated seconds per wall second.
 
 {markdown_table(rows)}
 
 Discharge mode (`motor_units="discharge"`: every unit of the model file's pools, {units} in all,
 fires impulses) and fatigue (`fatigue=True`, rate mode) against the default rate mode without
-fatigue, the same random drive, side by side ({SIDE_BY_SIDE_ROUNDS} rounds of turns, the median of each;
-targets: at most {TARGET_DISCHARGE_OVER_RATE}x and
-{TARGET_FATIGUE_OVER_NONE}x). The last two columns have no target: both options at once, and discharge
-mode under a random policy's drive (0 to 1), where more units fire:
+fatigue, the same random drive, side by side in the same rounds of turns (targets: at most
+{TARGET_DISCHARGE_OVER_RATE}x and {TARGET_FATIGUE_OVER_NONE}x). The last two columns have no target:
+both options at once, and discharge mode under a random policy's drive (0 to 1), where more units
+fire:
 
 {markdown_table(discharge_rows)}
 
