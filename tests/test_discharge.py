@@ -160,6 +160,9 @@ def test_bench_function_refuses_bad_input_by_name() -> None:
         isometric_contraction("VAS", 0.3, 1.0, dt=0.01)
     with pytest.raises(ValueError, match="discharge_times needs"):
         isometric_contraction("VAS", 0.3, 1.0, motor_units=True, discharge_times=True)
+    for bad in (-0.01, 1.5, "0.005", True):
+        with pytest.raises(ValueError, match="common_input_sd must be a number in"):
+            isometric_contraction("VAS", 0.3, 1.0, common_input_sd=bad)  # type: ignore[arg-type]
 
 
 def test_environments_in_discharge_mode() -> None:
@@ -375,3 +378,12 @@ def test_motor_unit_count_is_an_environment_argument() -> None:
     for bad in (5, 100.0, "120", {"TA": 445}):
         with pytest.raises(ArgumentError, match="motor_unit_count"):
             gym.make(ENV_IDS["Posture"], motor_unit_count=bad)
+
+
+@pytest.mark.slow
+def test_the_common_input_is_what_its_fit_gives() -> None:
+    """COMMON_INPUT_SD is fit_common_input's result: the vasti's force CV at 30 % of maximal force 1.5 %."""
+    from neuroleg.agents.validation.units import fit_common_input
+    from neuroleg.envs.physiology.discharge import COMMON_INPUT_SD
+
+    assert fit_common_input() == pytest.approx(COMMON_INPUT_SD, rel=0.03)

@@ -65,7 +65,6 @@ class UnitFatigue:
 
     units: np.ndarray  # (N_FATIGUE_ROWS, muscles, units)
     totals: np.ndarray  # (4, muscles): rows C_LEFT1, C_LEFT2 (what is left), C_TOTAL1, C_TOTAL2 (fresh)
-    type1: np.ndarray
     counts: np.ndarray
     fatigue_rate: float = FATIGUE_RATE_PER_S
     recovery_rate: float = RECOVERY_RATE_PER_S
@@ -87,7 +86,7 @@ class UnitFatigue:
         totals = np.zeros((4, n))
         totals[C_TOTAL1] = units[F_FRESH1].sum(axis=1)
         totals[C_TOTAL2] = units[F_FRESH2].sum(axis=1)
-        f = cls(units, totals, pool.type1, pool.counts.copy(), fatigue_rate, recovery_rate)
+        f = cls(units, totals, pool.counts.copy(), fatigue_rate, recovery_rate)
         f.reset()
         return f
 
@@ -106,7 +105,7 @@ class UnitFatigue:
     def reset(self) -> None:
         self.capacity[...] = 1.0
         self.contraction_time[...] = self.rested_contraction_time
-        self.totals[:2] = 1.0
+        self.totals[[C_LEFT1, C_LEFT2]] = 1.0
 
     def update(self, pool: MotorUnitPool, drive: np.ndarray, dt: float) -> None:
         """`dt` seconds at `drive`: every unit's capacity falls with its activity and recovers, and
@@ -143,8 +142,8 @@ class UnitFatigue:
 
     def left(self) -> tuple[np.ndarray, np.ndarray]:
         """(type I, type II) force capacity left per muscle, 0..1, weighted by each unit's fresh force
-        (as of the last `update`)."""
-        return self.totals[0].copy(), self.totals[1].copy()
+        (as of the last `update`; `left_reference` after `update_reference`)."""
+        return self.totals[C_LEFT1].copy(), self.totals[C_LEFT2].copy()
 
     def left_reference(self) -> tuple[np.ndarray, np.ndarray]:
         """`left` computed afresh from every unit's capacity (numpy)."""
