@@ -125,7 +125,9 @@ class Musculature:
         return float(self.acc["total"].sum())
 
     def recruit(self, drive: np.ndarray) -> Recruitment:
-        """The pools' recruitment for this control step; compiled for motor-unit pools (same result, tested)."""
+        """The pools' recruitment for this control step; compiled for motor-unit pools (same result, tested).
+        In discharge mode the drive is stored and `recruitment` is filled by `simulate`, at the drive with
+        the pools' common input (until then it holds the last step's)."""
         pool = self.pool
         self._drive = drive
         if not isinstance(pool, MotorUnitPool):
