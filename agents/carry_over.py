@@ -96,44 +96,35 @@ def carry_over_ceiling(path: Path) -> Ceiling:
     return c
 
 
-def carry_over_reference(folder: Path, commit: str | None = None, recheck: bool = False) -> dict[str, Any]:
+def carry_over_reference(
+    folder: Path, commit: str | None = None, recheck: bool = False, reevaluate: bool = False
+) -> dict[str, Any]:
     """Re-evaluate the reference policy in `folder` on this version (the card's episodes and seed);
     if the policy's and every baseline's figures come out the same, re-stamp its card for ENV_VERSION,
     naming `commit` (default: the working directory's) as the code it was carried over with. A card
     already on it is returned as it is, unless `recheck` asks for its figures to be checked on this
-    code too. Raises CarryOverError (card untouched) if a figure moved."""
+    code too. Raises CarryOverError (card untouched) if a figure moved, unless `reevaluate`: then the
+    figures this code gives are written into the card, for a fix that moved them without changing what
+    the policy was trained on (the card names the commit and date, `reevaluated`; the policy itself is
+    untouched)."""
     card = json.loads((folder / CARD).read_text())
     current = card["env_version"] == ENV_VERSION
-    if current and not recheck:
+    if current and not (recheck or reevaluate):
         return card
     if card["env_version"] > ENV_VERSION:
         raise CarryOverError(f"{folder}", [f"packaged for env v{card['env_version']}, newer than this one"])
     stored = card["evaluation"]
     now = evaluation_figures(evaluate_packaged(folder, episodes=stored["episodes"]))
     moved = _moved({"policy": stored["policy"], "baselines": stored["baselines"]}, now)
-    if moved:
+    if moved and not reevaluate:
         raise CarryOverError(f"the {card['task']} reference policy", moved)
-    if current:
+    if moved:
+        card["evaluation"] = {**stored, "policy": now["policy"], "baselines": now["baselines"]}
+    elif current:
         return card
     card.setdefault("trained_at_env_version", card["env_version"])
     card["env_version"] = ENV_VERSION
-    when = time.strftime("%Y-%m-%d")
-    card["carried_over"] = {"neuroleg": __version__, "commit": commit or git_commit(), "date": when}
-    write_json_atomic(folder / CARD, card)
-    return card
-
-
-def reevaluate_reference(folder: Path, commit: str | None = None) -> dict[str, Any]:
-    """Write the figures this version gives into the card of the reference policy in `folder`, for a
-    fix that moved them without changing what the policy was trained on (the card names the commit
-    and date it was re-evaluated at, `reevaluated`). The policy itself is untouched."""
-    card = json.loads((folder / CARD).read_text())
-    stored = card["evaluation"]
-    now = evaluation_figures(evaluate_packaged(folder, episodes=stored["episodes"]))
-    card["evaluation"] = {**stored, "policy": now["policy"], "baselines": now["baselines"]}
-    card.setdefault("trained_at_env_version", card["env_version"])
-    card["env_version"] = ENV_VERSION
-    when = time.strftime("%Y-%m-%d")
-    card["reevaluated"] = {"neuroleg": __version__, "commit": commit or git_commit(), "date": when}
+    stamp = {"neuroleg": __version__, "commit": commit or git_commit(), "date": time.strftime("%Y-%m-%d")}
+    card["reevaluated" if moved else "carried_over"] = stamp
     write_json_atomic(folder / CARD, card)
     return card

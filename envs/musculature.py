@@ -224,10 +224,12 @@ class Musculature:
         cp, rec, du = self.compiled, self.recruitment, self.discharge
         # drive rows: excitation, type I and type II force; in discharge mode the discharges fill them,
         # one set per physics step, all drawn at once (they depend on the drive, not on the body)
-        drive = np.vstack([rec.force_fraction, rec.slow_force, rec.fast_force])
         drives = None
-        if du is not None:
+        if du is None:
+            drive = np.vstack([rec.force_fraction, rec.slow_force, rec.fast_force])
+        else:
             drives = du.step(seed, frame_skip)
+            drive = drives[0]
             self._set_recruitment(du.rec)
         state = np.vstack([self.state.activation, self.state.fiber_length])
         out = np.zeros((5, self.params.n))

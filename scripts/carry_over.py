@@ -14,10 +14,11 @@ code gives into those that moved: for a fix that changed an evaluation, not what
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
-from neuroleg.agents.carry_over import CarryOverError, carry_over_ceiling, carry_over_reference, reevaluate_reference
+from neuroleg.agents.carry_over import CarryOverError, carry_over_ceiling, carry_over_reference
 from neuroleg.agents.ceilings import ceiling_filename
 from neuroleg.agents.provenance import git_commit
 from neuroleg.agents.reference import CARD, references_page
@@ -50,15 +51,13 @@ def main(argv: list[str] | None = None) -> int:
             print(err, file=sys.stderr)
     for folder in sorted(p.parent for p in args.references.glob(f"*/{CARD}")) if args.references else []:
         try:
-            card = carry_over_reference(folder, commit, recheck=args.reevaluate)
-            print(f"{folder.name} reference: holds on env v{card['env_version']}")
+            before = json.loads((folder / CARD).read_text()).get("reevaluated")
+            card = carry_over_reference(folder, commit, reevaluate=args.reevaluate)
+            anew = card.get("reevaluated") != before
+            print(f"{folder.name} reference: {'re-evaluated' if anew else 'holds'} on env v{card['env_version']}")
         except CarryOverError as err:
-            if args.reevaluate:
-                reevaluate_reference(folder, commit)
-                print(f"{folder.name} reference: re-evaluated ({'; '.join(err.moved)})")
-            else:
-                failed += 1
-                print(err, file=sys.stderr)
+            failed += 1
+            print(err, file=sys.stderr)
     if args.page and args.references:
         again = " --reevaluate" if args.reevaluate else ""
         command = f"python -m neuroleg.scripts.carry_over --references references{again} --page {args.page}"

@@ -69,6 +69,10 @@ class UnitFatigue:
     fatigue_rate: float = FATIGUE_RATE_PER_S
     recovery_rate: float = RECOVERY_RATE_PER_S
 
+    def __post_init__(self) -> None:
+        # what kernels.fatigue_step reads as its `rates`, built once rather than every control step
+        self._rates = np.array([self.fatigue_rate, self.recovery_rate, CAPACITY_MIN, CONTRACTION_TIME_LENGTHENING])
+
     @classmethod
     def create(
         cls, pool: MotorUnitPool, fatigue_rate: float = FATIGUE_RATE_PER_S, recovery_rate: float = RECOVERY_RATE_PER_S
@@ -121,7 +125,7 @@ class UnitFatigue:
             pool.max_excitation,
             self.units,
             self.totals,
-            np.array([self.fatigue_rate, self.recovery_rate, CAPACITY_MIN, CONTRACTION_TIME_LENGTHENING]),
+            self._rates,
             dt,
         )
 
